@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages for local clusters and the tests (Debian 12 / Ubuntu). Daemons are not
+# started by apt here: ElasticHPC starts every daemon itself, inside the cluster's nodes.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  iproute2 util-linux openssh-server openssh-client   # nodes: namespaces, sshd
+  munge slurm-wlm slurmctld slurmd slurm-client        # Slurm
+  emboss                                               # the README's demo job (seqret)
+)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

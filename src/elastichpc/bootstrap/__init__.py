@@ -1,0 +1,13 @@
+"""Turning reachable machines into a cluster, with scripts that run unchanged on every provider."""
+
+from .layout import CLUSTER_UID, ClusterLayout, NodeFacts
+from .render import boot_script, configure_script, required_commands
+
+__all__ = [
+    "CLUSTER_UID",
+    "ClusterLayout",
+    "NodeFacts",
+    "boot_script",
+    "configure_script",
+    "required_commands",
+]

@@ -1,0 +1,38 @@
+"""What the bootstrap needs to know about a cluster: its nodes' names, roles, addresses and size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CLUSTER_UID = 1500  # the cluster user's uid (and gid) on every node, so files on shared storage agree
+
+
+@dataclass
+class NodeFacts:
+    name: str
+    role: str  # head | compute
+    address: str  # private address the other nodes use
+    cpus: int
+    memory_mb: int
+
+
+@dataclass
+class ClusterLayout:
+    name: str
+    scheduler: str
+    shared_dir: str
+    cluster_user: str
+    nodes: list[NodeFacts]
+    munge_key: bytes = field(repr=False)
+    accounting: bool = False
+
+    @property
+    def head(self) -> NodeFacts:
+        return next(n for n in self.nodes if n.role == "head")
+
+    @property
+    def computes(self) -> list[NodeFacts]:
+        return [n for n in self.nodes if n.role == "compute"]
+
+    def hosts_block(self) -> str:
+        return "\n".join(f"{n.address} {n.name}" for n in self.nodes)

@@ -1,0 +1,88 @@
+"""Render the bootstrap scripts: plain bash, the same for every provider.
+
+A rendered script is a header of shell variables (file contents base64-encoded, every value
+quoted), the library functions from scripts/, and the steps to run. Providers deliver the boot
+script as user-data; the configure script reaches each node over SSH on standard input, so
+secrets (the munge key, the host keys) never appear on a command line or in a log.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import shlex
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from .layout import CLUSTER_UID, ClusterLayout, NodeFacts
+
+SCRIPTS = Path(__file__).parent / "scripts"
+NODE_COMMANDS = {"sshd": "openssh-server"}
+
+
+def scheduler_setup(scheduler: str) -> ModuleType:
+    """The bootstrap module of a scheduler (bootstrap/<name>.py)."""
+    return importlib.import_module(f"elastichpc.bootstrap.{scheduler}")
+
+
+def required_commands(scheduler: str) -> dict[str, str]:
+    """Commands a node needs (command -> Debian package) for this scheduler."""
+    return {**NODE_COMMANDS, **scheduler_setup(scheduler).COMMANDS}
+
+
+@cache
+def _library(name: str) -> str:
+    return (SCRIPTS / name).read_text()
+
+
+def _b64(text: str | bytes) -> str:
+    data = text.encode() if isinstance(text, str) else text
+    return base64.b64encode(data).decode()
+
+
+def _script(title: str, variables: dict[str, str], libraries: list[str], steps: list[str]) -> str:
+    lines = ["#!/bin/bash", f"# ElasticHPC {title}", "set -euo pipefail", "umask 022"]
+    lines += [f"{key}={shlex.quote(value)}" for key, value in variables.items()]
+    lines += [_library(name) for name in ["common.sh", *libraries]]
+    lines += steps
+    return "\n".join(lines) + "\n"
+
+
+def boot_script(
+    node: str, login_user: str, cluster_pubkey: str, host_key: str, host_key_pub: str
+) -> str:
+    """First-boot script (user-data): host name, trusted host key, login key, sshd."""
+    return _script(
+        f"boot script for {node}",
+        {
+            "EHPC_NODE": node,
+            "EHPC_LOGIN_USER": login_user,
+            "EHPC_CLUSTER_PUBKEY": cluster_pubkey.strip(),
+            "EHPC_HOST_KEY": _b64(host_key),
+            "EHPC_HOST_KEY_PUB": _b64(host_key_pub),
+        },
+        ["boot.sh"],
+        ["ehpc_boot"],
+    )
+
+
+def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
+    """Joins a node to the cluster: hosts, user, shared directory, munge, scheduler role."""
+    setup = scheduler_setup(layout.scheduler)
+    variables = {
+        "EHPC_NODE": node.name,
+        "EHPC_ROLE": node.role,
+        "EHPC_USER": layout.cluster_user,
+        "EHPC_UID": str(CLUSTER_UID),
+        "EHPC_SHARED": layout.shared_dir,
+        "EHPC_HOSTS": _b64(layout.hosts_block()),
+        "EHPC_MUNGE_KEY": _b64(layout.munge_key),
+    }
+    variables.update({key: _b64(text) for key, text in setup.files(layout).items()})
+    return _script(
+        f"configure script for {node.name} ({node.role})",
+        variables,
+        ["node.sh", *setup.SCRIPTS],
+        ["ehpc_node", setup.STEPS[node.role]],
+    )

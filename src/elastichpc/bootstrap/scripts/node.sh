@@ -1,0 +1,15 @@
+# Cluster membership, on every node: hosts, the cluster user, the shared directory, munge.
+ehpc_node() {
+  ehpc_hosts_block <<< "$EHPC_HOSTS"
+  if ! getent passwd "$EHPC_USER" >/dev/null; then
+    getent group "$EHPC_USER" >/dev/null || groupadd -g "$EHPC_UID" "$EHPC_USER"
+    useradd -m -u "$EHPC_UID" -g "$EHPC_USER" -s /bin/bash "$EHPC_USER"
+  fi
+  install -d -m 0755 "$EHPC_SHARED"
+  install -d -m 0775 -o "$EHPC_USER" -g "$EHPC_USER" "$EHPC_SHARED/jobs" "$EHPC_SHARED/.ehpc"
+  ehpc_packages munged:munge
+  ehpc_file /etc/munge/munge.key 0400 munge:munge <<< "$EHPC_MUNGE_KEY"
+  install -d -o munge -g munge -m 0755 /run/munge
+  install -d -o munge -g munge -m 0700 /var/log/munge /var/lib/munge
+  ehpc_service munge /run/munge/munged.pid runuser -u munge -- /usr/sbin/munged
+}

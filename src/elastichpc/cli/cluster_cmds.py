@@ -1,0 +1,133 @@
+"""ehpc cluster create|list|terminate, ehpc nodes list, ehpc ssh."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .options import add_config_file, add_settings_flags, settings_from
+from .output import ConsoleProgress, human_age, print_json, print_table
+
+
+def register(groups: Any) -> None:
+    cluster = groups.add_parser("cluster", help="create, list and terminate clusters")
+    sub = cluster.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    create = sub.add_parser(
+        "create", help="create a cluster (head + compute nodes + scheduler)",
+        description="Create a cluster from cluster.conf and/or flags (flags win).",
+    )
+    add_settings_flags(create)
+    create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.set_defaults(handler=create_cmd)
+
+    listing = sub.add_parser("list", help="every cluster: provider, size, state, age")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_cmd)
+
+    terminate = sub.add_parser("terminate", help="remove a cluster and everything made for it")
+    terminate.add_argument("name")
+    add_settings_flags(terminate, ("CLUSTER", "AWS", "GCE", "AZURE", "LOCAL"))
+    terminate.add_argument("--json", action="store_true")
+    terminate.set_defaults(handler=terminate_cmd)
+
+    nodes = groups.add_parser("nodes", help="a cluster's nodes")
+    nodes_sub = nodes.add_subparsers(dest="action", metavar="ACTION", required=True)
+    nodes_list = nodes_sub.add_parser("list", help="name, role, address, state, scheduler state")
+    nodes_list.add_argument("name")
+    nodes_list.add_argument("--json", action="store_true")
+    add_config_file(nodes_list)
+    nodes_list.set_defaults(handler=nodes_cmd)
+
+    ssh = groups.add_parser(
+        "ssh", help="a shell or one command on the head (or a node)",
+        description="ehpc ssh CLUSTER [NODE] [-- COMMAND...]: one word after -- is a shell "
+        "command line; several are run exactly as given.",
+    )
+    ssh.add_argument("name")
+    ssh.add_argument("node", nargs="?", help="node name (e.g. node2 or demo-node2); default head")
+    ssh.add_argument("--user", help="run as this user instead of root")
+    ssh.set_defaults(handler=ssh_cmd)
+
+
+def create_cmd(args: argparse.Namespace) -> int:
+    from ..config import build_spec
+    from ..orchestration.create import create_cluster
+
+    spec = build_spec(settings_from(args))
+    print(f"Creating cluster {spec.name}: 1 head + {spec.size} compute nodes, "
+          f"{spec.scheduler}, on {spec.provider}", file=sys.stderr)
+    context = create_cluster(spec, ConsoleProgress())
+    if args.json:
+        print_json({"name": spec.name, "status": "running",
+                    "nodes": [n.__dict__ for n in context.nodes]})
+    else:
+        print(f"Cluster {spec.name} is ready. Try: ehpc job submit {spec.name} -- hostname")
+    return 0
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.inventory import list_clusters
+
+    clusters = list_clusters()
+    if args.json:
+        print_json([{**c.__dict__, "age_s": round(c.age_s)} for c in clusters])
+    elif clusters:
+        print_table(
+            ["NAME", "PROVIDER", "SIZE", "STATE", "AGE"],
+            [[c.name, c.provider, c.size, c.status, human_age(c.age_s)] for c in clusters],
+        )
+    else:
+        print("No clusters. Create one: ehpc cluster create --name demo --size 2")
+    return 0
+
+
+def terminate_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.terminate import terminate_cluster
+
+    settings = settings_from(args)
+    provider = settings.get("CLUSTER", "PROVIDER") if settings.is_set("CLUSTER", "PROVIDER") else None
+    removed = terminate_cluster(args.name, ConsoleProgress(), provider_name=provider,
+                                settings=settings)
+    if args.json:
+        print_json({"name": args.name, "removed": removed})
+    elif removed:
+        print(f"Cluster {args.name} terminated ({len(removed)} resources removed).")
+    else:
+        print(f"Nothing to terminate: no resources of cluster {args.name} were found.")
+    return 0
+
+
+def nodes_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.inventory import list_nodes
+
+    nodes = list_nodes(args.name, settings=settings_from(args))
+    if args.json:
+        print_json(nodes)
+    else:
+        print_table(
+            ["NAME", "ROLE", "ADDRESS", "STATE", "SCHEDULER", "SPOT"],
+            [[n.name, n.role, n.address, n.state, n.scheduler_state or "-",
+              "yes" if n.spot else "no"] for n in nodes],
+        )
+    return 0
+
+
+def ssh_cmd(args: argparse.Namespace) -> int:
+    from ..errors import EhpcError
+    from ..orchestration.context import open_cluster
+
+    context = open_cluster(args.name)
+    node = context.head
+    if args.node:
+        names = {n.name for n in context.nodes}
+        node = args.node if args.node in names else f"{args.name}-{args.node}"
+        if node not in names:
+            raise EhpcError(f"cluster {args.name} has no node {args.node!r} "
+                            f"(nodes: {', '.join(sorted(names))})")
+    command = args.command
+    if len(command) == 1:
+        command = ["bash", "-c", command[0]]
+    context.shell.exec_interactive(node, command or None, args.user)
+    return 0  # not reached: exec replaced this process

@@ -1,0 +1,230 @@
+"""ehpc job submit|status|list|logs|cancel."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .options import add_config_file
+from .output import print_json, print_table
+
+_MEM = re.compile(r"^(\d+)\s*([KMGT]?)B?$", re.IGNORECASE)
+_MEM_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+def memory_mb(text: str) -> int:
+    match = _MEM.match(text.strip())
+    if not match:
+        raise ConfigError(f"--mem {text!r}: expected a size such as 512M or 2G")
+    return max(1, int(int(match.group(1)) * _MEM_MB[match.group(2).upper()]))
+
+
+def walltime_min(text: str) -> int:
+    """Minutes, or [D-]HH:MM[:SS] as the schedulers write it."""
+    match = re.match(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$", text.strip())
+    if not match:
+        raise ConfigError(f"--time {text!r}: expected minutes or HH:MM:SS")
+    days, first, second, third = match.groups()
+    if second is None:
+        minutes = int(first)
+    else:
+        minutes = int(first) * 60 + int(second) + (1 if third and int(third) else 0)
+    return int(days or 0) * 1440 + minutes
+
+
+def _cluster_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="cluster")
+    add_config_file(parser)
+
+
+def register(groups: Any) -> None:
+    job = groups.add_parser("job", help="submit, follow and cancel jobs")
+    sub = job.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    submit = sub.add_parser(
+        "submit", help="submit a job (or run a command on the head)",
+        description="ehpc job submit CLUSTER [options] -- COMMAND... | --command 'LINE'. One "
+        "word after -- (or --command) is a shell command line run by bash in the job; several "
+        "words are run exactly as given. A local script path (./task.sh) is copied to the "
+        "cluster and run there.",
+    )
+    _cluster_arg(submit)
+    submit.add_argument("--command", dest="command_line", metavar="LINE",
+                        help="a shell command line (the guide's --command)")
+    submit.add_argument("--job-name", "--jobname", dest="job_name", default="job")
+    submit.add_argument("--cpus", type=int, default=1, help="CPUs per task")
+    submit.add_argument("--mem", help="memory per task, e.g. 512M or 2G")
+    submit.add_argument("--time", help="wall time: minutes or HH:MM:SS")
+    submit.add_argument("--array", help="array task ids, e.g. 1-20 or 1-100%%10")
+    submit.add_argument("--workdir", help="working directory (default: SHARED_DIR/jobs)")
+    submit.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    submit.add_argument("--input-files", action="append", default=[], metavar="FILE[,FILE]",
+                        help="local files copied into the working directory first")
+    submit.add_argument("--stdout", help="stdout path pattern on the cluster")
+    submit.add_argument("--stderr", help="stderr path pattern on the cluster")
+    submit.add_argument("--owner", help="system: run directly on the head as root; NAME with "
+                        "--direct: directly as that user; anything else: a scheduler job")
+    submit.add_argument("--direct", action="store_true",
+                        help="run directly on the head as --owner (not through the scheduler)")
+    submit.add_argument("--wait", action="store_true",
+                        help="follow the job to its end, print its output, exit with its code")
+    submit.add_argument("--monitor", action="store_true", help="like --wait (the guide's name)")
+    submit.add_argument("--json", action="store_true")
+    submit.set_defaults(handler=submit_cmd)
+
+    for action, helptext, handler in (
+        ("status", "a job's state (every array task)", status_cmd),
+        ("logs", "a job's stdout and stderr", logs_cmd),
+        ("cancel", "cancel a job", cancel_cmd),
+        ("wait", "follow a job to its end and exit with its exit code", wait_cmd),
+    ):
+        parser = sub.add_parser(action, help=helptext)
+        _cluster_arg(parser)
+        parser.add_argument("job_id")
+        parser.add_argument("--json", action="store_true")
+        parser.set_defaults(handler=handler)
+
+    listing = sub.add_parser("list", help="jobs in the queue")
+    _cluster_arg(listing)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_cmd)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ..config import load_settings
+
+    return load_settings(args.config) if args.config else None
+
+
+def submit_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.context import open_cluster
+    from ..orchestration.jobs import resolve_owner, run_direct, submit_job
+    from ..schedulers import JobSpec
+
+    if args.command_line is not None and args.command:
+        raise ConfigError("give the command either with --command or after --, not both")
+    command = [args.command_line] if args.command_line is not None else args.command
+    settings = _settings(args)
+    direct, user = resolve_owner(open_cluster(args.name, settings=settings), args.owner,
+                                 args.direct)
+    if direct:
+        return run_direct(args.name, command, user, settings=settings)
+    env = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--env {item!r}: expected KEY=VALUE")
+        env[key] = value
+    spec = JobSpec(
+        command=command,
+        name=args.job_name,
+        cpus=args.cpus,
+        memory_mb=memory_mb(args.mem) if args.mem else None,
+        walltime_min=walltime_min(args.time) if args.time else None,
+        array=args.array,
+        workdir=args.workdir,
+        env=env,
+        stdout=args.stdout,
+        stderr=args.stderr,
+    )
+    files = [Path(f) for item in args.input_files for f in item.split(",") if f]
+    job_id = submit_job(args.name, spec, input_files=files, owner=args.owner, settings=settings)
+    if args.wait or args.monitor:
+        print(f"Submitted job {job_id}", file=sys.stderr)
+        args.job_id = job_id
+        return wait_cmd(args)
+    if args.json:
+        print_json({"job_id": job_id})
+    else:
+        print(job_id)
+    return 0
+
+
+def _status_rows(infos: list[Any]) -> list[list[Any]]:
+    return [
+        [i.job_id + (f"_{i.task}" if i.task else ""), i.name, i.state, i.raw_state,
+         "-" if i.exit_code is None else i.exit_code, i.nodes or "-"]
+        for i in infos
+    ]
+
+
+STATUS_HEADERS = ["JOB", "NAME", "STATE", "SCHEDULER STATE", "EXIT", "NODES"]
+
+
+def status_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.jobs import job_status
+
+    infos = job_status(args.name, args.job_id, settings=_settings(args))
+    if args.json:
+        print_json(infos)
+    else:
+        print_table(STATUS_HEADERS, _status_rows(infos))
+    return 0
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.jobs import list_jobs
+
+    infos = list_jobs(args.name, settings=_settings(args))
+    if args.json:
+        print_json(infos)
+    elif infos:
+        print_table(STATUS_HEADERS, _status_rows(infos))
+    else:
+        print("No jobs in the queue.")
+    return 0
+
+
+def logs_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.jobs import job_logs
+
+    logs = job_logs(args.name, args.job_id, settings=_settings(args))
+    if args.json:
+        print_json([{"path": p, "text": t} for p, t in logs])
+        return 0
+    for path, text in logs:
+        if len(logs) > 1:
+            print(f"==> {path} <==")
+        sys.stdout.write(text)
+    return 0
+
+
+def cancel_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.jobs import cancel_job
+
+    cancel_job(args.name, args.job_id, settings=_settings(args))
+    if args.json:
+        print_json({"job_id": args.job_id, "cancelled": True})
+    else:
+        print(f"Cancelled job {args.job_id}")
+    return 0
+
+
+def wait_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.jobs import exit_code, job_logs, wait_job
+
+    def show(infos: list[Any]) -> None:
+        counts: dict[str, int] = {}
+        for info in infos:
+            counts[info.state] = counts.get(info.state, 0) + 1
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        print(f"job {args.job_id}: {summary}", file=sys.stderr)
+
+    settings = _settings(args)
+    infos = wait_job(args.name, args.job_id, on_change=None if args.json else show,
+                     settings=settings)
+    code = exit_code(infos)
+    if args.json:
+        print_json({"job_id": args.job_id, "exit_code": code, "tasks": infos})
+        return code
+    for path, text in job_logs(args.name, args.job_id, settings=settings):
+        if path.endswith(".err") and not text:
+            continue
+        sys.stdout.write(text)
+    if code:
+        print(f"job {args.job_id} failed with exit code {code}", file=sys.stderr)
+    return code

@@ -1,0 +1,230 @@
+"""The keys of cluster.conf: the guide's sections and keys, plus [LOCAL] and a few new ones.
+
+A key is matched whatever its spelling: `INSTANCE TYPE`, `INSTANCE_TYPE`, `instance-type` and
+`instanceType` are the same key (see `normalize`). Each key has a type that turns the text into
+a value, and a flag name so that every setting can also be given on the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Converter = Callable[[str], Any]
+
+
+def normalize(key: str) -> str:
+    """One spelling for every key: upper case, no spaces, underscores or hyphens."""
+    return re.sub(r"[\s_\-]+", "", key).upper()
+
+
+def to_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
+def to_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+
+
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off"}
+
+
+def to_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def to_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def to_int_list(text: str) -> list[int]:
+    return [to_int(item) for item in to_list(text)]
+
+
+_SIZE = re.compile(r"^(\d+)\s*([KMGT]?)i?B?$", re.IGNORECASE)
+_SIZE_GB = {"": 1.0, "K": 1 / 1024**2, "M": 1 / 1024, "G": 1.0, "T": 1024.0}
+
+
+def to_size_gb(text: str) -> int:
+    """A disk size in GiB: `10`, `10G`, `10GiB`, `1T` (a bare number is GiB, as in the guide)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise ValueError(f"expected a size such as 10 or 10G, got {text!r}")
+    gb = int(match.group(1)) * _SIZE_GB[match.group(2).upper()]
+    if gb < 1:
+        raise ValueError(f"a disk is at least 1 GiB, got {text!r}")
+    return int(gb)
+
+
+def choice(*allowed: str) -> Converter:
+    def convert(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {text!r}")
+        return value
+
+    return convert
+
+
+def to_str(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class KeyDef:
+    section: str
+    name: str  # the spelling shown in messages and docs (the guide's where it has one)
+    convert: Converter = to_str
+    secret: bool = False  # never written to state, logs or --json
+    default: Any = None
+    help: str = ""
+
+    @property
+    def key(self) -> str:
+        return normalize(self.name)
+
+    @property
+    def flag(self) -> str:
+        """`--aws-instance-type`; [CLUSTER] keys go without the section: `--cluster-size`."""
+        words = re.sub(r"([a-z])([A-Z])", r"\1 \2", self.name).replace("_", " ").lower().split()
+        prefix = [] if self.section == "CLUSTER" else [self.section.lower()]
+        return "--" + "-".join([*prefix, *words])
+
+
+PROVIDERS = ("local", "aws", "gce", "azure")
+SCHEDULERS = ("slurm", "sge", "pbs")
+
+_KEYS = [
+    # [CLUSTER]: the guide's two keys and the ones every provider shares.
+    KeyDef("CLUSTER", "CLUSTER_PREFIX", help="cluster name (host names and tags derive from it)"),
+    KeyDef("CLUSTER", "CLUSTER SIZE", to_int, default=2, help="number of compute nodes"),
+    KeyDef("CLUSTER", "PROVIDER", choice(*PROVIDERS), default="local"),
+    KeyDef("CLUSTER", "SCHEDULER", choice(*SCHEDULERS), default="slurm"),
+    KeyDef("CLUSTER", "SHARED_DIR", default="/shared", help="work directory seen by every node"),
+    KeyDef("CLUSTER", "CLUSTER_USER", default="ehpcuser", help="account that runs jobs"),
+    KeyDef("CLUSTER", "SPOT", to_bool, default=False, help="compute nodes on spot capacity"),
+    KeyDef("CLUSTER", "SPOT_PRICE", to_float, help="maximum hourly price for spot nodes"),
+    KeyDef("CLUSTER", "ACCOUNTING", to_bool, default=False, help="slurmdbd accounting on the head"),
+    # [IMAGE]
+    KeyDef("IMAGE", "GCE_IMAGE_ID"),
+    KeyDef("IMAGE", "AZURE_IMAGE_ID"),
+    KeyDef("IMAGE", "AZURE_OS_URL"),
+    KeyDef("IMAGE", "AWS_IMAGE_ID"),
+    # [FIREWALL]: SSH is always open; these add ports.
+    KeyDef("FIREWALL", "FW_NAME", to_list, default=[]),
+    KeyDef("FIREWALL", "FW_PORT", to_int_list, default=[]),
+    KeyDef("FIREWALL", "FW_PROTOCOL", to_list, default=[]),
+    KeyDef("FIREWALL", "FW_SOURCE", help="CIDR allowed in (default: the caller's address range)"),
+    # [DISK]
+    KeyDef("DISK", "GCE_SNAPSHOT"),
+    KeyDef("DISK", "GCE_SNAPSHOT_PROJECT"),
+    KeyDef("DISK", "AZURE_DISK_URL"),
+    KeyDef("DISK", "DISK_NAME"),
+    KeyDef("DISK", "DISK_ZONE"),
+    KeyDef("DISK", "DISK_INSTANCE"),
+    KeyDef("DISK", "DISK_NUMBER", to_int, default=1),
+    KeyDef("DISK", "DISK SIZE", to_size_gb),
+    KeyDef("DISK", "DISK_TYPE"),
+    KeyDef("DISK", "MOUNT_POINT", help="where an attached disk is mounted"),
+    KeyDef("DISK", "FILESYSTEM", choice("ext4", "xfs"), default="ext4"),
+    KeyDef("DISK", "FORMAT_DISK", to_bool, default=True),
+    # [GLUSTERFS]
+    KeyDef("GLUSTERFS", "MOUNT_POINT", default="/gluster/gv0"),
+    KeyDef("GLUSTERFS", "VOLUME_NAME", default="gv0"),
+    KeyDef("GLUSTERFS", "STRIPE", to_int, default=1),
+    KeyDef("GLUSTERFS", "REPLICATE", to_int, default=1),
+    KeyDef("GLUSTERFS", "FORMAT_DISK", to_bool, default=False),
+    # [NFS]
+    KeyDef("NFS", "MOUNTING_POINT", default="/home"),
+    KeyDef("NFS", "DEVICE", default="/home"),
+    KeyDef("NFS", "FSID", to_int, default=0),
+    KeyDef("NFS", "AWS_VOLUME_SIZE", to_size_gb),
+    KeyDef("NFS", "AWS_MOUNT_POINT"),
+    KeyDef("NFS", "AWS_VOLUME_DEVICE"),
+    KeyDef("NFS", "AWS_VOLUME_NAME"),
+    # [CROSS]
+    KeyDef("CROSS", "AWS", to_int, default=0),
+    KeyDef("CROSS", "AZURE", to_int, default=0),
+    KeyDef("CROSS", "GCE", to_int, default=0),
+    KeyDef("CROSS", "LOCAL", to_int, default=0),
+    KeyDef("CROSS", "MASTER", choice(*PROVIDERS)),
+    # [AWS]
+    KeyDef("AWS", "pkey", help="X.509 private key: retired by EC2, accepted and ignored"),
+    KeyDef("AWS", "cert", help="X.509 certificate: retired by EC2, accepted and ignored"),
+    KeyDef("AWS", "accessKey", secret=True),
+    KeyDef("AWS", "secretKey", secret=True),
+    KeyDef("AWS", "keyPair"),
+    KeyDef("AWS", "securityGroup"),
+    KeyDef("AWS", "INSTANCE TYPE", default="t3.medium"),
+    KeyDef("AWS", "MASTER_TYPE", default="t3.medium"),
+    KeyDef("AWS", "REGION", default="us-east-1"),
+    KeyDef("AWS", "ZONE"),
+    KeyDef("AWS", "SSH_USER", default="ubuntu"),
+    # [GCE]
+    KeyDef("GCE", "PROJECT_ID"),
+    KeyDef("GCE", "ZONE", default="us-central1-a"),
+    KeyDef("GCE", "CLIENT SECRET"),
+    KeyDef("GCE", "COMPUTE SCOPE"),
+    KeyDef("GCE", "OAUTH STORAGE"),
+    KeyDef("GCE", "IMAGE PROJECT"),
+    KeyDef("GCE", "SERVICE EMAIL", default="default"),
+    KeyDef("GCE", "NETWORK", default="default"),
+    KeyDef("GCE", "SCOPES", to_list, default=[]),
+    KeyDef("GCE", "API VERSION", default="v1"),
+    KeyDef("GCE", "CLUSTER CLIENT KEY"),
+    KeyDef("GCE", "INSTANCE TYPE", default="e2-standard-2"),
+    KeyDef("GCE", "MASTER TYPE", default="e2-standard-2"),
+    KeyDef("GCE", "ROOT DISK"),
+    KeyDef("GCE", "CREDENTIALS_FILE", help="service-account JSON key file"),
+    KeyDef("GCE", "API_ENDPOINT", help="another Compute Engine endpoint (env EHPC_GCE_ENDPOINT)"),
+    KeyDef("GCE", "SSH_USER", default="ehpc"),
+    # [AZURE]
+    KeyDef("AZURE", "SUBSCRIPTION ID"),
+    KeyDef("AZURE", "THUMBPRINT", help="classic management certificate: retired, ignored"),
+    KeyDef("AZURE", "STORAGE ACCOUNT"),
+    KeyDef("AZURE", "STORAGE KEY", secret=True),
+    KeyDef("AZURE", "CERTIFICATE PATH"),
+    KeyDef("AZURE", "PKFILE"),
+    KeyDef("AZURE", "CERT DATA PATH"),
+    KeyDef("AZURE", "CERT PASSWORD", secret=True),
+    KeyDef("AZURE", "REGION", default="westus"),
+    KeyDef("AZURE", "INSTANCE TYPE", default="Standard_D2s_v5"),
+    KeyDef("AZURE", "MASTER TYPE", default="Standard_D2s_v5"),
+    KeyDef("AZURE", "CONTAINER"),
+    KeyDef("AZURE", "TENANT ID"),
+    KeyDef("AZURE", "CLIENT ID"),
+    KeyDef("AZURE", "RESOURCE GROUP"),
+    KeyDef("AZURE", "ARM_ENDPOINT", help="another Resource Manager endpoint (env EHPC_AZURE_ENDPOINT)"),
+    KeyDef("AZURE", "CA_BUNDLE", help="CA bundle for that endpoint (env EHPC_AZURE_CA_BUNDLE)"),
+    KeyDef("AZURE", "SSH_USER", default="azureuser"),
+    # [LOCAL]: the embedded provider.
+    KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),
+    KeyDef("LOCAL", "NODE_CPUS", to_int, help="CPUs each node announces (default: the host's)"),
+    KeyDef("LOCAL", "NODE_MEMORY", to_int, help="MB each node announces (default: share of host)"),
+]
+
+SECTIONS: dict[str, dict[str, KeyDef]] = {}
+for _k in _KEYS:
+    SECTIONS.setdefault(_k.section, {})[_k.key] = _k
+
+
+def lookup(section: str, key: str) -> KeyDef | None:
+    return SECTIONS.get(section.upper(), {}).get(normalize(key))
+
+
+def all_keys() -> list[KeyDef]:
+    return list(_KEYS)

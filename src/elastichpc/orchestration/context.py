@@ -1,0 +1,73 @@
+"""Opening a known cluster: its journal row, spec, provider and SSH shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ..config import ClusterSpec, Settings, check_name
+from ..errors import ClusterNotFound
+from ..providers import Provider, get_provider
+from ..remote import ClusterKeys, ClusterShell
+from ..schedulers import Scheduler, get_scheduler
+from ..state import ClusterRow, Journal, NodeRow
+
+
+@dataclass
+class ClusterContext:
+    journal: Journal
+    row: ClusterRow
+    settings: Settings | None = None  # credentials from this call's config, when given
+
+    @cached_property
+    def spec(self) -> ClusterSpec:
+        spec = ClusterSpec.from_public(self.row.spec)
+        if self.settings is not None:  # this call's secrets (never stored) join the stored spec
+            spec.settings.values.update(
+                {k: v for k, v in self.settings.values.items() if k not in spec.settings.values}
+            )
+        return spec
+
+    @property
+    def name(self) -> str:
+        return self.row.name
+
+    @cached_property
+    def provider(self) -> Provider:
+        return get_provider(self.row.provider, self.spec.settings)
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        return get_scheduler(self.spec.scheduler)
+
+    @cached_property
+    def nodes(self) -> list[NodeRow]:
+        return self.journal.nodes(self.name)
+
+    @property
+    def head(self) -> str:
+        for node in self.nodes:
+            if node.role == "head":
+                return node.name
+        raise ClusterNotFound(f"cluster {self.name} has no head node yet (status {self.row.status})")
+
+    @cached_property
+    def keys(self) -> ClusterKeys:
+        return ClusterKeys(self.journal.cluster_dir(self.name), self.name)
+
+    @cached_property
+    def shell(self) -> ClusterShell:
+        users = {n.name: n.info.get("login_user", "root") for n in self.nodes}
+        return ClusterShell(self.journal.cluster_dir(self.name), users)
+
+
+def open_cluster(
+    name: str, journal: Journal | None = None, settings: Settings | None = None
+) -> ClusterContext:
+    check_name(name)
+    journal = journal or Journal()
+    row = journal.get_cluster(name)
+    if row is None:
+        known = ", ".join(r.name for r in journal.clusters()) or "none"
+        raise ClusterNotFound(f"no cluster named {name!r} (known clusters: {known})")
+    return ClusterContext(journal, row, settings)

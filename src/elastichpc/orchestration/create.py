@@ -1,0 +1,183 @@
+"""Creating a cluster: launch machines, reach them over SSH, bootstrap, wait for the scheduler.
+
+Every step is idempotent and the journal records the cluster as `creating` until the scheduler
+reports all compute nodes idle, so an interrupted create is finished by running it again, or
+undone by `terminate`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from ..bootstrap import ClusterLayout, NodeFacts, boot_script, configure_script, required_commands
+from ..config import ClusterSpec
+from ..errors import EhpcError, PrerequisiteError, ProviderError
+from ..providers import Machine, NodePlan, Provider, get_provider
+from ..remote import ClusterKeys, ClusterShell, SshHost, in_parallel, write_ssh_files
+from ..schedulers import get_scheduler
+from ..state import Journal, NodeRow
+from .context import ClusterContext, open_cluster
+from .progress import Progress
+
+IDLE_STATES = {"idle", "mix", "alloc"}
+
+
+def node_names(spec: ClusterSpec) -> list[tuple[str, str]]:
+    """(name, role) of every node: `<cluster>-head`, then `<cluster>-node1..N`."""
+    return [(f"{spec.name}-head", "head")] + [
+        (f"{spec.name}-node{i}", "compute") for i in range(1, spec.size + 1)
+    ]
+
+
+def check_host_packages(spec: ClusterSpec) -> None:
+    """For providers whose nodes run this machine's software: name what is missing."""
+    missing = sorted(
+        {pkg for cmd, pkg in required_commands(spec.scheduler).items() if not shutil.which(cmd)
+         and not shutil.which(cmd, path="/usr/sbin:/sbin")}
+    )
+    if missing:
+        raise PrerequisiteError(
+            f"missing system packages for {spec.scheduler}: {' '.join(missing)} "
+            f"(apt-get install -y {' '.join(missing)})"
+        )
+
+
+def plan_nodes(spec: ClusterSpec, provider: Provider, keys: ClusterKeys) -> list[NodePlan]:
+    _, login_pub = keys.login_key()
+    plans = []
+    for name, role in node_names(spec):
+        host_key, host_pub = keys.host_key(name)
+        section = spec.provider.upper()
+        instance_type = None
+        if spec.provider != "local":
+            key = "MASTER TYPE" if role == "head" else "INSTANCE TYPE"
+            instance_type = spec.settings.get(section, key)
+        plans.append(
+            NodePlan(
+                name=name,
+                role=role,
+                instance_type=instance_type,
+                boot_script=boot_script(name, provider.login_user, login_pub, host_key, host_pub),
+                spot=spec.spot and role == "compute",
+            )
+        )
+    return plans
+
+
+def _start(spec: ClusterSpec, journal: Journal) -> None:
+    row = journal.get_cluster(spec.name)
+    if row is None:
+        journal.add_cluster(spec.name, spec.provider, "creating", spec.to_public())
+    elif row.status in ("creating", "failed") and row.provider == spec.provider:
+        journal.set_status(spec.name, "creating", "(resumed)")
+    else:
+        raise EhpcError(
+            f"cluster {spec.name!r} already exists on {row.provider} ({row.status}): "
+            f"pick another name or run `ehpc cluster terminate {spec.name}` first"
+        )
+
+
+def _record(journal: Journal, cluster: str, machines: list[Machine]) -> None:
+    journal.put_nodes(
+        [
+            NodeRow(cluster, m.name, m.role, m.provider_id, m.address, m.private_address,
+                    m.state, {"login_user": m.login_user, "spot": m.spot, **m.extra})
+            for m in machines
+        ]
+    )
+
+
+def _facts(machine: Machine, probe: str) -> NodeFacts:
+    lines = probe.split()
+    cpus = int(machine.extra.get("cpus") or lines[0])
+    memory = int(machine.extra.get("memory_mb") or int(lines[1]) * 9 // 10)
+    return NodeFacts(machine.name, machine.role, machine.private_address, cpus, memory)
+
+
+def create_cluster(
+    spec: ClusterSpec, progress: Progress | None = None, journal: Journal | None = None
+) -> ClusterContext:
+    progress = progress or Progress()
+    journal = journal or Journal()
+    provider = get_provider(spec.provider, spec.settings)
+    provider.check_ready(spec)
+    if getattr(provider, "shares_host_software", False):
+        check_host_packages(spec)
+    _start(spec, journal)
+    try:
+        _build(spec, provider, journal, progress)
+    except KeyboardInterrupt:
+        journal.event(spec.name, "interrupted", "create interrupted")
+        raise
+    except Exception as err:
+        journal.set_status(spec.name, "failed", str(err))
+        raise
+    journal.set_status(spec.name, "running")
+    return open_cluster(spec.name, journal)
+
+
+def _build(spec: ClusterSpec, provider: Provider, journal: Journal, progress: Progress) -> None:
+    directory = journal.cluster_dir(spec.name)
+    keys = ClusterKeys(directory, spec.name)
+    plans = plan_nodes(spec, provider, keys)
+
+    with progress.step(f"launching 1 head + {spec.size} compute nodes on {spec.provider}"):
+        machines = provider.launch(spec, plans, progress.detail)
+        _record(journal, spec.name, machines)
+
+    head = next(m for m in machines if m.role == "head")
+    hosts = [
+        SshHost(m.name, m.address, m.private_address, m.login_user, keys.host_key(m.name)[1])
+        for m in machines
+    ]
+    write_ssh_files(directory, keys.identity, hosts, jump=head.name)
+    shell = ClusterShell(directory, {m.name: m.login_user for m in machines})
+
+    with progress.step("waiting for SSH on every node (host keys pinned)"):
+        probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
+        facts = [_facts(m, p) for m, p in zip(machines, probes, strict=True)]
+
+    layout = ClusterLayout(
+        name=spec.name,
+        scheduler=spec.scheduler,
+        shared_dir=spec.shared_dir,
+        cluster_user=spec.cluster_user,
+        nodes=facts,
+        munge_key=keys.munge_key(),
+        accounting=spec.accounting,
+    )
+
+    def configure(node: NodeFacts) -> None:
+        shell.run(node.name, ["bash", "-s"], input=configure_script(layout, node))
+
+    with progress.step(f"configuring the head ({spec.scheduler} controller)"):
+        configure(layout.head)
+    with progress.step(f"configuring {spec.size} compute nodes"):
+        in_parallel(configure, layout.computes)
+    with progress.step(f"waiting for {spec.size} compute nodes to be idle in {spec.scheduler}"):
+        wait_idle(shell, head.name, spec, [n.name for n in layout.computes], progress)
+
+
+def wait_idle(
+    shell: ClusterShell, head: str, spec: ClusterSpec, nodes: list[str], progress: Progress,
+    timeout: float = 180.0,
+) -> None:
+    scheduler = get_scheduler(spec.scheduler)
+    deadline = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    while True:
+        result = shell.run(head, scheduler.nodes_argv(), check=False)
+        if result.returncode == 0:
+            states = scheduler.parse_nodes(result.stdout)
+        ready = sum(states.get(n) in IDLE_STATES for n in nodes)
+        progress.detail(f"{ready}/{len(nodes)} idle")
+        if ready == len(nodes):
+            return
+        if time.monotonic() > deadline:
+            waiting = sorted(n for n in nodes if states.get(n) not in IDLE_STATES)
+            raise ProviderError(
+                f"{len(waiting)} nodes did not become idle in {spec.scheduler} within "
+                f"{timeout:.0f}s: {', '.join(waiting[:5])}"
+            )
+        time.sleep(0.5)

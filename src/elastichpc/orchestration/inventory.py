@@ -1,0 +1,95 @@
+"""What clusters exist and what their nodes are doing: the cloud, the journal and the scheduler."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..errors import EhpcError
+from ..providers import Machine
+from ..state import Journal
+from .context import open_cluster
+
+
+@dataclass
+class ClusterSummary:
+    name: str
+    provider: str
+    size: int
+    status: str
+    created_at: float
+
+    @property
+    def age_s(self) -> float:
+        return time.time() - self.created_at
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    role: str
+    address: str
+    state: str  # as the provider sees it: running, stopped, preempted, missing...
+    scheduler_state: str  # idle, alloc, down... ("" when the scheduler is not reachable)
+    spot: bool
+    provider_id: str
+
+
+def list_clusters(journal: Journal | None = None) -> list[ClusterSummary]:
+    journal = journal or Journal()
+    return [
+        ClusterSummary(
+            row.name,
+            row.provider,
+            int(row.spec["settings"].get("CLUSTER", {}).get("CLUSTER SIZE", 0)),
+            row.status,
+            row.created_at,
+        )
+        for row in journal.clusters()
+    ]
+
+
+def list_nodes(
+    name: str, journal: Journal | None = None, settings: Settings | None = None
+) -> list[NodeStatus]:
+    """The cluster's nodes as the provider finds them by tag, with their scheduler state."""
+    context = open_cluster(name, journal, settings)
+
+    def scheduler_states() -> dict[str, str]:
+        try:
+            result = context.shell.run(
+                context.head, context.scheduler.nodes_argv(), check=False, timeout=30
+            )
+        except (EhpcError, OSError, TimeoutError):
+            return {}
+        return context.scheduler.parse_nodes(result.stdout) if result.returncode == 0 else {}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        cloud = pool.submit(context.provider.machines, name)
+        sched = pool.submit(scheduler_states) if context.nodes else None
+        machines: dict[str, Machine] = {m.name: m for m in cloud.result()}
+        states = sched.result() if sched else {}
+
+    statuses = []
+    for node in context.nodes:
+        machine = machines.pop(node.name, None)
+        statuses.append(
+            NodeStatus(
+                node.name,
+                node.role,
+                node.address or node.private_address,
+                machine.state if machine else "missing",
+                states.get(node.name, "-" if node.role == "head" else ""),
+                bool(node.info.get("spot")),
+                node.provider_id,
+            )
+        )
+    for machine in machines.values():  # in the cloud but not (yet) in the journal
+        statuses.append(
+            NodeStatus(machine.name, machine.role, machine.address or machine.private_address,
+                       machine.state, states.get(machine.name, ""), machine.spot,
+                       machine.provider_id)
+        )
+    return statuses

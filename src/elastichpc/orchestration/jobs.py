@@ -1,0 +1,225 @@
+"""Jobs on a cluster: submit (or run directly on the head), status, list, logs, cancel, wait."""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import ConfigError, EhpcError, RemoteCommandError
+from ..schedulers import JobInfo, JobSpec
+from ..state import JobRow, Journal
+from .context import ClusterContext, open_cluster
+
+JOB_ID_RE = re.compile(r"^[0-9]+([._][0-9]+)?$")
+
+
+def _check_job_id(job_id: str) -> str:
+    if not JOB_ID_RE.match(job_id):
+        raise ConfigError(f"{job_id!r} is not a job id")
+    return job_id
+
+
+def resolve_owner(context: ClusterContext, owner: str | None, direct: bool) -> tuple[bool, str]:
+    """(run directly on the head?, unix user) for the guide's --owner values."""
+    user = context.spec.cluster_user
+    if owner is None:
+        return False, user
+    if direct:
+        return True, "root" if owner == "system" else owner
+    if owner in context.scheduler.direct_owners:
+        return True, context.scheduler.direct_owners[owner] or user
+    return False, user
+
+
+def stage_files(
+    context: ClusterContext, files: Sequence[Path], dest: str, user: str,
+    executable: Path | None = None,
+) -> None:
+    """Copy local files into `dest` on the head (shared storage) in one SSH round trip."""
+    buffer = io.BytesIO()
+
+    def mode(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mode |= 0o755 if executable and info.name == executable.name else 0o644
+        return info
+
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in files:
+            if not path.is_file():
+                raise ConfigError(f"input file {path} does not exist or is not a file")
+            tar.add(path, arcname=path.name, filter=mode)
+    context.shell.run(
+        context.head, ["tar", "-x", "--no-same-owner", "-C", dest], input=buffer.getvalue(),
+        user=user,
+    )
+
+
+def _local_script(command: list[str]) -> Path | None:
+    """`-- ./task.sh args`: a script on this machine is staged and run on the cluster."""
+    first = command[0]
+    path = Path(first)
+    return path if "/" in first and path.is_file() else None
+
+
+def submit_job(
+    cluster: str,
+    spec: JobSpec,
+    *,
+    input_files: Sequence[Path] = (),
+    owner: str | None = None,
+    journal: Journal | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Submit a scheduler job; returns its id."""
+    spec.validate()
+    context = open_cluster(cluster, journal, settings)
+    _, user = resolve_owner(context, owner, False)
+    workdir = spec.workdir or f"{context.spec.shared_dir}/jobs"
+    script = _local_script(spec.command)
+    to_stage = [*input_files, *([script] if script else [])]
+    if to_stage:
+        stage_files(context, to_stage, workdir, user, executable=script)
+    if script:  # an exact argv: the staged script, then its arguments
+        spec = replace(spec, command=["env", f"{workdir}/{script.name}", *spec.command[1:]])
+    submission = context.scheduler.submit(spec, workdir)
+    result = context.shell.run(context.head, submission.argv, input=submission.script, user=user)
+    try:
+        job_id = context.scheduler.parse_submit(result.stdout)
+    except ValueError as err:
+        raise EhpcError(f"{context.scheduler.name} did not accept the job: {err}") from None
+    context.journal.add_job(
+        JobRow(
+            cluster, job_id, context.scheduler.name, owner or user, spec.name,
+            {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
+             "workdir": workdir, "user": user},
+            time.time(),
+        )
+    )
+    return job_id
+
+
+def run_direct(
+    cluster: str,
+    command: list[str],
+    user: str,
+    journal: Journal | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Run a command on the head node now (not through the scheduler); output streams through.
+    One word is a shell command line, several are an exact argv. Returns its exit code."""
+    if not command:
+        raise ConfigError("a command is needed (after --)")
+    context = open_cluster(cluster, journal, settings)
+    argv = ["bash", "-c", command[0]] if len(command) == 1 else command
+    return subprocess.call(context.shell.ssh_argv(context.head, argv, user))
+
+
+def job_status(
+    cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
+) -> list[JobInfo]:
+    """One JobInfo per job (or per array task), from the scheduler or its record of the past."""
+    return _status(open_cluster(cluster, journal, settings), _check_job_id(job_id))
+
+
+def _status(context: ClusterContext, job_id: str) -> list[JobInfo]:
+    scheduler = context.scheduler
+    result = context.shell.run(context.head, scheduler.status_argv(job_id), check=False)
+    infos = scheduler.parse_status(job_id, result.stdout) if result.returncode == 0 else []
+    if not infos and (argv := scheduler.finished_argv(job_id)):
+        done = context.shell.run(context.head, argv, check=False)
+        infos = scheduler.parse_finished(job_id, done.stdout)
+    if not infos:
+        raise EhpcError(f"cluster {context.name} has no job {job_id}")
+    return infos
+
+
+def list_jobs(
+    cluster: str, journal: Journal | None = None, settings: Settings | None = None
+) -> list[JobInfo]:
+    context = open_cluster(cluster, journal, settings)
+    result = context.shell.run(context.head, context.scheduler.list_argv())
+    return context.scheduler.parse_list(result.stdout)
+
+
+def cancel_job(
+    cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
+) -> None:
+    context = open_cluster(cluster, journal, settings)
+    _status(context, _check_job_id(job_id))  # unknown ids fail with one clear line
+    context.shell.run(context.head, context.scheduler.cancel_argv(job_id))
+
+
+def wait_job(
+    cluster: str,
+    job_id: str,
+    on_change: Callable[[list[JobInfo]], None] | None = None,
+    journal: Journal | None = None,
+    settings: Settings | None = None,
+    poll: float = 1.0,
+) -> list[JobInfo]:
+    """Follow a job until every task has finished; returns the final states."""
+    context = open_cluster(cluster, journal, settings)
+    _check_job_id(job_id)
+    seen: list[tuple[str, str]] = []
+    delay = 0.3
+    while True:
+        try:
+            infos = _status(context, job_id)
+        except RemoteCommandError:
+            infos = []
+        summary = [(i.task, i.state) for i in infos]
+        if infos and summary != seen:
+            seen = summary
+            if on_change:
+                on_change(infos)
+        if infos and all(i.finished for i in infos) and _array_complete(context, job_id, infos):
+            return infos
+        time.sleep(delay)
+        delay = min(delay * 1.5, poll * 5)
+
+
+def _array_complete(context: ClusterContext, job_id: str, infos: list[JobInfo]) -> bool:
+    """An array is done when no task is left in the queue (pending tasks may be folded)."""
+    if not any(i.task for i in infos):
+        return True
+    result = context.shell.run(context.head, context.scheduler.list_argv(), check=False)
+    return not any(j.job_id == job_id for j in context.scheduler.parse_list(result.stdout))
+
+
+def exit_code(infos: list[JobInfo]) -> int:
+    """The first non-zero exit code of the job's tasks; cancelled without one counts as 1."""
+    for info in infos:
+        if info.exit_code:
+            return info.exit_code
+    return 0 if all(i.state == "completed" for i in infos) else 1
+
+
+def job_logs(
+    cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
+) -> list[tuple[str, str]]:
+    """(path, contents) of each output file of the job (stdout then stderr, every task)."""
+    context = open_cluster(cluster, journal, settings)
+    row = context.journal.get_job(cluster, _check_job_id(job_id))
+    if row is None:
+        raise EhpcError(f"job {job_id} was not submitted through ehpc on {cluster}: no log paths")
+    out_glob, err_glob = context.scheduler.log_globs(job_id, row.info["stdout"], row.info["stderr"])
+    mark = f"--ehpc-{secrets.token_hex(8)}--"
+    # The globs are expanded on the head, unquoted on purpose; they come from our own patterns.
+    script = (
+        'shopt -s nullglob; for f in $1 $2; do printf "%s %s\\n" "$3" "$f"; cat -- "$f"; done'
+    )
+    result = context.shell.run(
+        context.head, ["bash", "-c", script, "logs", out_glob, err_glob, mark]
+    )
+    logs: list[tuple[str, str]] = []
+    for chunk in result.stdout.split(mark + " ")[1:]:
+        path, _, text = chunk.partition("\n")
+        logs.append((path, text))
+    return logs

@@ -1,0 +1,139 @@
+"""What every provider offers: machines, disks and tags. Nothing about SSH or schedulers.
+
+A provider turns `NodePlan`s into running machines that execute the plan's boot script (cloud
+user-data, or the local provider's equivalent), finds them again from the cloud by the tag
+`ehpc-cluster=<name>`, and removes everything so tagged. Disks and snapshots are optional
+capabilities; a provider that lacks one says so in one line.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..config import ClusterSpec, Settings
+from ..errors import EhpcError
+
+TAG = "ehpc-cluster"  # key of the tag/label every resource carries; its value is the cluster name
+
+Report = Callable[[str], None]  # progress lines, e.g. "3/16 machines running"
+
+
+def no_report(_: str) -> None:
+    pass
+
+
+@dataclass
+class NodePlan:
+    name: str  # host name, e.g. "demo-head", "demo-node3"
+    role: str  # "head" or "compute"
+    instance_type: str | None
+    boot_script: str  # run as root on first boot (user-data / custom data / startup-script)
+    spot: bool = False
+
+
+@dataclass
+class Machine:
+    name: str
+    role: str
+    provider_id: str  # instance id, VM name, network namespace...
+    address: str  # how this machine reaches it ("" when only through the head)
+    private_address: str  # the address other nodes use
+    state: str  # pending | running | stopped | terminated | preempted
+    login_user: str  # user the cluster key logs in as (sudo when not root)
+    spot: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Disk:
+    disk_id: str
+    name: str
+    size_gb: int
+    zone: str = ""
+    state: str = "available"  # available | in-use | creating | deleting
+    attached_to: str = ""  # machine name
+    device: str = ""  # device path on that machine
+    cluster: str = ""  # tag value, "" when not made with a cluster
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    snapshot_id: str
+    name: str
+    disk_id: str
+    size_gb: int
+    state: str = "completed"
+
+
+class Provider(ABC):
+    """One cloud (or the local host). Subclasses live in providers/<name>/ and are loaded lazily."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def login_user(self) -> str:
+        """The user the cluster's key logs in as on this provider's images."""
+        return "root"
+
+    @abstractmethod
+    def check_ready(self, spec: ClusterSpec | None = None) -> None:
+        """Raise PrerequisiteError (one line) for missing credentials, packages or privileges."""
+
+    @abstractmethod
+    def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
+        """Create what is missing of `plans` (idempotent: a rerun never doubles) and return all
+        machines of the plans once they run. Networks and firewall rules come with it."""
+
+    @abstractmethod
+    def machines(self, cluster: str) -> list[Machine]:
+        """The cluster's machines as the cloud sees them (found by tag, not from local state)."""
+
+    @abstractmethod
+    def terminate(self, cluster: str, report: Report) -> list[str]:
+        """Remove every resource tagged with the cluster; return what was removed. Idempotent."""
+
+    # Disks: optional. Default: one clear line.
+    def _unsupported(self, what: str) -> EhpcError:
+        return EhpcError(f"the {self.name} provider does not support {what}")
+
+    def create_disk(
+        self,
+        name: str,
+        size_gb: int | None,
+        *,
+        cluster: str = "",
+        zone: str = "",
+        disk_type: str = "",
+        snapshot: str = "",
+        source_url: str = "",
+    ) -> Disk:
+        raise self._unsupported("disks")
+
+    def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
+        raise self._unsupported("snapshots")
+
+    def attach_disk(self, disk_id: str, machine: Machine, device: str = "") -> Disk:
+        """Attach; the returned Disk's `device` is the block device path on the machine."""
+        raise self._unsupported("attaching disks")
+
+    def detach_disk(self, disk_id: str) -> Disk:
+        raise self._unsupported("detaching disks")
+
+    def disks(self, cluster: str = "") -> list[Disk]:
+        raise self._unsupported("listing disks")
+
+    def delete_disk(self, disk_id: str) -> None:
+        raise self._unsupported("deleting disks")
+
+    def snapshots(self, cluster: str = "") -> list[Snapshot]:
+        raise self._unsupported("listing snapshots")
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        raise self._unsupported("deleting snapshots")

@@ -1,0 +1,247 @@
+"""The embedded default provider: every node is a real Linux host on this machine.
+
+A node is a network namespace on the cluster's bridge with a private address, its own host name
+and mount namespace (see nodefs), running sshd. Its "boot script" (what user-data is on a cloud)
+is run inside it as root once the namespaces exist, exactly as cloud-init would run it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from ...config import ClusterSpec
+from ...errors import PrerequisiteError, ProviderError
+from ..base import Machine, NodePlan, Provider, Report
+from . import hostnet, nodefs
+from .commands import node_argv, run
+
+HOST_TOOLS = {  # command -> Debian package
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "unshare": "util-linux",
+    "sshd": "openssh-server",
+    "ssh": "openssh-client",
+}
+
+
+class LocalProvider(Provider):
+    name = "local"
+    shares_host_software = True  # nodes run the host's /usr: packages are installed on the host
+
+    @property
+    def root(self) -> Path:
+        return Path(self.settings.get("LOCAL", "ROOT_DIR"))
+
+    def cluster_dir(self, cluster: str) -> Path:
+        return self.root / cluster
+
+    def check_ready(self, spec: ClusterSpec | None = None) -> None:
+        if os.geteuid() != 0:
+            raise PrerequisiteError(
+                "the local provider needs root (it makes network namespaces, bridges and "
+                "mounts): run ehpc as root"
+            )
+        missing = sorted({pkg for cmd, pkg in HOST_TOOLS.items() if not _which(cmd)})
+        if missing:
+            raise PrerequisiteError(
+                f"missing system packages: {' '.join(missing)} "
+                f"(apt-get install -y {' '.join(missing)})"
+            )
+        with open("/proc/filesystems") as fs:
+            if "overlay" not in fs.read():
+                raise PrerequisiteError("the kernel has no overlay file system (needed for nodes)")
+
+    # ---- layout on disk --------------------------------------------------------------------
+    def _meta_path(self, cluster: str) -> Path:
+        return self.cluster_dir(cluster) / "cluster.json"
+
+    def _read_meta(self, cluster: str) -> dict:
+        try:
+            return json.loads(self._meta_path(cluster).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @contextmanager
+    def _host_lock(self) -> Iterator[None]:
+        """Serializes subnet choice and bridge creation between concurrent creates."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _network(self, spec: ClusterSpec) -> tuple[int, str]:
+        with self._host_lock():
+            meta = self._read_meta(spec.name)
+            if "subnet" not in meta:
+                taken = hostnet.used_subnets() | {
+                    json.loads(p.read_text()).get("subnet", 0)
+                    for p in self.root.glob("*/cluster.json")
+                }
+                free = [k for k in range(1, 255) if k not in taken]
+                if not free:
+                    raise ProviderError("no free 10.201.k.0/24 range left for another cluster")
+                meta = {
+                    "name": spec.name,
+                    "subnet": free[0],
+                    "shared_dir": spec.shared_dir,
+                    "created": time.time(),
+                }
+                self.cluster_dir(spec.name).mkdir(parents=True, exist_ok=True)
+                self._meta_path(spec.name).write_text(json.dumps(meta))
+            bridge = hostnet.ensure_bridge(meta["subnet"], spec.name)
+        return meta["subnet"], bridge
+
+    # ---- launch ------------------------------------------------------------------------------
+    def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
+        index, bridge = self._network(spec)
+        cdir = self.cluster_dir(spec.name)
+        ns_dir = cdir / "ns"
+        nodefs.ensure_ns_dir(ns_dir)
+        shared = cdir / "shared"
+        shared.mkdir(exist_ok=True)
+        existing = set(hostnet.netns_names())
+        done = 0
+
+        def launch_one(slot: int, plan: NodePlan) -> Machine:
+            nonlocal done
+            machine = self._machine_for(spec.name, index, slot, plan)
+            marker = cdir / "nodes" / plan.name / "machine.json"
+            complete = marker.exists() and machine.provider_id in existing
+            if complete and nodefs.has_namespaces(ns_dir, plan.name):
+                machine.state = "running"
+            else:
+                self._destroy_node(spec.name, plan.name, machine.provider_id)
+                self._create_node(spec, machine, bridge, ns_dir, shared)
+                marker.write_text(json.dumps(machine.__dict__))
+            self._boot(spec.name, machine, plan.boot_script)
+            done += 1
+            report(f"{done}/{len(plans)} nodes running")
+            return machine
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(launch_one, slot, plan) for slot, plan in enumerate(plans)]
+            return [future.result() for future in futures]
+
+    def _machine_for(self, cluster: str, index: int, slot: int, plan: NodePlan) -> Machine:
+        address = hostnet.node_address(index, slot)
+        return Machine(
+            name=plan.name,
+            role=plan.role,
+            provider_id=f"ehpc.{cluster}.{plan.name}",
+            address=address,
+            private_address=address,
+            state="running",
+            login_user="root",
+            spot=plan.spot,
+            extra={"veth": f"eh{index}n{slot}", "slot": slot},
+        )
+
+    def _create_node(
+        self, spec: ClusterSpec, machine: Machine, bridge: str, ns_dir: Path, shared: Path
+    ) -> None:
+        node_dir = self.cluster_dir(spec.name) / "nodes" / machine.name
+        node_dir.mkdir(parents=True, exist_ok=True)
+        hostnet.add_node_link(
+            machine.provider_id, machine.extra["veth"], bridge, machine.address, spec.name
+        )
+        script = nodefs.setup_script(machine.name, node_dir, shared, spec.shared_dir)
+        nodefs.create_namespaces(machine.provider_id, ns_dir, machine.name, script)
+
+    def _boot(self, cluster: str, machine: Machine, boot_script: str) -> None:
+        argv = node_argv(
+            machine.provider_id, str(self.cluster_dir(cluster) / "ns"), machine.name, ["bash", "-s"]
+        )
+        try:
+            run(argv, input=boot_script)
+        except ProviderError as err:
+            raise ProviderError(f"{machine.name}: boot script failed: {err}") from None
+
+    # ---- inventory -----------------------------------------------------------------------------
+    def machines(self, cluster: str) -> list[Machine]:
+        prefix = f"ehpc.{cluster}."
+        found = []
+        for netns in hostnet.netns_names():
+            if not netns.startswith(prefix):
+                continue
+            node = netns[len(prefix):]
+            marker = self.cluster_dir(cluster) / "nodes" / node / "machine.json"
+            try:
+                machine = Machine(**json.loads(marker.read_text()))
+            except (OSError, ValueError, TypeError):
+                machine = Machine(node, "unknown", netns, "", "", "pending", "root")
+            machine.state = "running" if hostnet.netns_pids(netns) else "stopped"
+            found.append(machine)
+        return sorted(found, key=lambda m: (m.role != "head", m.extra.get("slot", 0), m.name))
+
+    # ---- terminate -----------------------------------------------------------------------------
+    def terminate(self, cluster: str, report: Report) -> list[str]:
+        removed: list[str] = []
+        prefix = f"ehpc.{cluster}."
+        nodes = [n[len(prefix):] for n in hostnet.netns_names() if n.startswith(prefix)]
+        if nodes:
+            report(f"stopping {len(nodes)} nodes")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for node in pool.map(lambda n: self._destroy_node(cluster, n, prefix + n), nodes):
+                removed.append(f"node {node}")
+        for link in hostnet.tagged_links(cluster):
+            hostnet.delete_link(link)
+            removed.append(f"link {link}")
+        cdir = self.cluster_dir(cluster)
+        ns_dir = cdir / "ns"
+        if ns_dir.exists():
+            for leftover in ns_dir.glob("*.mnt"):
+                nodefs.release_namespaces(ns_dir, leftover.stem)
+            nodefs.release_ns_dir(ns_dir)
+        shared_dir = self._read_meta(cluster).get("shared_dir")
+        if cdir.exists():
+            shutil.rmtree(cdir)
+            removed.append(f"directory {cdir}")
+        if shared_dir:
+            _remove_mountpoint(self.root, shared_dir)
+        return removed
+
+    def _destroy_node(self, cluster: str, node: str, netns: str) -> str:
+        _kill_all(lambda: hostnet.netns_pids(netns) if netns in hostnet.netns_names() else [])
+        nodefs.release_namespaces(self.cluster_dir(cluster) / "ns", node)
+        hostnet.delete_netns(netns)
+        return node
+
+
+def _which(cmd: str) -> bool:
+    return any(
+        os.access(os.path.join(d, cmd), os.X_OK)
+        for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin")
+    )
+
+
+def _kill_all(pids_of: Callable[[], list[int]], grace: float = 5.0) -> None:
+    """TERM every process of a node, then KILL what is left after `grace` seconds."""
+    start = time.monotonic()
+    while pids := pids_of():
+        waited = time.monotonic() - start
+        if waited > 3 * grace:
+            raise ProviderError(f"processes {pids} would not exit")
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM if waited < grace else signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _remove_mountpoint(root: Path, path: str) -> None:
+    """Remove the shared directory's mount point we made on the host, when it is empty.
+
+    Never while another local cluster exists: removing a directory that is a mount point in
+    another mount namespace detaches that mount there.
+    """
+    if not any(root.glob("*/cluster.json")):
+        with suppress(OSError):
+            os.rmdir(path)

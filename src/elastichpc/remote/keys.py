@@ -1,0 +1,62 @@
+"""Per-cluster secrets on the client: the login key, node host keys, the munge key.
+
+They live in the cluster's directory under the state directory (mode 0700, files 0600) and are
+made here rather than by the machines, so the CLI knows each node's host key before it ever
+connects: host keys are verified, never accepted on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def ed25519_keypair() -> tuple[str, str]:
+    """(private key in OpenSSH format, public key line)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+    return private, public
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+class ClusterKeys:
+    def __init__(self, directory: Path, cluster: str) -> None:
+        self.directory = directory
+        self.cluster = cluster
+        self.identity = directory / "id_ed25519"
+        (directory / "hostkeys").mkdir(mode=0o700, exist_ok=True)
+
+    def _pair(self, private_path: Path) -> tuple[str, str]:
+        public_path = private_path.with_name(private_path.name + ".pub")
+        if not private_path.exists() or not public_path.exists():
+            private, public = ed25519_keypair()
+            _write_secret(private_path, private.encode())
+            public_path.write_text(f"{public} ehpc-{self.cluster}\n")
+        return private_path.read_text(), public_path.read_text().strip()
+
+    def login_key(self) -> tuple[str, str]:
+        return self._pair(self.identity)
+
+    def host_key(self, node: str) -> tuple[str, str]:
+        return self._pair(self.directory / "hostkeys" / node)
+
+    def munge_key(self) -> bytes:
+        path = self.directory / "munge.key"
+        if not path.exists():
+            _write_secret(path, os.urandom(1024))
+        return path.read_bytes()

@@ -1,0 +1,142 @@
+"""Commands on cluster nodes over OpenSSH, with the cluster's key and pinned host keys.
+
+Every remote command is an argv list joined with shlex, so quotes, `$` and `;` reach the remote
+program unchanged and nothing is ever interpreted by a shell on this side.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import RemoteCommandError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class SshHost:
+    name: str  # alias, also the HostKeyAlias
+    address: str  # "" when reachable only through the jump host
+    private_address: str
+    login_user: str
+    host_key_pub: str
+
+
+def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump: str) -> None:
+    """ssh_config and known_hosts for a cluster: one Host block per node, host keys pinned."""
+    blocks = []
+    for host in hosts:
+        lines = [f"Host {host.name}", f"  HostKeyAlias {host.name}", f"  User {host.login_user}"]
+        if host.address:
+            lines.append(f"  HostName {host.address}")
+        else:
+            lines += [f"  HostName {host.private_address}", f"  ProxyJump {jump}"]
+        blocks.append("\n".join(lines))
+    blocks.append(
+        "\n".join(
+            [
+                "Host *",
+                f"  IdentityFile {identity}",
+                "  IdentitiesOnly yes",
+                f"  UserKnownHostsFile {directory / 'known_hosts'}",
+                "  GlobalKnownHostsFile /dev/null",
+                "  StrictHostKeyChecking yes",
+                "  HostKeyAlgorithms ssh-ed25519",
+                "  BatchMode yes",
+                "  LogLevel ERROR",
+                "  ConnectTimeout 10",
+                "  ServerAliveInterval 15",
+            ]
+        )
+    )
+    (directory / "ssh_config").write_text("\n\n".join(blocks) + "\n")
+    known = [f"{h.name} {' '.join(h.host_key_pub.split()[:2])}" for h in hosts]
+    (directory / "known_hosts").write_text("\n".join(known) + "\n")
+
+
+def in_parallel(func: Callable[[T], R], items: Iterable[T], workers: int = 16) -> list[R]:
+    items = list(items)
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+class ClusterShell:
+    def __init__(self, directory: Path, login_users: dict[str, str]) -> None:
+        self.config = directory / "ssh_config"
+        self.login_users = login_users
+
+    def remote_argv(self, node: str, argv: list[str], user: str | None = None) -> list[str]:
+        """The argv to run on `node`, as root (via sudo when the login user is not root) or as
+        `user` (via runuser)."""
+        if user and user != "root":
+            argv = ["runuser", "-u", user, "--", *argv]
+        if self.login_users.get(node, "root") != "root":
+            argv = ["sudo", "-n", *argv]
+        return argv
+
+    def ssh_argv(
+        self, node: str, argv: list[str] | None, user: str | None = None, tty: bool = False
+    ) -> list[str]:
+        base = ["ssh", "-F", str(self.config), *(["-t"] if tty else []), node]
+        if not argv:
+            return base
+        return [*base, "--", shlex.join(self.remote_argv(node, argv, user))]
+
+    def run(
+        self,
+        node: str,
+        argv: list[str],
+        *,
+        input: str | bytes | None = None,
+        user: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            self.ssh_argv(node, argv, user), input=data, capture_output=True, timeout=timeout
+        )
+        result = subprocess.CompletedProcess(
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode(errors="replace"),
+            proc.stderr.decode(errors="replace"),
+        )
+        if check and proc.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            detail = lines[-1] if lines else f"exit code {proc.returncode}"
+            raise RemoteCommandError(
+                f"{node}: {argv[0]} failed: {detail}", proc.returncode, result.stdout
+            )
+        return result
+
+    def wait_reachable(self, node: str, timeout: float = 120.0) -> str:
+        """Retry a trivial command until sshd answers; return what it printed (node facts)."""
+        deadline = time.monotonic() + timeout
+        probe = ["sh", "-c", "nproc; awk '/^MemTotal/ {print int($2/1024)}' /proc/meminfo"]
+        delay = 0.2
+        while True:
+            result = self.run(node, probe, check=False, timeout=timeout)
+            if result.returncode == 0:
+                return result.stdout
+            if result.returncode != 255 or time.monotonic() > deadline:
+                detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+                raise RemoteCommandError(f"{node}: not reachable over SSH: {detail}", 255)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+
+    def exec_interactive(self, node: str, argv: list[str] | None, user: str | None = None) -> None:
+        """Replace this process with ssh (a shell or one command, with a terminal if we have one)."""
+        ssh = self.ssh_argv(node, argv, user, tty=os.isatty(0) and os.isatty(1))
+        os.execvp(ssh[0], ssh)

@@ -1,0 +1,116 @@
+"""Slurm: sbatch, scontrol, squeue, scancel, sinfo, and the job-completion log."""
+
+from __future__ import annotations
+
+import re
+
+from .base import JobInfo, JobSpec, Scheduler, Submission, exit_status
+
+_STATES = {
+    "PENDING": "pending", "CONFIGURING": "pending", "REQUEUED": "pending",
+    "RUNNING": "running", "COMPLETING": "running", "SUSPENDED": "running",
+    "STOPPED": "running", "RESIZING": "running", "SIGNALING": "running",
+    "COMPLETED": "completed",
+    "CANCELLED": "cancelled", "PREEMPTED": "cancelled", "REVOKED": "cancelled",
+}
+_FIELD = re.compile(r"(\w+)=(\S*)")
+JOBCOMP = "/var/log/slurm/jobcomp.txt"
+
+
+def _state(raw: str) -> str:
+    return _STATES.get(raw, "failed")  # FAILED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, DEADLINE...
+
+
+def _records(output: str) -> list[dict[str, str]]:
+    return [dict(_FIELD.findall(line)) for line in output.splitlines() if "JobId=" in line]
+
+
+def _info(fields: dict[str, str]) -> JobInfo:
+    array_id = fields.get("ArrayJobId", "")
+    task = fields.get("ArrayTaskId", "")
+    state = fields.get("JobState", "")
+    return JobInfo(
+        job_id=array_id if array_id and task else fields.get("JobId", ""),
+        task=task,
+        name=fields.get("JobName", fields.get("Name", "")),
+        state=_state(state),
+        raw_state=state,
+        exit_code=exit_status(fields.get("ExitCode", "")) if _state(state) != "pending" else None,
+        nodes=fields.get("NodeList", "").replace("(null)", ""),
+        user=fields.get("UserId", "").split("(")[0],
+        elapsed=fields.get("RunTime", ""),
+    )
+
+
+class Slurm(Scheduler):
+    name = "slurm"
+
+    def submit(self, spec: JobSpec, workdir: str) -> Submission:
+        tag = "%A_%a" if spec.array else "%j"
+        stdout = spec.stdout or f"{workdir}/{spec.name}-{tag}.out"
+        stderr = spec.stderr or f"{workdir}/{spec.name}-{tag}.err"
+        argv = [
+            "sbatch", "--parsable", f"--job-name={spec.name}", f"--chdir={workdir}",
+            f"--cpus-per-task={spec.cpus}", f"--output={stdout}", f"--error={stderr}",
+        ]
+        if spec.memory_mb:
+            argv.append(f"--mem={spec.memory_mb}M")
+        if spec.walltime_min:
+            argv.append(f"--time={spec.walltime_min}")
+        if spec.array:
+            argv.append(f"--array={spec.array}")
+        return Submission(argv, spec.body(), stdout, stderr)
+
+    def parse_submit(self, output: str) -> str:
+        job_id = output.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise ValueError(f"sbatch said {output.strip()!r}")
+        return job_id
+
+    def status_argv(self, job_id: str) -> list[str]:
+        return ["scontrol", "show", "job", "-o", job_id]
+
+    def parse_status(self, job_id: str, output: str) -> list[JobInfo]:
+        return [_info(r) for r in _records(output)]
+
+    def finished_argv(self, job_id: str) -> list[str]:
+        return ["grep", "-E", f"^JobId={job_id} |ArrayJobId={job_id} ", JOBCOMP]
+
+    def parse_finished(self, job_id: str, output: str) -> list[JobInfo]:
+        return [_info(r) for r in _records(output)]
+
+    def list_argv(self) -> list[str]:
+        return ["squeue", "-h", "-r", "-o", "%F|%K|%j|%T|%u|%M|%N"]
+
+    def parse_list(self, output: str) -> list[JobInfo]:
+        jobs = []
+        for line in output.splitlines():
+            parts = line.split("|")
+            if len(parts) != 7:
+                continue
+            job_id, task, name, raw, user, elapsed, nodes = parts
+            jobs.append(
+                JobInfo(job_id, "" if task in ("N/A", "") else task, name, _state(raw), raw,
+                        None, nodes, user, elapsed)
+            )
+        return jobs
+
+    def cancel_argv(self, job_id: str) -> list[str]:
+        return ["scancel", job_id]
+
+    def nodes_argv(self) -> list[str]:
+        return ["sinfo", "-h", "-N", "-o", "%N %t"]
+
+    def parse_nodes(self, output: str) -> dict[str, str]:
+        states = {}
+        for line in output.splitlines():
+            if line.strip():
+                node, state = line.split()
+                states[node] = state.rstrip("*~#!%$@^-")
+        return states
+
+    def log_globs(self, job_id: str, stdout: str, stderr: str) -> tuple[str, str]:
+        def expand(pattern: str) -> str:
+            return pattern.replace("%A", job_id).replace("%a", "*").replace("%j", job_id)
+
+        return expand(stdout), expand(stderr)

@@ -1,0 +1,237 @@
+"""The SQLite journal: clusters, nodes, jobs and events, one file per user.
+
+WAL mode and a busy timeout make two CLI calls at once safe; every change is one transaction, so
+a crash leaves either the old or the new row. The cloud (or the local host) stays the source of
+truth for what exists; this is the journal and the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Each entry upgrades the schema by one version (PRAGMA user_version); append, never edit.
+MIGRATIONS = [
+    """
+    CREATE TABLE clusters (
+        name TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE nodes (
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        provider_id TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        private_address TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (cluster, name)
+    );
+    CREATE TABLE jobs (
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        job_id TEXT NOT NULL,
+        scheduler TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}',
+        submitted_at REAL NOT NULL,
+        PRIMARY KEY (cluster, job_id)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cluster TEXT NOT NULL,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX events_cluster ON events(cluster, at);
+    """,
+]
+
+
+def state_dir() -> Path:
+    """$EHPC_STATE_DIR, else $XDG_STATE_HOME/ehpc, else ~/.local/state/ehpc."""
+    env = os.environ.get("EHPC_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "ehpc"
+
+
+@dataclass
+class ClusterRow:
+    name: str
+    provider: str
+    status: str
+    spec: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class NodeRow:
+    cluster: str
+    name: str
+    role: str
+    provider_id: str
+    address: str
+    private_address: str
+    status: str
+    info: dict[str, Any]
+
+
+@dataclass
+class JobRow:
+    cluster: str
+    job_id: str
+    scheduler: str
+    owner: str
+    name: str
+    info: dict[str, Any]
+    submitted_at: float
+
+
+class Journal:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or state_dir()
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.directory / "state.db"
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def cluster_dir(self, name: str) -> Path:
+        """Per-cluster files: SSH keys, known_hosts, ssh_config (mode 0700)."""
+        path = self.directory / "clusters" / name
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of failing.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # clusters
+    def add_cluster(self, name: str, provider: str, status: str, spec: dict[str, Any]) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO clusters VALUES (?, ?, ?, ?, ?, ?)",
+                (name, provider, status, json.dumps(spec), now, now),
+            )
+            self._event(db, name, "status", status)
+
+    def set_status(self, name: str, status: str, message: str = "") -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE clusters SET status = ?, updated_at = ? WHERE name = ?",
+                (status, time.time(), name),
+            )
+            self._event(db, name, "status", f"{status} {message}".strip())
+
+    def get_cluster(self, name: str) -> ClusterRow | None:
+        row = self._db.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
+        return _cluster(row) if row else None
+
+    def clusters(self) -> list[ClusterRow]:
+        rows = self._db.execute("SELECT * FROM clusters ORDER BY created_at").fetchall()
+        return [_cluster(row) for row in rows]
+
+    def remove_cluster(self, name: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM clusters WHERE name = ?", (name,))
+            db.execute("DELETE FROM events WHERE cluster = ?", (name,))
+
+    # nodes
+    def put_nodes(self, nodes: list[NodeRow]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (n.cluster, n.name, n.role, n.provider_id, n.address, n.private_address,
+                     n.status, json.dumps(n.info))
+                    for n in nodes
+                ],
+            )
+
+    def nodes(self, cluster: str) -> list[NodeRow]:
+        rows = self._db.execute(
+            "SELECT * FROM nodes WHERE cluster = ? ORDER BY role DESC, name", (cluster,)
+        ).fetchall()
+        return [NodeRow(**{**dict(row), "info": json.loads(row["info"])}) for row in rows]
+
+    def remove_nodes(self, cluster: str, names: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM nodes WHERE cluster = ? AND name = ?", [(cluster, n) for n in names]
+            )
+
+    # jobs
+    def add_job(self, job: JobRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job.cluster, job.job_id, job.scheduler, job.owner, job.name,
+                 json.dumps(job.info), job.submitted_at),
+            )
+
+    def get_job(self, cluster: str, job_id: str) -> JobRow | None:
+        row = self._db.execute(
+            "SELECT * FROM jobs WHERE cluster = ? AND job_id = ?", (cluster, job_id)
+        ).fetchone()
+        return JobRow(**{**dict(row), "info": json.loads(row["info"])}) if row else None
+
+    # events
+    def event(self, cluster: str, kind: str, message: str) -> None:
+        with self.transaction() as db:
+            self._event(db, cluster, kind, message)
+
+    def events(self, cluster: str) -> list[tuple[float, str, str]]:
+        rows = self._db.execute(
+            "SELECT at, kind, message FROM events WHERE cluster = ? ORDER BY id", (cluster,)
+        ).fetchall()
+        return [tuple(row) for row in rows]
+
+    @staticmethod
+    def _event(db: sqlite3.Connection, cluster: str, kind: str, message: str) -> None:
+        db.execute(
+            "INSERT INTO events (cluster, at, kind, message) VALUES (?, ?, ?, ?)",
+            (cluster, time.time(), kind, message),
+        )
+
+
+def _cluster(row: sqlite3.Row) -> ClusterRow:
+    return ClusterRow(**{**dict(row), "spec": json.loads(row["spec"])})
