@@ -20,6 +20,11 @@ def register(groups: Any) -> None:
     )
     add_settings_flags(create)
     create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.add_argument(
+        "--provision-only", action="store_true",
+        help="only make the machines, network and firewall (no SSH, no bootstrap); "
+        "a later create without it finishes the cluster",
+    )
     create.set_defaults(handler=create_cmd)
 
     listing = sub.add_parser("list", help="every cluster: provider, size, state, age")
@@ -58,10 +63,12 @@ def create_cmd(args: argparse.Namespace) -> int:
     spec = build_spec(settings_from(args))
     print(f"Creating cluster {spec.name}: 1 head + {spec.size} compute nodes, "
           f"{spec.scheduler}, on {spec.provider}", file=sys.stderr)
-    context = create_cluster(spec, ConsoleProgress())
+    context = create_cluster(spec, ConsoleProgress(), provision_only=args.provision_only)
     if args.json:
-        print_json({"name": spec.name, "status": "running",
+        print_json({"name": spec.name, "status": context.row.status,
                     "nodes": [n.__dict__ for n in context.nodes]})
+    elif args.provision_only:
+        print(f"Machines of {spec.name} are up (not bootstrapped): ehpc nodes list {spec.name}")
     else:
         print(f"Cluster {spec.name} is ready. Try: ehpc job submit {spec.name} -- hostname")
     return 0

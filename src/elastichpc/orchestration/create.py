@@ -69,7 +69,7 @@ def _start(spec: ClusterSpec, journal: Journal) -> None:
     row = journal.get_cluster(spec.name)
     if row is None:
         journal.add_cluster(spec.name, spec.provider, "creating", spec.to_public())
-    elif row.status in ("creating", "failed") and row.provider == spec.provider:
+    elif row.status in ("creating", "failed", "provisioned") and row.provider == spec.provider:
         journal.set_status(spec.name, "creating", "(resumed)")
     else:
         raise EhpcError(
@@ -96,8 +96,13 @@ def _facts(machine: Machine, probe: str) -> NodeFacts:
 
 
 def create_cluster(
-    spec: ClusterSpec, progress: Progress | None = None, journal: Journal | None = None
+    spec: ClusterSpec,
+    progress: Progress | None = None,
+    journal: Journal | None = None,
+    provision_only: bool = False,
 ) -> ClusterContext:
+    """Create (or finish creating) a cluster. `provision_only` stops once the machines exist
+    and the SSH files are written (status `provisioned`): no SSH, no bootstrap."""
     progress = progress or Progress()
     journal = journal or Journal()
     provider = get_provider(spec.provider, spec.settings)
@@ -106,18 +111,20 @@ def create_cluster(
         check_host_packages(spec)
     _start(spec, journal)
     try:
-        _build(spec, provider, journal, progress)
+        _build(spec, provider, journal, progress, provision_only)
     except KeyboardInterrupt:
         journal.event(spec.name, "interrupted", "create interrupted")
         raise
     except Exception as err:
         journal.set_status(spec.name, "failed", str(err))
         raise
-    journal.set_status(spec.name, "running")
+    journal.set_status(spec.name, "provisioned" if provision_only else "running")
     return open_cluster(spec.name, journal)
 
 
-def _build(spec: ClusterSpec, provider: Provider, journal: Journal, progress: Progress) -> None:
+def _build(
+    spec: ClusterSpec, provider: Provider, journal: Journal, progress: Progress, provision_only: bool
+) -> None:
     directory = journal.cluster_dir(spec.name)
     keys = ClusterKeys(directory, spec.name)
     plans = plan_nodes(spec, provider, keys)
@@ -132,6 +139,8 @@ def _build(spec: ClusterSpec, provider: Provider, journal: Journal, progress: Pr
         for m in machines
     ]
     write_ssh_files(directory, keys.identity, hosts, jump=head.name)
+    if provision_only:
+        return
     shell = ClusterShell(directory, {m.name: m.login_user for m in machines})
 
     with progress.step("waiting for SSH on every node (host keys pinned)"):
