@@ -21,7 +21,7 @@ def source_cidr(settings: Settings) -> str:
         except ValueError:
             raise ConfigError(f"[FIREWALL] FW_SOURCE {configured!r} is not a CIDR range") from None
     try:
-        with urllib.request.urlopen(WHAT_IS_MY_IP, timeout=3) as answer:  # noqa: S310 (fixed URL)
+        with urllib.request.urlopen(WHAT_IS_MY_IP, timeout=3) as answer:
             address = ipaddress.ip_address(answer.read().decode().strip())
     except (OSError, ValueError):
         raise PrerequisiteError(
