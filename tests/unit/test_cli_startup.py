@@ -11,10 +11,11 @@ CLOUD_MODULES = ("boto3", "botocore", "google", "azure", "cryptography")
 def _loaded_after(code: str) -> list[str]:
     probe = code + (
         "\nimport sys\n"
-        f"print(','.join(m for m in sys.modules if m.split('.')[0] in {CLOUD_MODULES!r}))\n"
+        f"print('LOADED:' + ','.join(m for m in sys.modules if m.split('.')[0] in {CLOUD_MODULES!r}))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return [m for m in out.stdout.strip().splitlines()[-1].split(",") if m]
+    line = out.stdout.rsplit("LOADED:", 1)[1].strip()
+    return [m for m in line.split(",") if m]
 
 
 def test_help_imports_no_cloud_sdk() -> None:
