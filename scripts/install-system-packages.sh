@@ -6,6 +6,9 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   iproute2 util-linux openssh-server openssh-client   # nodes: namespaces, sshd
   munge slurm-wlm slurmctld slurmd slurm-client        # Slurm
+  slurmdbd mariadb-server                              # Slurm accounting (ACCOUNTING = true)
+  gridengine-master gridengine-exec gridengine-client  # Grid Engine
+  libslurm-perl libslurmdb-perl libswitch-perl         # Slurm's Torque wrappers (PBS), see below
   emboss                                               # the README's demo job (seqret)
 )
 missing=()
@@ -16,3 +19,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# slurm-wlm-torque conflicts with gridengine-client (both ship qsub): unpacked into /opt/ehpc-pbs.
+bash "$(dirname "$0")/unpack-torque-wrappers.sh"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from .options import add_config_file, add_settings_flags, settings_from
@@ -61,8 +60,6 @@ def create_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.create import create_cluster
 
     spec = build_spec(settings_from(args))
-    print(f"Creating cluster {spec.name}: 1 head + {spec.size} compute nodes, "
-          f"{spec.scheduler}, on {spec.provider}", file=sys.stderr)
     context = create_cluster(spec, ConsoleProgress(), provision_only=args.provision_only)
     if args.json:
         print_json({"name": spec.name, "status": context.row.status,

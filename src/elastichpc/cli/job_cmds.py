@@ -73,6 +73,11 @@ def register(groups: Any) -> None:
     submit.add_argument("--wait", action="store_true",
                         help="follow the job to its end, print its output, exit with its code")
     submit.add_argument("--monitor", action="store_true", help="like --wait (the guide's name)")
+    submit.add_argument("--count", type=int, default=1, metavar="N",
+                        help="submit N copies of the job in one call (one SSH connection)")
+    submit.add_argument("--jobs-file", metavar="FILE",
+                        help="one job per line (a shell command line; '-' reads standard input), "
+                        "all with the other options, submitted in one call")
     submit.add_argument("--json", action="store_true")
     submit.set_defaults(handler=submit_cmd)
 
@@ -102,24 +107,27 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def submit_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
-    from ..orchestration.jobs import resolve_owner, run_direct, submit_job
+    from ..orchestration.jobs import resolve_owner, run_direct, submit_jobs
     from ..schedulers import JobSpec
 
     if args.command_line is not None and args.command:
         raise ConfigError("give the command either with --command or after --, not both")
     command = [args.command_line] if args.command_line is not None else args.command
+    commands = _batch_commands(args, command)
     settings = _settings(args)
     direct, user = resolve_owner(open_cluster(args.name, settings=settings), args.owner,
                                  args.direct)
     if direct:
-        return run_direct(args.name, command, user, settings=settings)
+        if len(commands) > 1:
+            raise ConfigError(f"owner {args.owner} runs one command on the head, not a batch")
+        return run_direct(args.name, commands[0], user, settings=settings)
     env = {}
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--env {item!r}: expected KEY=VALUE")
         env[key] = value
-    spec = JobSpec(
+    specs = [JobSpec(
         command=command,
         name=args.job_name,
         cpus=args.cpus,
@@ -130,9 +138,16 @@ def submit_cmd(args: argparse.Namespace) -> int:
         env=env,
         stdout=args.stdout,
         stderr=args.stderr,
-    )
+    ) for command in commands]
     files = [Path(f) for item in args.input_files for f in item.split(",") if f]
-    job_id = submit_job(args.name, spec, input_files=files, owner=args.owner, settings=settings)
+    job_ids = submit_jobs(args.name, specs, input_files=files, owner=args.owner, settings=settings)
+    if len(job_ids) > 1:
+        if args.json:
+            print_json({"job_ids": job_ids})
+        else:
+            print("\n".join(job_ids))
+        return 0
+    job_id = job_ids[0]
     if args.wait or args.monitor:
         print(f"Submitted job {job_id}", file=sys.stderr)
         args.job_id = job_id
@@ -142,6 +157,27 @@ def submit_cmd(args: argparse.Namespace) -> int:
     else:
         print(job_id)
     return 0
+
+
+def _batch_commands(args: argparse.Namespace, command: list[str]) -> list[list[str]]:
+    """The command of every job of this call: --count copies, or the lines of --jobs-file."""
+    if args.count < 1:
+        raise ConfigError(f"--count must be at least 1, got {args.count}")
+    if args.jobs_file is None:
+        commands = [command] * args.count
+    else:
+        if command or args.count != 1:
+            raise ConfigError("--jobs-file gives the commands: no command after -- and no --count")
+        try:
+            text = sys.stdin.read() if args.jobs_file == "-" else Path(args.jobs_file).read_text()
+        except OSError as err:
+            raise ConfigError(f"--jobs-file {args.jobs_file}: {err.strerror}") from None
+        commands = [[line] for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        if not commands:
+            raise ConfigError(f"--jobs-file {args.jobs_file} has no jobs")
+    if len(commands) > 1 and (args.wait or args.monitor):
+        raise ConfigError("--wait and --monitor follow one job, not a batch")
+    return commands
 
 
 def _status_rows(infos: list[Any]) -> list[list[Any]]:

@@ -67,4 +67,4 @@ class ConsoleProgress(Progress):
         self._line(f"  … {self.title}: {line}", final=False)
 
     def note(self, line: str) -> None:
-        self._line(f"    {line}", final=True)
+        self._line(line, final=True)

@@ -119,6 +119,10 @@ _KEYS = [
     KeyDef("CLUSTER", "SPOT", to_bool, default=False, help="compute nodes on spot capacity"),
     KeyDef("CLUSTER", "SPOT_PRICE", to_float, help="maximum hourly price for spot nodes"),
     KeyDef("CLUSTER", "ACCOUNTING", to_bool, default=False, help="slurmdbd accounting on the head"),
+    KeyDef("CLUSTER", "GLUSTER", to_bool, default=False,
+           help="shared directory on a GlusterFS volume of the compute nodes ([GLUSTERFS])"),
+    KeyDef("CLUSTER", "NFS", to_bool, default=False,
+           help="shared directory exported by the head over NFS ([NFS])"),
     # [IMAGE]
     KeyDef("IMAGE", "GCE_IMAGE_ID"),
     KeyDef("IMAGE", "AZURE_IMAGE_ID"),
@@ -147,7 +151,10 @@ _KEYS = [
     KeyDef("GLUSTERFS", "VOLUME_NAME", default="gv0"),
     KeyDef("GLUSTERFS", "STRIPE", to_int, default=1),
     KeyDef("GLUSTERFS", "REPLICATE", to_int, default=1),
-    KeyDef("GLUSTERFS", "FORMAT_DISK", to_bool, default=False),
+    KeyDef("GLUSTERFS", "FORMAT_DISK", to_bool, default=False,
+           help="give each brick node a new data disk ([DISK] DISK SIZE), formatted XFS"),
+    KeyDef("GLUSTERFS", "BRICK_DIR", default="/var/spool/ehpc-bricks",
+           help="where each server node keeps its brick (a data disk is mounted here)"),
     # [NFS]
     KeyDef("NFS", "MOUNTING_POINT", default="/home"),
     KeyDef("NFS", "DEVICE", default="/home"),
@@ -210,6 +217,8 @@ _KEYS = [
     KeyDef("AZURE", "RESOURCE GROUP"),
     KeyDef("AZURE", "ARM_ENDPOINT", help="another Resource Manager endpoint (env EHPC_AZURE_ENDPOINT)"),
     KeyDef("AZURE", "CA_BUNDLE", help="CA bundle for that endpoint (env EHPC_AZURE_CA_BUNDLE)"),
+    KeyDef("AZURE", "AUTHORITY_HOST", help="another Entra ID sign-in host (env EHPC_AZURE_AUTHORITY)"),
+    KeyDef("AZURE", "BLOB_ENDPOINT", help="blob endpoint of STORAGE ACCOUNT (env EHPC_AZURE_BLOB_ENDPOINT)"),
     KeyDef("AZURE", "SSH_USER", default="azureuser"),
     # [LOCAL]: the embedded provider.
     KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),

@@ -7,18 +7,19 @@ undone by `terminate`.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 from ..bootstrap import ClusterLayout, NodeFacts, boot_script, configure_script, required_commands
 from ..config import ClusterSpec
-from ..errors import EhpcError, PrerequisiteError, ProviderError
+from ..errors import EhpcError, ProviderError
 from ..providers import Machine, NodePlan, Provider, get_provider
 from ..remote import ClusterKeys, ClusterShell, SshHost, in_parallel, write_ssh_files
 from ..schedulers import get_scheduler
 from ..state import Journal, NodeRow
+from ..system_packages import require_packages
 from .context import ClusterContext, open_cluster
 from .progress import Progress
+from .storage import check_shared_choice, setup_shared_dir
 
 IDLE_STATES = {"idle", "mix", "alloc"}
 
@@ -30,24 +31,18 @@ def node_names(spec: ClusterSpec) -> list[tuple[str, str]]:
     ]
 
 
-def check_host_packages(spec: ClusterSpec) -> None:
-    """For providers whose nodes run this machine's software: name what is missing."""
-    missing = sorted(
-        {pkg for cmd, pkg in required_commands(spec.scheduler).items() if not shutil.which(cmd)
-         and not shutil.which(cmd, path="/usr/sbin:/sbin")}
-    )
-    if missing:
-        raise PrerequisiteError(
-            f"missing system packages for {spec.scheduler}: {' '.join(missing)} "
-            f"(apt-get install -y {' '.join(missing)})"
-        )
+def host_key_owner(spec: ClusterSpec, provider: Provider, name: str, role: str) -> str:
+    """Whose host key (and boot-time host name) a node gets: its own, or the cluster's shared
+    compute key when the provider boots all compute nodes from one script."""
+    return f"{spec.name}-compute" if role == "compute" and provider.shared_compute_boot else name
 
 
 def plan_nodes(spec: ClusterSpec, provider: Provider, keys: ClusterKeys) -> list[NodePlan]:
     _, login_pub = keys.login_key()
     plans = []
     for name, role in node_names(spec):
-        host_key, host_pub = keys.host_key(name)
+        owner = host_key_owner(spec, provider, name, role)
+        host_key, host_pub = keys.host_key(owner)
         section = spec.provider.upper()
         instance_type = None
         if spec.provider != "local":
@@ -58,8 +53,9 @@ def plan_nodes(spec: ClusterSpec, provider: Provider, keys: ClusterKeys) -> list
                 name=name,
                 role=role,
                 instance_type=instance_type,
-                boot_script=boot_script(name, provider.login_user, login_pub, host_key, host_pub),
+                boot_script=boot_script(owner, provider.login_user, login_pub, host_key, host_pub),
                 spot=spec.spot and role == "compute",
+                ssh_public_key=login_pub,
             )
         )
     return plans
@@ -107,9 +103,14 @@ def create_cluster(
     journal = journal or Journal()
     provider = get_provider(spec.provider, spec.settings)
     provider.check_ready(spec)
-    if getattr(provider, "shares_host_software", False):
-        check_host_packages(spec)
+    if getattr(provider, "shares_host_software", False):  # its nodes run this machine's /usr
+        require_packages(required_commands(spec.scheduler), f"{spec.scheduler} nodes")
+    check_shared_choice(spec)
     _start(spec, journal)
+    progress.note(
+        f"Creating cluster {spec.name}: 1 head + {spec.size} compute nodes, {spec.scheduler}, "
+        f"on {spec.provider}"
+    )
     try:
         _build(spec, provider, journal, progress, provision_only)
     except KeyboardInterrupt:
@@ -132,10 +133,20 @@ def _build(
     with progress.step(f"launching 1 head + {spec.size} compute nodes on {spec.provider}"):
         machines = provider.launch(spec, plans, progress.detail)
         _record(journal, spec.name, machines)
+    bootstrap_machines(spec, provider, keys, machines, progress, provision_only, journal)
 
+
+def bootstrap_machines(
+    spec: ClusterSpec, provider: Provider, keys: ClusterKeys, machines: list[Machine],
+    progress: Progress, provision_only: bool = False, journal: Journal | None = None,
+) -> None:
+    """Write the SSH files for `machines` (the head and the compute nodes there are so far) and,
+    unless provision_only, bootstrap them. Rerunnable: the spot monitor calls it as nodes join."""
+    directory = keys.directory
     head = next(m for m in machines if m.role == "head")
     hosts = [
-        SshHost(m.name, m.address, m.private_address, m.login_user, keys.host_key(m.name)[1])
+        SshHost(m.name, m.address, m.private_address, m.login_user,
+                keys.host_key(host_key_owner(spec, provider, m.name, m.role))[1])
         for m in machines
     ]
     write_ssh_files(directory, keys.identity, hosts, jump=head.name)
@@ -146,6 +157,12 @@ def _build(
     with progress.step("waiting for SSH on every node (host keys pinned)"):
         probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
         facts = [_facts(m, p) for m, p in zip(machines, probes, strict=True)]
+
+    if journal is not None and (spec.settings.get("CLUSTER", "GLUSTER")
+                                or spec.settings.get("CLUSTER", "NFS")):
+        kind = "GlusterFS" if spec.settings.get("CLUSTER", "GLUSTER") else "NFS"
+        with progress.step(f"shared directory {spec.shared_dir} on {kind}"):
+            setup_shared_dir(open_cluster(spec.name, journal), progress)
 
     layout = ClusterLayout(
         name=spec.name,
@@ -162,9 +179,9 @@ def _build(
 
     with progress.step(f"configuring the head ({spec.scheduler} controller)"):
         configure(layout.head)
-    with progress.step(f"configuring {spec.size} compute nodes"):
+    with progress.step(f"configuring {len(layout.computes)} compute nodes"):
         in_parallel(configure, layout.computes)
-    with progress.step(f"waiting for {spec.size} compute nodes to be idle in {spec.scheduler}"):
+    with progress.step(f"waiting for {len(layout.computes)} compute nodes to be idle in {spec.scheduler}"):
         wait_idle(shell, head.name, spec, [n.name for n in layout.computes], progress)
 
 

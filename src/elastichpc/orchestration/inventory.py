@@ -68,7 +68,9 @@ def list_nodes(
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         cloud = pool.submit(context.provider.machines, name)
-        sched = pool.submit(scheduler_states) if context.nodes else None
+        # Only a bootstrapped cluster has a scheduler to ask (a --provision-only one has none).
+        bootstrapped = context.nodes and context.row.status == "running"
+        sched = pool.submit(scheduler_states) if bootstrapped else None
         machines: dict[str, Machine] = {m.name: m for m in cloud.result()}
         states = sched.result() if sched else {}
 

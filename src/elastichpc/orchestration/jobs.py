@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import shlex
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
-from ..schedulers import JobInfo, JobSpec
+from ..schedulers import JobInfo, JobSpec, Submission
 from ..state import JobRow, Journal
 from .context import ClusterContext, open_cluster
 
@@ -41,13 +42,14 @@ def resolve_owner(context: ClusterContext, owner: str | None, direct: bool) -> t
 
 def stage_files(
     context: ClusterContext, files: Sequence[Path], dest: str, user: str,
-    executable: Path | None = None,
+    executables: Collection[Path] = (),
 ) -> None:
     """Copy local files into `dest` on the head (shared storage) in one SSH round trip."""
     buffer = io.BytesIO()
+    run_bits = {path.name for path in executables}
 
     def mode(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        info.mode |= 0o755 if executable and info.name == executable.name else 0o644
+        info.mode |= 0o755 if info.name in run_bits else 0o644
         return info
 
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -68,6 +70,14 @@ def _local_script(command: list[str]) -> Path | None:
     return path if "/" in first and path.is_file() else None
 
 
+def _run_staged(spec: JobSpec, workdir: str) -> JobSpec:
+    """A staged local script becomes an exact argv: the script on the cluster, then its arguments."""
+    script = _local_script(spec.command)
+    if script is None:
+        return spec
+    return replace(spec, command=["env", f"{workdir}/{script.name}", *spec.command[1:]])
+
+
 def submit_job(
     cluster: str,
     spec: JobSpec,
@@ -78,31 +88,75 @@ def submit_job(
     settings: Settings | None = None,
 ) -> str:
     """Submit a scheduler job; returns its id."""
-    spec.validate()
+    return submit_jobs(cluster, [spec], input_files=input_files, owner=owner, journal=journal,
+                       settings=settings)[0]
+
+
+def submit_jobs(
+    cluster: str,
+    specs: Sequence[JobSpec],
+    *,
+    input_files: Sequence[Path] = (),
+    owner: str | None = None,
+    journal: Journal | None = None,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Submit jobs that share one working directory, every submission in one script run on the
+    head over one SSH connection; returns their ids in order."""
+    if not specs:
+        raise ConfigError("no jobs to submit")
+    for spec in specs:
+        spec.validate()
+    if len({spec.workdir for spec in specs}) > 1:
+        raise ConfigError("jobs submitted together share one working directory")
     context = open_cluster(cluster, journal, settings)
     _, user = resolve_owner(context, owner, False)
-    workdir = spec.workdir or f"{context.spec.shared_dir}/jobs"
-    script = _local_script(spec.command)
-    to_stage = [*input_files, *([script] if script else [])]
-    if to_stage:
-        stage_files(context, to_stage, workdir, user, executable=script)
-    if script:  # an exact argv: the staged script, then its arguments
-        spec = replace(spec, command=["env", f"{workdir}/{script.name}", *spec.command[1:]])
-    submission = context.scheduler.submit(spec, workdir)
-    result = context.shell.run(context.head, submission.argv, input=submission.script, user=user)
-    try:
-        job_id = context.scheduler.parse_submit(result.stdout)
-    except ValueError as err:
-        raise EhpcError(f"{context.scheduler.name} did not accept the job: {err}") from None
-    context.journal.add_job(
-        JobRow(
-            cluster, job_id, context.scheduler.name, owner or user, spec.name,
-            {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
-             "workdir": workdir, "user": user},
-            time.time(),
-        )
+    workdir = specs[0].workdir or f"{context.spec.shared_dir}/jobs"
+    scripts = {path for path in (_local_script(spec.command) for spec in specs) if path}
+    if input_files or scripts:
+        stage_files(context, [*input_files, *sorted(scripts)], workdir, user, executables=scripts)
+    specs = [_run_staged(spec, workdir) for spec in specs]
+    submissions = [context.scheduler.submit(spec, workdir) for spec in specs]
+    mark = f"--ehpc-{secrets.token_hex(8)}--"
+    result = context.shell.run(
+        context.head, ["bash", "-s"], input=_batch_script(submissions, mark), user=user, check=False
     )
-    return job_id
+    job_ids: list[str] = []
+    problem = ""
+    for output in result.stdout.split(mark + "\n")[:-1]:
+        try:
+            job_ids.append(context.scheduler.parse_submit(output))
+        except ValueError as err:
+            problem = str(err)
+            break
+    for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False):
+        context.journal.add_job(
+            JobRow(
+                cluster, job_id, context.scheduler.name, owner or user, spec.name,
+                {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
+                 "workdir": workdir, "user": user},
+                time.time(),
+            )
+        )
+    if len(job_ids) < len(specs):
+        detail = problem or (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+        which = "the job" if len(specs) == 1 else f"job {len(job_ids) + 1} of {len(specs)}"
+        raise EhpcError(f"{context.scheduler.name} did not accept {which}: {detail}")
+    return job_ids
+
+
+def _batch_script(submissions: Sequence[Submission], mark: str) -> str:
+    """Each submission's argv with its script as a quoted here-document (nothing in it is
+    expanded), then a mark line; the first failure stops the rest."""
+    end = f"EHPC_SCRIPT_{mark.strip('-').replace('-', '_')}"
+    lines = []
+    for submission in submissions:
+        body = submission.script if submission.script.endswith("\n") else submission.script + "\n"
+        if end in body:
+            raise EhpcError("a job script contains the here-document delimiter; submit it again")
+        lines.append(f"{shlex.join(submission.argv)} <<'{end}'\n{body}{end}")
+        lines.append(f'r=$?; echo {shlex.quote(mark)}; [ "$r" = 0 ] || exit "$r"')
+    return "\n".join(lines) + "\n"
 
 
 def run_direct(

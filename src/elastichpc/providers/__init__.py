@@ -6,7 +6,18 @@ import importlib
 
 from ..config import PROVIDERS, Settings
 from ..errors import ConfigError
-from .base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot, no_report
+from .base import (
+    TAG,
+    Disk,
+    Machine,
+    NodePlan,
+    Provider,
+    Report,
+    Snapshot,
+    SpotPrice,
+    SpotRequest,
+    no_report,
+)
 
 
 def get_provider(name: str, settings: Settings) -> Provider:
@@ -25,6 +36,8 @@ __all__ = [
     "Provider",
     "Report",
     "Snapshot",
+    "SpotPrice",
+    "SpotRequest",
     "get_provider",
     "no_report",
 ]

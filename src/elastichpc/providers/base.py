@@ -32,6 +32,7 @@ class NodePlan:
     instance_type: str | None
     boot_script: str  # run as root on first boot (user-data / custom data / startup-script)
     spot: bool = False
+    ssh_public_key: str = ""  # the cluster's login key, for clouds that install it themselves
 
 
 @dataclass
@@ -69,10 +70,32 @@ class Snapshot:
     state: str = "completed"
 
 
+@dataclass
+class SpotPrice:
+    zone: str
+    instance_type: str
+    price: float  # per hour
+    at: float  # unix time
+
+
+@dataclass
+class SpotRequest:
+    request_id: str
+    state: str  # open | active | closed | cancelled | failed
+    status: str  # the cloud's status code, e.g. pending-fulfillment, fulfilled, price-too-low
+    price: float | None
+    instance_id: str = ""  # set once fulfilled
+    cluster: str = ""
+    created: float = 0.0
+
+
 class Provider(ABC):
     """One cloud (or the local host). Subclasses live in providers/<name>/ and are loaded lazily."""
 
     name: ClassVar[str]
+    # True when compute nodes are launched many per call from one boot script: they then share
+    # one host key, and each node's host name is set by the configure step.
+    shared_compute_boot: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -129,7 +152,8 @@ class Provider(ABC):
     def disks(self, cluster: str = "") -> list[Disk]:
         raise self._unsupported("listing disks")
 
-    def delete_disk(self, disk_id: str) -> None:
+    def delete_disk(self, disk_id: str, force: bool = False) -> None:
+        """Delete; an attached disk is refused unless `force`, which detaches it first."""
         raise self._unsupported("deleting disks")
 
     def snapshots(self, cluster: str = "") -> list[Snapshot]:
@@ -137,3 +161,26 @@ class Provider(ABC):
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         raise self._unsupported("deleting snapshots")
+
+    def fallback_share_dir(self, cluster: str, key: str) -> str:
+        """A directory every node of the cluster sees as the same one, for nodes that cannot
+        mount a network file system (the local provider: a host directory). "" = none."""
+        return ""
+
+    # Spot capacity: optional (the guide offers it on AWS only).
+    def spot_prices(self, instance_type: str, zone: str = "") -> list[SpotPrice]:
+        raise self._unsupported("spot instances")
+
+    def request_spot(self, spec: ClusterSpec, plans: list[NodePlan], price: float) -> dict[str, str]:
+        """Ask for one spot machine per plan at most `price`/hour: node name -> request id."""
+        raise self._unsupported("spot instances")
+
+    def spot_requests(self, cluster: str = "", ids: list[str] | None = None) -> list[SpotRequest]:
+        raise self._unsupported("spot instances")
+
+    def adopt_spot(self, cluster: str, names: dict[str, str]) -> None:
+        """Mark machines of fulfilled requests (machine id -> node name) as compute nodes."""
+        raise self._unsupported("spot instances")
+
+    def cancel_spot(self, request_ids: list[str]) -> None:
+        raise self._unsupported("spot instances")

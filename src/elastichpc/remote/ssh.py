@@ -115,7 +115,7 @@ class ClusterShell:
         )
         if check and proc.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()
-            detail = lines[-1] if lines else f"exit code {proc.returncode}"
+            detail = " / ".join(lines[-3:])[-300:] if lines else f"exit code {proc.returncode}"
             raise RemoteCommandError(
                 f"{node}: {argv[0]} failed: {detail}", proc.returncode, result.stdout
             )

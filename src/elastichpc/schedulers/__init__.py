@@ -6,7 +6,7 @@ import importlib
 
 from .base import JobInfo, JobSpec, Scheduler, Submission
 
-_ADAPTERS = {"slurm": ("slurm", "Slurm")}
+_ADAPTERS = {"slurm": ("slurm", "Slurm"), "sge": ("sge", "GridEngine"), "pbs": ("pbs", "Pbs")}
 
 
 def get_scheduler(name: str) -> Scheduler:

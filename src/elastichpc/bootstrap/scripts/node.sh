@@ -1,5 +1,10 @@
 # Cluster membership, on every node: hosts, the cluster user, the shared directory, munge.
 ehpc_node() {
+  # Compute nodes booted from one shared script (many per cloud launch call) get their name here.
+  if [ "$(hostname)" != "$EHPC_NODE" ]; then
+    hostname "$EHPC_NODE"
+    echo "$EHPC_NODE" > /etc/hostname
+  fi
   ehpc_hosts_block <<< "$EHPC_HOSTS"
   if ! getent passwd "$EHPC_USER" >/dev/null; then
     getent group "$EHPC_USER" >/dev/null || groupadd -g "$EHPC_UID" "$EHPC_USER"

@@ -35,8 +35,9 @@ def release_ns_dir(ns_dir: Path) -> None:
         run(["umount", str(ns_dir)], check=False)
 
 
-def setup_script(node: str, node_dir: Path, shared_host: Path, shared_dir: str) -> str:
-    """The shell script run inside the new namespaces to build the node's view."""
+def setup_script(node: str, node_dir: Path, shared_host: Path | None, shared_dir: str) -> str:
+    """The shell script run inside the new namespaces to build the node's view. Without
+    `shared_host` the shared directory is left for the storage step (a GlusterFS volume)."""
     q = shlex.quote
     lines = ["set -e", f"hostname {q(node)}"]
     for target in OVERLAYS:
@@ -50,7 +51,9 @@ def setup_script(node: str, node_dir: Path, shared_host: Path, shared_dir: str) 
         source = node_dir / name
         lines.append(f"mkdir -p {q(str(source))} && mount --bind {q(str(source))} {q(target)}")
     lines.append("chmod 1777 /tmp")
-    lines.append(f"mkdir -p {q(shared_dir)} && mount --bind {q(str(shared_host))} {q(shared_dir)}")
+    lines.append(f"mkdir -p {q(shared_dir)}")
+    if shared_host is not None:
+        lines.append(f"mount --bind {q(str(shared_host))} {q(shared_dir)}")
     return "\n".join(lines) + "\n"
 
 

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from ...config import ClusterSpec
 from ...errors import PrerequisiteError, ProviderError
+from ...system_packages import require_packages
 from ..base import Machine, NodePlan, Provider, Report
 from . import hostnet, nodefs
 from .commands import node_argv, run
+from .disks import LocalDisks
 
 HOST_TOOLS = {  # command -> Debian package
     "ip": "iproute2",
@@ -33,7 +35,7 @@ HOST_TOOLS = {  # command -> Debian package
 }
 
 
-class LocalProvider(Provider):
+class LocalProvider(LocalDisks, Provider):
     name = "local"
     shares_host_software = True  # nodes run the host's /usr: packages are installed on the host
 
@@ -50,12 +52,7 @@ class LocalProvider(Provider):
                 "the local provider needs root (it makes network namespaces, bridges and "
                 "mounts): run ehpc as root"
             )
-        missing = sorted({pkg for cmd, pkg in HOST_TOOLS.items() if not _which(cmd)})
-        if missing:
-            raise PrerequisiteError(
-                f"missing system packages: {' '.join(missing)} "
-                f"(apt-get install -y {' '.join(missing)})"
-            )
+        require_packages(HOST_TOOLS, "local clusters")
         with open("/proc/filesystems") as fs:
             if "overlay" not in fs.read():
                 raise PrerequisiteError("the kernel has no overlay file system (needed for nodes)")
@@ -153,7 +150,10 @@ class LocalProvider(Provider):
         hostnet.add_node_link(
             machine.provider_id, machine.extra["veth"], bridge, machine.address, spec.name
         )
-        script = nodefs.setup_script(machine.name, node_dir, shared, spec.shared_dir)
+        on_gluster = spec.settings.get("CLUSTER", "GLUSTER")  # then the volume is mounted there
+        script = nodefs.setup_script(
+            machine.name, node_dir, None if on_gluster else shared, spec.shared_dir
+        )
         nodefs.create_namespaces(machine.provider_id, ns_dir, machine.name, script)
 
     def _boot(self, cluster: str, machine: Machine, boot_script: str) -> None:
@@ -192,6 +192,7 @@ class LocalProvider(Provider):
         with ThreadPoolExecutor(max_workers=8) as pool:
             for node in pool.map(lambda n: self._destroy_node(cluster, n, prefix + n), nodes):
                 removed.append(f"node {node}")
+        removed += self.release_cluster_disks(cluster)  # nodes gone: their mounts too
         for link in hostnet.tagged_links(cluster):
             hostnet.delete_link(link)
             removed.append(f"link {link}")
@@ -214,13 +215,6 @@ class LocalProvider(Provider):
         nodefs.release_namespaces(self.cluster_dir(cluster) / "ns", node)
         hostnet.delete_netns(netns)
         return node
-
-
-def _which(cmd: str) -> bool:
-    return any(
-        os.access(os.path.join(d, cmd), os.X_OK)
-        for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin")
-    )
 
 
 def _kill_all(pids_of: Callable[[], list[int]], grace: float = 5.0) -> None:

@@ -1,0 +1,7 @@
+"""`python -m elastichpc` is `ehpc`."""
+
+import sys
+
+from .cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+# Son of Grid Engine: sge_qmaster on the head (fresh spool), sge_execd on compute nodes.
+export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
+EHPC_SGE_SPOOL=/var/spool/gridengine
+
+# Every node finds the qmaster through act_qmaster (Debian's postinst leaves it empty).
+ehpc_sge_common() {
+  install -d -o sgeadmin -g sgeadmin -m 0755 "$EHPC_SGE_SPOOL"
+  base64 -d <<< "$EHPC_SGE_MASTER" > "$SGE_ROOT/$SGE_CELL/common/act_qmaster"
+  echo >> "$SGE_ROOT/$SGE_CELL/common/act_qmaster"
+}
+
+ehpc_sge_stop() {  # UNIT PIDFILE
+  if ehpc_has_systemd; then systemctl stop "$1" 2>/dev/null || true; else ehpc_stop "$2"; fi
+}
+
+# A fresh BerkeleyDB spool whose global configuration accepts every uid (root included),
+# reports load every few seconds and writes the accounting file (qacct) at once.
+ehpc_sge_spool() {
+  local conf
+  rm -rf "$EHPC_SGE_SPOOL/qmaster" "$EHPC_SGE_SPOOL/spooldb"
+  install -d -o sgeadmin -g sgeadmin -m 0755 "$EHPC_SGE_SPOOL/qmaster" \
+    "$EHPC_SGE_SPOOL/qmaster/job_scripts" "$EHPC_SGE_SPOOL/spooldb"
+  conf=$(mktemp /tmp/ehpc-sge-global.XXXXXX)
+  sed -e 's/^min_uid .*/min_uid                0/' \
+      -e 's/^min_gid .*/min_gid                0/' \
+      -e 's/^load_report_time .*/load_report_time       00:00:05/' \
+      -e 's/^reporting_params .*/reporting_params       accounting=true reporting=false flush_time=00:00:01 joblog=false sharelog=00:00:00 accounting_flush_time=00:00:00/' \
+      /usr/share/gridengine/default-configuration > "$conf"
+  chmod 644 "$conf"
+  runuser -u sgeadmin -- sh -e -c '
+    /usr/lib/gridengine/spoolinit berkeleydb libspoolb "$1/spooldb" init
+    /usr/lib/gridengine/spooldefaults configuration "$2"
+    /usr/lib/gridengine/spooldefaults complexes /usr/share/gridengine/util/resources/centry
+    /usr/lib/gridengine/spooldefaults usersets /usr/share/gridengine/util/resources/usersets
+    /usr/lib/gridengine/spooldefaults managers sgeadmin root' sge-spool "$EHPC_SGE_SPOOL" "$conf" >/dev/null
+  rm -f "$conf"
+}
+
+# ehpc_sge_add FLAG VARIABLE: qconf -A<x> with a file rendered by bootstrap/sge.py.
+ehpc_sge_add() {
+  local file
+  file=$(mktemp /tmp/ehpc-sge-conf.XXXXXX)
+  base64 -d <<< "$2" > "$file"
+  qconf "$1" "$file" >/dev/null
+  rm -f "$file"
+}
+
+ehpc_sge_head() {
+  local i sconf
+  ehpc_packages sge_qmaster:gridengine-master qsub:gridengine-client
+  ehpc_sge_common
+  ehpc_sge_stop gridengine-master "$EHPC_SGE_SPOOL/qmaster/qmaster.pid"
+  ehpc_sge_spool
+  ehpc_service gridengine-master "$EHPC_SGE_SPOOL/qmaster/qmaster.pid" /usr/sbin/sge_qmaster
+  for i in $(seq 100); do qconf -sh >/dev/null 2>&1 && break; sleep 0.2; done
+  qconf -ah "$(base64 -d <<< "$EHPC_SGE_EXECS")" >/dev/null
+  qconf -as "$(hostname)" >/dev/null
+  ehpc_sge_add -Ahgrp "$EHPC_SGE_HOSTGROUP"
+  ehpc_sge_add -Ap "$EHPC_SGE_PE"
+  ehpc_sge_add -Aq "$EHPC_SGE_QUEUE"
+  # Schedule every second instead of every 15 s.
+  sconf=$(mktemp /tmp/ehpc-sge-sched.XXXXXX)
+  qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval 0:0:1/' \
+    -e 's/^flush_submit_sec .*/flush_submit_sec 1/' -e 's/^flush_finish_sec .*/flush_finish_sec 1/' \
+    > "$sconf"
+  qconf -Msconf "$sconf" >/dev/null
+  rm -f "$sconf"
+  ehpc_sge_gid_ranges
+}
+
+# Grid Engine finds (and kills) a job's processes by an extra group id from gid_range. Local
+# nodes share one kernel, so every execd gets its own range: a finished job on one node must not
+# take another node's job with it.
+ehpc_sge_gid_ranges() {
+  local dir host first=20000
+  dir=$(mktemp -d /tmp/ehpc-sge-hosts.XXXXXX)
+  for host in $(base64 -d <<< "$EHPC_SGE_EXECS" | tr ',' ' '); do
+    printf 'gid_range %d-%d\n' "$first" $((first + 999)) > "$dir/$host"
+    qconf -Aconf "$dir/$host" >/dev/null
+    first=$((first + 1000))
+  done
+  rm -rf "$dir"
+}
+
+ehpc_sge_compute() {
+  ehpc_packages sge_execd:gridengine-exec
+  ehpc_sge_common
+  install -d -o sgeadmin -g sgeadmin -m 0755 "$EHPC_SGE_SPOOL/execd"
+  ehpc_service gridengine-exec "$EHPC_SGE_SPOOL/execd/$(hostname)/execd.pid" /usr/sbin/sge_execd
+}

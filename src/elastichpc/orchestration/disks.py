@@ -1,0 +1,189 @@
+"""Data disks on any provider: create, snapshot, attach + format + mount, detach, list, delete.
+
+The provider does the cloud part (its Provider disk methods); mounting is the bootstrap disk
+step run on the node over SSH, the same script everywhere. Disks are found from the provider,
+by id or name; the journal only tells which cluster a machine belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..bootstrap.storage import DiskMount, disk_mount_script, disk_unmount_script
+from ..config import Settings
+from ..errors import ConfigError, EhpcError, RemoteCommandError
+from ..providers import Disk, Machine, Provider, Snapshot, get_provider
+from ..state import Journal
+from .context import ClusterContext, open_cluster
+
+
+@dataclass
+class AttachedDisk:
+    disk: Disk
+    node: str
+    mount: DiskMount | None  # None when the step did not report (never on success)
+
+
+def provider_for(
+    settings: Settings, cluster: str = "", journal: Journal | None = None
+) -> tuple[Provider, ClusterContext | None]:
+    """The cluster's provider when a cluster is named, else [CLUSTER] PROVIDER's."""
+    if cluster:
+        context = open_cluster(cluster, journal, settings)
+        return context.provider, context
+    provider = get_provider(settings.get("CLUSTER", "PROVIDER"), settings)
+    provider.check_ready()
+    return provider, None
+
+
+def disk_names(name: str, number: int) -> list[str]:
+    """DISK_NUMBER disks: `name` alone, or name-1 .. name-N."""
+    if number < 1:
+        raise ConfigError(f"[DISK] DISK_NUMBER must be at least 1, got {number}")
+    return [name] if number == 1 else [f"{name}-{i}" for i in range(1, number + 1)]
+
+
+def find_disk(provider: Provider, ref: str) -> Disk:
+    disks = provider.disks()
+    for disk in disks:
+        if ref in (disk.disk_id, disk.name):
+            return disk
+    known = ", ".join(d.name or d.disk_id for d in disks) or "none"
+    raise EhpcError(f"no disk {ref!r} on {provider.name} (disks: {known})")
+
+
+def find_snapshot(provider: Provider, ref: str) -> Snapshot:
+    for snapshot in provider.snapshots():
+        if ref in (snapshot.snapshot_id, snapshot.name):
+            return snapshot
+    raise EhpcError(f"no snapshot {ref!r} on {provider.name}")
+
+
+def create_disks(
+    provider: Provider,
+    name: str,
+    size_gb: int | None,
+    *,
+    number: int = 1,
+    cluster: str = "",
+    zone: str = "",
+    disk_type: str = "",
+    snapshot: str = "",
+) -> list[Disk]:
+    if not size_gb and not snapshot:
+        raise ConfigError("a new disk needs a size (--size 10G, [DISK] DISK SIZE) or --snapshot")
+    return [
+        provider.create_disk(each, size_gb, cluster=cluster, zone=zone, disk_type=disk_type,
+                             snapshot=snapshot)
+        for each in disk_names(name, number)
+    ]
+
+
+def snapshot_disk(provider: Provider, ref: str, name: str) -> Snapshot:
+    return provider.snapshot_disk(find_disk(provider, ref).disk_id, name)
+
+
+def node_machine(context: ClusterContext, node: str | int = 0) -> Machine:
+    """A node by name (`node2`, `demo-node2`, `head`) or by the guide's index (0 = head)."""
+    wanted = str(node)
+    if wanted.isdigit():
+        wanted = "head" if wanted == "0" else f"node{wanted}"
+    machines = context.provider.machines(context.name)
+    for machine in machines:
+        if machine.name in (wanted, f"{context.name}-{wanted}"):
+            return machine
+    names = ", ".join(m.name for m in machines) or "none"
+    raise EhpcError(f"cluster {context.name} has no node {node!r} (nodes: {names})")
+
+
+def run_step(context: ClusterContext, node: str, script: str) -> str:
+    """Run a bootstrap step on a node; its `ehpc-error:` line becomes the one-line error."""
+    try:
+        return context.shell.run(node, ["bash", "-s"], input=script).stdout
+    except RemoteCommandError as err:
+        for line in (str(err) + "\n" + err.output).splitlines():
+            if "ehpc-error: " in line:
+                raise EhpcError(line.split("ehpc-error: ", 1)[1]) from None
+        raise
+
+
+def attach_disk(
+    context: ClusterContext,
+    ref: str,
+    node: str | int = 0,
+    *,
+    mount_point: str = "",
+    format_disk: bool = True,
+    filesystem: str = "ext4",
+    force: bool = False,
+    device: str = "",
+) -> AttachedDisk:
+    """Attach to one node, then format (if asked) and mount there. A refused format detaches
+    the disk again, so a refusal leaves things as they were."""
+    provider = context.provider
+    disk = find_disk(provider, ref)
+    if disk.attached_to:
+        raise EhpcError(f"disk {disk.name} is already attached to {disk.attached_to}")
+    machine = node_machine(context, node)
+    mount_point = mount_point or f"/mnt/{disk.name}"
+    disk = provider.attach_disk(disk.disk_id, machine, device)
+    script = disk_mount_script(disk.disk_id, disk.device, mount_point, format_disk=format_disk,
+                               filesystem=filesystem, force=force)
+    try:
+        output = run_step(context, machine.name, script)
+    except EhpcError:
+        provider.detach_disk(disk.disk_id)
+        raise
+    context.journal.event(context.name, "disk", f"{disk.name} mounted at {mount_point} on "
+                          f"{machine.name}")
+    return AttachedDisk(disk, machine.name, DiskMount.parse(output))
+
+
+def cluster_of_machine(journal: Journal, machine: str) -> str:
+    for row in journal.clusters():
+        if any(machine in (n.name, n.provider_id) for n in journal.nodes(row.name)):
+            return row.name
+    return ""
+
+
+def detach_disk(provider: Provider, ref: str, *, force: bool = False,
+                journal: Journal | None = None, settings: Settings | None = None) -> Disk:
+    """Unmount on the node (fstab entry removed too), then detach. Without a known cluster
+    for the machine the unmount cannot happen: only with --force."""
+    disk = find_disk(provider, ref)
+    if not disk.attached_to:
+        raise EhpcError(f"disk {disk.name} is not attached")
+    journal = journal or Journal()
+    cluster = cluster_of_machine(journal, disk.attached_to)
+    if cluster:
+        context = open_cluster(cluster, journal, settings)
+        try:
+            run_step(context, disk.attached_to,
+                      disk_unmount_script(disk.disk_id, disk.device, force=force))
+        except EhpcError:
+            if not force:
+                raise
+        context.journal.event(cluster, "disk", f"{disk.name} detached from {disk.attached_to}")
+    elif not force:
+        raise EhpcError(f"disk {disk.name} is attached to {disk.attached_to}, which no known "
+                        "cluster has: it cannot be unmounted first (use --force to detach)")
+    return provider.detach_disk(disk.disk_id)
+
+
+def delete_disk(provider: Provider, ref: str, *, force: bool = False,
+                journal: Journal | None = None, settings: Settings | None = None) -> Disk:
+    """Delete; an attached disk is refused unless forced (then it is detached first)."""
+    disk = find_disk(provider, ref)
+    if disk.attached_to:
+        if not force:
+            raise EhpcError(f"disk {disk.name} is attached to {disk.attached_to}: detach it "
+                            "first, or delete with --force")
+        detach_disk(provider, ref, force=True, journal=journal, settings=settings)
+    provider.delete_disk(disk.disk_id)
+    return disk
+
+
+def delete_snapshot(provider: Provider, ref: str) -> Snapshot:
+    snapshot = find_snapshot(provider, ref)
+    provider.delete_snapshot(snapshot.snapshot_id)
+    return snapshot

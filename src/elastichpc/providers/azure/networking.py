@@ -1,0 +1,79 @@
+"""A cluster's network: resource group, network security group, virtual network and subnet,
+a public address for the head only, one NIC per node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import ClusterSpec
+from .clients import AzureClients
+
+ADDRESS_SPACE = "10.0.0.0/16"
+SUBNET = "10.0.0.0/20"
+SSH_PRIORITY = 1000
+
+
+def ensure_group(clients: AzureClients, name: str, tags: dict[str, str], ours: bool) -> None:
+    """Create our group (tagged, so terminate finds and deletes it); the user's must exist."""
+    groups = clients.resources.resource_groups
+    if ours:
+        groups.create_or_update(name, {"location": clients.account.region, "tags": tags})
+    elif not groups.check_existence(name):
+        groups.create_or_update(name, {"location": clients.account.region})
+
+
+def _rule(name: str, port: int, protocol: str, source: str, priority: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "properties": {
+            "protocol": protocol.capitalize(), "access": "Allow", "direction": "Inbound",
+            "priority": priority, "sourceAddressPrefix": source, "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": str(port),
+        },
+    }
+
+
+def ensure_network(clients: AzureClients, spec: ClusterSpec, group: str, source: str,
+                   tags: dict[str, str]) -> str:
+    """NSG (SSH + [FIREWALL] ports from `source`), VNet and subnet; returns the subnet id."""
+    region = clients.account.region
+    rules = [_rule("ssh", 22, "tcp", source, SSH_PRIORITY)]
+    rules += [_rule(r.name, r.port, r.protocol, source, SSH_PRIORITY + 10 * (i + 1))
+              for i, r in enumerate(spec.firewall)]
+    network = clients.network
+    nsg = network.network_security_groups.begin_create_or_update(
+        group, f"{spec.name}-nsg", {"location": region, "tags": tags, "properties": {"securityRules": rules}},
+    ).result()
+    vnet = network.virtual_networks.begin_create_or_update(
+        group, f"{spec.name}-vnet",
+        {
+            "location": region, "tags": tags,
+            "properties": {
+                "addressSpace": {"addressPrefixes": [ADDRESS_SPACE]},
+                "subnets": [{"name": "nodes", "properties": {
+                    "addressPrefix": SUBNET, "networkSecurityGroup": {"id": nsg.id}}}],
+            },
+        },
+    ).result()
+    return str(vnet.subnets[0].id)
+
+
+def ensure_nic(clients: AzureClients, group: str, node: str, subnet_id: str, public: bool,
+               tags: dict[str, str]) -> str:
+    """The node's NIC (with a static public address for the head); returns its id."""
+    region = clients.account.region
+    network = clients.network
+    ip_config: dict[str, Any] = {"subnet": {"id": subnet_id}, "privateIPAllocationMethod": "Dynamic"}
+    if public:
+        address = network.public_ip_addresses.begin_create_or_update(
+            group, f"{node}-ip",
+            {"location": region, "tags": tags, "sku": {"name": "Standard"},
+             "properties": {"publicIPAllocationMethod": "Static"}},
+        ).result()
+        ip_config["publicIPAddress"] = {"id": address.id}
+    nic = network.network_interfaces.begin_create_or_update(
+        group, f"{node}-nic",
+        {"location": region, "tags": tags,
+         "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": ip_config}]}},
+    ).result()
+    return str(nic.id)

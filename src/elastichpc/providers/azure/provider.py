@@ -1,0 +1,249 @@
+"""AzureProvider: a cluster is a resource group (ours, or the user's [AZURE] RESOURCE GROUP)
+holding a network security group, a virtual network, a public address for the head, one NIC
+and one VM per node; every resource is tagged `ehpc-cluster=<name>`, `ehpc-role`, `ehpc-node`
+and found again through Azure's tag filter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from typing import Any
+
+from ...config import ClusterSpec
+from ...errors import PrerequisiteError, ProviderError
+from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
+from ..network import source_cidr
+from . import disks as disk_ops
+from .account import check_credentials, warn_retired
+from .clients import AzureClients, azure_errors, name_of, resource_group_of
+from .networking import ensure_group, ensure_network, ensure_nic
+from .vms import NODE_TAG, ROLE_TAG, image_reference, node_tags, to_machine, vm_body
+
+# Delete order for resources left in a group we do not own: what uses a thing goes first.
+DELETE_STAGES = (
+    ("microsoft.compute/virtualmachines",),
+    ("microsoft.network/networkinterfaces", "microsoft.compute/disks", "microsoft.compute/snapshots",
+     "microsoft.compute/images"),
+    ("microsoft.network/publicipaddresses", "microsoft.network/virtualnetworks"),
+    ("microsoft.network/networksecuritygroups",),
+)
+SDK_MODULES = ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network", "azure.mgmt.resource",
+               "azure.storage.blob")
+
+
+def _node_order(machine: Machine) -> tuple[bool, int, str]:
+    number = re.search(r"(\d+)$", machine.name)
+    return machine.role != "head", int(number.group(1)) if number else 0, machine.name
+
+
+class AzureProvider(Provider):
+    name = "azure"
+
+    @cached_property
+    def clients(self) -> AzureClients:
+        return AzureClients(self.settings)
+
+    @property
+    def login_user(self) -> str:
+        return str(self.settings.get("AZURE", "SSH_USER"))
+
+    def _errors(self, action: str) -> Any:
+        return azure_errors(action, self.clients.account.arm_endpoint)
+
+    def check_ready(self, spec: ClusterSpec | None = None) -> None:
+        import importlib
+
+        for module in SDK_MODULES:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise PrerequisiteError(
+                    f"the Azure provider needs {module}: pip install 'elastichpc[azure]'"
+                ) from None
+        warn_retired(self.settings)
+        check_credentials(self.settings)
+        self.clients  # noqa: B018 - validates SUBSCRIPTION ID, REGION, CA_BUNDLE
+
+    def _group(self, cluster: str) -> tuple[str, bool]:
+        """(resource group, made by us): the user's [AZURE] RESOURCE GROUP is never deleted."""
+        user_group = str(self.settings.get("AZURE", "RESOURCE GROUP") or "")
+        return (user_group, False) if user_group else (f"ehpc-{cluster}", True)
+
+    # ---- launch ------------------------------------------------------------------------------
+    def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
+        clients = self.clients
+        group, ours = self._group(spec.name)
+        shared_tags = node_tags(spec.name, "network", "")
+        source = source_cidr(self.settings)
+        with self._errors(f"creating the network of {spec.name}"):
+            ensure_group(clients, group, shared_tags, ours)
+            subnet = ensure_network(clients, spec, group, source, shared_tags)
+            image = image_reference(clients, self.settings, group, spec.name)
+        existing = {m.name for m in self.machines(spec.name) if m.provider_id}
+        done = len([p for p in plans if p.name in existing])
+
+        def launch_one(plan: NodePlan) -> None:
+            nonlocal done
+            if plan.name in existing:
+                return
+            tags = node_tags(spec.name, plan.role, plan.name, plan.spot)
+            with self._errors(f"creating {plan.name}"):
+                nic = ensure_nic(clients, group, plan.name, subnet, plan.role == "head", tags)
+                body = vm_body(clients, plan, nic, image, self.login_user, spec.spot_price, tags)
+                vm = clients.compute.virtual_machines.begin_create_or_update(group, plan.name, body).result()
+                os_disk = vm.storage_profile.os_disk.managed_disk.id
+                clients.compute.disks.begin_update(  # Azure does not pass the VM's tags on
+                    resource_group_of(os_disk), name_of(os_disk), {"tags": {**tags, ROLE_TAG: "os"}}
+                ).result()
+            done += 1
+            report(f"{done}/{len(plans)} VMs created")
+
+        report(f"creating {len(plans) - done} VMs in {group} ({clients.account.region})")
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(plans)))) as pool:
+            for future in [pool.submit(launch_one, plan) for plan in plans]:
+                future.result()
+        found = {m.name: m for m in self.machines(spec.name)}
+        missing = [p.name for p in plans if p.name not in found or not found[p.name].provider_id]
+        if missing:
+            raise ProviderError(f"Azure does not show VMs {', '.join(missing)} after creating them")
+        return [found[p.name] for p in plans]
+
+    # ---- inventory -----------------------------------------------------------------------------
+    def machines(self, cluster: str) -> list[Machine]:
+        clients = self.clients
+        with self._errors(f"listing the machines of {cluster}"):
+            found = clients.tagged(TAG, cluster)
+
+            def of_type(kind: str) -> list[Any]:
+                return [r for r in found if r.type.lower() == kind]
+
+            def get(getter: Callable[..., Any], **kwargs: Any) -> Callable[[Any], Any]:
+                return lambda r: getter(resource_group_of(r.id), r.name, **kwargs)
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                vms = pool.map(get(clients.compute.virtual_machines.get, expand="instanceView"),
+                               of_type("microsoft.compute/virtualmachines"))
+                nics = pool.map(get(clients.network.network_interfaces.get),
+                                of_type("microsoft.network/networkinterfaces"))
+                ips = pool.map(get(clients.network.public_ip_addresses.get),
+                               of_type("microsoft.network/publicipaddresses"))
+                vm_of = {(vm.tags or {}).get(NODE_TAG): vm for vm in vms}
+                ip_of = {(ip.tags or {}).get(NODE_TAG): ip.ip_address or "" for ip in ips}
+                nic_list = list(nics)
+        machines = [
+            to_machine(vm_of.get((nic.tags or {}).get(NODE_TAG)), nic,
+                       ip_of.get((nic.tags or {}).get(NODE_TAG), ""), self.login_user)
+            for nic in nic_list
+        ]
+        return sorted(machines, key=_node_order)
+
+    # ---- terminate -----------------------------------------------------------------------------
+    def terminate(self, cluster: str, report: Report) -> list[str]:
+        clients = self.clients
+        removed: list[str] = []
+        with self._errors(f"terminating {cluster}"):
+            groups = list(clients.resources.resource_groups.list(
+                filter=f"tagName eq '{TAG}' and tagValue eq '{cluster}'"))
+            if groups:
+                report(f"deleting resource group {', '.join(g.name for g in groups)}")
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                pollers = [clients.resources.resource_groups.begin_delete(g.name) for g in groups]
+                list(pool.map(lambda p: p.result(), pollers))
+            removed += [f"resource group {g.name}" for g in groups]
+            leftovers = clients.tagged(TAG, cluster)  # in a group that is not ours
+            for stage in DELETE_STAGES:
+                batch = [r for r in leftovers if r.type.lower() in stage]
+                if batch:
+                    report(f"deleting {len(batch)} {batch[0].type.split('/')[-1]} and others")
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(self._delete, batch))
+                removed += [f"{r.type.split('/')[-1]} {r.name}" for r in batch]
+        return removed
+
+    def _delete(self, resource: Any) -> None:
+        compute, network = self.clients.compute, self.clients.network
+        deleters = {
+            "microsoft.compute/virtualmachines": compute.virtual_machines,
+            "microsoft.compute/disks": compute.disks,
+            "microsoft.compute/snapshots": compute.snapshots,
+            "microsoft.compute/images": compute.images,
+            "microsoft.network/networkinterfaces": network.network_interfaces,
+            "microsoft.network/publicipaddresses": network.public_ip_addresses,
+            "microsoft.network/virtualnetworks": network.virtual_networks,
+            "microsoft.network/networksecuritygroups": network.network_security_groups,
+        }
+        deleters[resource.type.lower()].begin_delete(resource_group_of(resource.id), resource.name).result()
+
+    # ---- disks -----------------------------------------------------------------------------------
+    def create_disk(
+        self, name: str, size_gb: int | None, *, cluster: str = "", zone: str = "",
+        disk_type: str = "", snapshot: str = "", source_url: str = "",
+    ) -> Disk:
+        clients = self.clients
+        if not (size_gb or snapshot or source_url):
+            source_url = str(self.settings.get("DISK", "AZURE_DISK_URL") or "")
+        group, ours = self._group(cluster) if cluster else (
+            str(self.settings.get("AZURE", "RESOURCE GROUP") or "ehpc-disks"), True)
+        body: dict[str, Any] = {
+            "location": clients.account.region,
+            "tags": {**node_tags(cluster, "data", ""), "ehpc-disk": name},
+            "sku": {"name": disk_ops.sku(disk_type)},
+        }
+        if zone.isdigit():
+            body["zones"] = [zone]
+        with self._errors(f"creating disk {name}"):
+            body["properties"] = {"creationData": disk_ops.creation_data(clients, size_gb, snapshot, source_url)}
+            if size_gb:
+                body["properties"]["diskSizeGB"] = size_gb
+            ensure_group(clients, group, node_tags(cluster, "network", "") if cluster else {}, ours)
+            disk = clients.compute.disks.begin_create_or_update(group, name, body).result()
+        return disk_ops.to_disk(disk)
+
+    def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
+        clients = self.clients
+        with self._errors(f"snapshotting disk {disk_id}"):
+            disk = disk_ops.find_disk(clients, disk_id)
+            tags = {k: v for k, v in (disk.tags or {}).items() if k != "ehpc-lun"}
+            snap = clients.compute.snapshots.begin_create_or_update(
+                resource_group_of(disk.id), name,
+                {"location": disk.location, "tags": {**tags, ROLE_TAG: "snapshot"},
+                 "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk.id}}},
+            ).result()
+        return disk_ops.to_snapshot(snap)
+
+    def attach_disk(self, disk_id: str, machine: Machine, device: str = "") -> Disk:
+        if not machine.provider_id:
+            raise ProviderError(f"{machine.name} has no VM (state {machine.state}): cannot attach a disk")
+        clients = self.clients
+        with self._errors(f"attaching disk {disk_id} to {machine.name}"):
+            disk_ops.attach(clients, disk_ops.find_disk(clients, disk_id), machine)
+            return disk_ops.to_disk(disk_ops.find_disk(clients, disk_id))
+
+    def detach_disk(self, disk_id: str) -> Disk:
+        clients = self.clients
+        with self._errors(f"detaching disk {disk_id}"):
+            disk_ops.detach(clients, disk_ops.find_disk(clients, disk_id))
+            return disk_ops.to_disk(disk_ops.find_disk(clients, disk_id))
+
+    def disks(self, cluster: str = "") -> list[Disk]:
+        with self._errors("listing disks"):
+            return [disk_ops.to_disk(d) for d in disk_ops.data_disks(self.clients, cluster)]
+
+    def delete_disk(self, disk_id: str) -> None:
+        clients = self.clients
+        with self._errors(f"deleting disk {disk_id}"):
+            disk = disk_ops.find_disk(clients, disk_id)
+            clients.compute.disks.begin_delete(resource_group_of(disk.id), disk.name).result()
+
+    def snapshots(self, cluster: str = "") -> list[Snapshot]:
+        with self._errors("listing snapshots"):
+            return [disk_ops.to_snapshot(s) for s in self.clients.compute.snapshots.list()
+                    if TAG in (s.tags or {}) and (not cluster or s.tags[TAG] == cluster)]
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        clients = self.clients
+        with self._errors(f"deleting snapshot {snapshot_id}"):
+            snap = disk_ops.find_snapshot(clients, snapshot_id)
+            clients.compute.snapshots.begin_delete(resource_group_of(snap.id), snap.name).result()

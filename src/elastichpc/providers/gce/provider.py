@@ -1,0 +1,376 @@
+"""Google Compute Engine: a cluster's instances, firewall rules and disks, found by label.
+
+The Google client libraries load only when a GCE provider is first used (`self.api`), never for
+`ehpc --help`. A create makes a fixed number of API calls whatever the cluster size: one list,
+the firewall rules, one insert for the head and one bulkInsert for every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ...config import ClusterSpec
+from ...errors import ConfigError, PrerequisiteError, ProviderError
+from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
+from ..network import source_cidr
+
+if TYPE_CHECKING:
+    from .api import ComputeApi
+    from .nodes import NodeShape
+
+ENDPOINT_ENV = "EHPC_GCE_ENDPOINT"
+RUNNING_TIMEOUT = 600.0
+
+
+class GceProvider(Provider):
+    name = "gce"
+
+    # ---- settings ---------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return str(self.settings.get("GCE", "API_ENDPOINT") or os.environ.get(ENDPOINT_ENV, ""))
+
+    @property
+    def zone(self) -> str:
+        return str(self.settings.get("GCE", "ZONE"))
+
+    @property
+    def login_user(self) -> str:
+        return str(self.settings.get("GCE", "SSH_USER"))
+
+    @cached_property
+    def api(self) -> ComputeApi:
+        try:
+            from .api import ComputeApi
+            from .credentials import load_credentials
+        except ImportError:
+            raise PrerequisiteError(
+                "the GCE provider needs google-cloud-compute: pip install 'elastichpc[gce]'"
+            ) from None
+        credentials, project = load_credentials(self.settings, self.endpoint)
+        project = self.settings.get("GCE", "PROJECT_ID") or project
+        if not project:
+            self.settings.require("GCE", "PROJECT_ID")  # raises the clear line
+        return ComputeApi(credentials, self.endpoint, project)
+
+    def check_ready(self, spec: ClusterSpec | None = None) -> None:
+        _ = self.api  # credentials and project, without a network call
+
+    def _image(self) -> str:
+        from .nodes import DEFAULT_IMAGE
+
+        image = self.settings.get("IMAGE", "GCE_IMAGE_ID")
+        if not image:
+            return DEFAULT_IMAGE
+        if image.startswith("projects/") or "://" in image:
+            return str(image)
+        project = self.settings.get("GCE", "IMAGE PROJECT") or self.api.project
+        return f"projects/{project}/global/images/{image}"
+
+    def _shape(self, cluster: str, login_pubkey: str) -> NodeShape:
+        from .nodes import DEFAULT_INSTANCE_SCOPES, NodeShape
+
+        scopes = [s.replace(" ", "_") for s in self.settings.get("GCE", "SCOPES")]  # guide: "full control"
+        return NodeShape(
+            cluster=cluster, zone=self.zone, network=self.settings.get("GCE", "NETWORK"),
+            image=self._image(), service_email=self.settings.get("GCE", "SERVICE EMAIL"),
+            scopes=scopes or DEFAULT_INSTANCE_SCOPES, login_user=self.login_user,
+            login_pubkey=login_pubkey,
+        )
+
+    # ---- launch -----------------------------------------------------------------------------------
+    def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
+        from google.cloud import compute_v1
+
+        from .boot import worker_metadata
+
+        api = self.api
+        shape = self._shape(spec.name, _login_pubkey(plans[0].boot_script))
+        existing = {i.name for i in self._zone_instances(spec.name)}
+        self._ensure_firewalls(spec, shape.network_tag, report)
+        head = [p for p in plans if p.role == "head" and p.name not in existing]
+        workers = [p for p in plans if p.role != "head" and p.name not in existing]
+        operations = []
+        for plan in head:
+            instance = shape.instance("head", plan.name, plan.instance_type or "", plan.boot_script,
+                                      plan.spot)
+            operations.append(api.mutate(f"insert instance {plan.name}", api.instances.insert_unary,
+                                         project=api.project, zone=self.zone, instance_resource=instance))
+        if workers:
+            first = workers[0]
+            bulk = compute_v1.BulkInsertInstanceResource(
+                count=len(workers), min_count=len(workers),
+                per_instance_properties={
+                    p.name: compute_v1.BulkInsertInstanceResourcePerInstanceProperties(name=p.name)
+                    for p in workers
+                },
+                instance_properties=shape.properties(
+                    "compute", "", first.instance_type or "", worker_metadata(workers), first.spot),
+            )
+            operations.append(api.mutate(f"bulk insert of {len(workers)} instances",
+                                         api.instances.bulk_insert_unary, project=api.project,
+                                         zone=self.zone, bulk_insert_instance_resource_resource=bulk))
+        report(f"creating {len(head) + len(workers)} instances in {self.zone}")
+        for operation in operations:
+            api.wait("instance creation", operation)
+        return self._wait_running(spec.name, [p.name for p in plans], report)
+
+    def _zone_instances(self, cluster: str) -> list[Any]:
+        from google.cloud import compute_v1
+
+        api = self.api
+        request = compute_v1.ListInstancesRequest(project=api.project, zone=self.zone,
+                                                  filter=f'labels.{TAG} = "{cluster}"')
+        return list(api.call("list instances", api.instances.list, request=request))
+
+    def _wait_running(self, cluster: str, names: list[str], report: Report) -> list[Machine]:
+        from .nodes import machine_of
+
+        deadline = time.monotonic() + RUNNING_TIMEOUT
+        while True:
+            found = {i.name: machine_of(i, self.login_user) for i in self._zone_instances(cluster)}
+            machines = [found[n] for n in names if n in found]
+            settled = [m for m in machines if m.state != "pending"]
+            report(f"{sum(m.state == 'running' for m in machines)}/{len(names)} instances running")
+            if len(settled) == len(names):
+                return machines
+            if time.monotonic() > deadline:
+                waiting = sorted(set(names) - {m.name for m in settled})
+                raise ProviderError(f"GCE: {len(waiting)} instances not running after "
+                                    f"{RUNNING_TIMEOUT:.0f}s: {', '.join(waiting[:5])}")
+            time.sleep(2.0)
+
+    def _ensure_firewalls(self, spec: ClusterSpec, tag: str, report: Report) -> None:
+        from .firewall import cluster_rules
+
+        api = self.api
+        have = {f.name for f in self._cluster_firewalls(spec.name)}
+        wanted = cluster_rules(spec, self.settings.get("GCE", "NETWORK"), tag, source_cidr(self.settings))
+        missing = [rule for rule in wanted if rule.name not in have]
+        if missing:
+            report(f"adding {len(missing)} firewall rules")
+        operations = [
+            api.mutate(f"insert firewall rule {rule.name}", api.firewalls.insert_unary,
+                       project=api.project, firewall_resource=rule)
+            for rule in missing
+        ]
+        for operation in operations:
+            api.wait("firewall rule creation", operation)
+
+    def _cluster_firewalls(self, cluster: str) -> list[Any]:
+        from google.cloud import compute_v1
+
+        from .firewall import is_cluster_rule
+
+        api = self.api
+        request = compute_v1.ListFirewallsRequest(project=api.project, filter=f'name eq "ehpc-{cluster}-.*"')
+        return [f for f in api.call("list firewall rules", api.firewalls.list, request=request)
+                if is_cluster_rule(f, cluster)]
+
+    # ---- inventory --------------------------------------------------------------------------------
+    def _labelled(self, kind: str, cluster: str) -> list[Any]:
+        """Every instance or disk with the cluster's label, in any zone (aggregatedList)."""
+        from google.cloud import compute_v1
+
+        api = self.api
+        client, request_type = {
+            "instances": (api.instances, compute_v1.AggregatedListInstancesRequest),
+            "disks": (api.disks, compute_v1.AggregatedListDisksRequest),
+        }[kind]
+        request = request_type(project=api.project,
+                               filter=f'labels.{TAG} = "{cluster}"' if cluster else None)
+        pages = api.call(f"list {kind}", client.aggregated_list, request=request)
+        return [item for _, scoped in pages for item in getattr(scoped, kind)]
+
+    def machines(self, cluster: str) -> list[Machine]:
+        from .nodes import machine_of
+
+        found = [machine_of(i, self.login_user) for i in self._labelled("instances", cluster)]
+        return sorted(found, key=lambda m: (m.role != "head", _node_number(m.name), m.name))
+
+    # ---- terminate --------------------------------------------------------------------------------
+    def terminate(self, cluster: str, report: Report) -> list[str]:
+        api = self.api
+        removed: list[str] = []
+        instances = self._labelled("instances", cluster)
+        if instances:
+            report(f"deleting {len(instances)} instances")
+
+        def delete_instance(instance: Any) -> str:
+            zone = instance.zone.rsplit("/", 1)[-1]
+            api.wait(f"delete instance {instance.name}", api.mutate(
+                f"delete instance {instance.name}", api.instances.delete_unary,
+                project=api.project, zone=zone, instance=instance.name))
+            return f"instance {zone}/{instance.name}"
+
+        def delete_disk(disk: Any) -> str:
+            zone = disk.zone.rsplit("/", 1)[-1]
+            self.delete_disk(f"{zone}/{disk.name}")
+            return f"disk {zone}/{disk.name}"
+
+        def delete_firewall(rule: Any) -> str:
+            api.wait(f"delete firewall rule {rule.name}", api.mutate(
+                f"delete firewall rule {rule.name}", api.firewalls.delete_unary,
+                project=api.project, firewall=rule.name))
+            return f"firewall rule {rule.name}"
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            removed += pool.map(delete_instance, instances)
+            disks = self._labelled("disks", cluster)  # data disks, and boot disks left over
+            if disks:
+                report(f"deleting {len(disks)} disks")
+            removed += pool.map(delete_disk, disks)
+            removed += pool.map(delete_firewall, self._cluster_firewalls(cluster))
+        return removed
+
+    # ---- disks ------------------------------------------------------------------------------------
+    def _where(self, disk_id: str) -> tuple[str, str]:
+        """(zone, name) of `zone/name`, or of a bare name in [DISK] DISK_ZONE or [GCE] ZONE."""
+        zone, _, name = disk_id.rpartition("/")
+        return zone or self.settings.get("DISK", "DISK_ZONE") or self.zone, name
+
+    def _disk(self, disk_id: str) -> Any:
+        zone, name = self._where(disk_id)
+        api = self.api
+        return api.call(f"get disk {name}", api.disks.get, project=api.project, zone=zone, disk=name)
+
+    def create_disk(self, name: str, size_gb: int | None, *, cluster: str = "", zone: str = "",
+                    disk_type: str = "", snapshot: str = "", source_url: str = "") -> Disk:
+        from google.cloud import compute_v1
+
+        from ...config import check_name
+
+        if source_url:
+            raise ConfigError("GCE disks are made empty or from a snapshot, not from a URL")
+        check_name(name, "disk name")
+        api = self.api
+        zone = zone or self.settings.get("DISK", "DISK_ZONE") or self.zone
+        kind = disk_type or self.settings.get("DISK", "DISK_TYPE") or "pd-balanced"
+        disk = compute_v1.Disk(name=name, type_=f"zones/{zone}/diskTypes/{kind}",
+                               labels={TAG: cluster} if cluster else {})
+        if size_gb:
+            disk.size_gb = size_gb
+        if snapshot:
+            disk.source_snapshot = self._snapshot_link(snapshot)
+        elif not size_gb:
+            raise ConfigError("a new empty disk needs a size ([DISK] DISK SIZE or --size)")
+        api.wait(f"create disk {name}", api.mutate(f"create disk {name}", api.disks.insert_unary,
+                                                   project=api.project, zone=zone, disk_resource=disk))
+        return self._disk_of(self._disk(f"{zone}/{name}"))
+
+    def _snapshot_link(self, snapshot: str) -> str:
+        if snapshot.startswith("projects/") or "://" in snapshot:
+            return snapshot
+        project = self.settings.get("DISK", "GCE_SNAPSHOT_PROJECT") or self.api.project
+        return f"projects/{project}/global/snapshots/{snapshot}"
+
+    @staticmethod
+    def _disk_of(disk: Any) -> Disk:
+        zone = disk.zone.rsplit("/", 1)[-1]
+        users = [u.rsplit("/", 1)[-1] for u in disk.users]
+        state = {"CREATING": "creating", "RESTORING": "creating", "DELETING": "deleting"}.get(
+            disk.status, "in-use" if users else "available")
+        return Disk(disk_id=f"{zone}/{disk.name}", name=disk.name, size_gb=int(disk.size_gb), zone=zone,
+                    state=state, attached_to=users[0] if users else "", cluster=disk.labels.get(TAG, ""),
+                    extra={"type": disk.type_.rsplit("/", 1)[-1],
+                           "source_snapshot": disk.source_snapshot.rsplit("/", 1)[-1]})
+
+    def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
+        from google.cloud import compute_v1
+
+        from ...config import check_name
+
+        check_name(name, "snapshot name")
+        api = self.api
+        zone, disk_name = self._where(disk_id)
+        source = self._disk(disk_id)
+        # Not labelled with the cluster: a snapshot is a backup and outlives `cluster terminate`.
+        labels = {"ehpc-source-cluster": source.labels[TAG]} if TAG in source.labels else {}
+        resource = compute_v1.Snapshot(name=name, labels=labels)
+        api.wait(f"snapshot disk {disk_name}", api.mutate(
+            f"snapshot disk {disk_name}", api.disks.create_snapshot_unary, project=api.project,
+            zone=zone, disk=disk_name, snapshot_resource=resource))
+        made = api.call(f"get snapshot {name}", api.snapshots.get, project=api.project, snapshot=name)
+        return _snapshot_of(made)
+
+    def attach_disk(self, disk_id: str, machine: Machine, device: str = "") -> Disk:
+        from google.cloud import compute_v1
+
+        api = self.api
+        disk = self._disk(disk_id)
+        zone, _, instance = machine.provider_id.rpartition("/")
+        device_name = device.removeprefix("/dev/disk/by-id/google-") or disk.name
+        attached = compute_v1.AttachedDisk(source=disk.self_link, device_name=device_name,
+                                           mode="READ_WRITE", auto_delete=False)
+        api.wait(f"attach disk {disk.name}", api.mutate(
+            f"attach disk {disk.name} to {instance}", api.instances.attach_disk_unary,
+            project=api.project, zone=zone or self.zone, instance=instance,
+            attached_disk_resource=attached))
+        result = self._disk_of(self._disk(disk_id))
+        result.device = f"/dev/disk/by-id/google-{device_name}"
+        return result
+
+    def detach_disk(self, disk_id: str) -> Disk:
+        api = self.api
+        disk = self._disk(disk_id)
+        if not disk.users:
+            raise ProviderError(f"disk {disk.name} is not attached to any instance")
+        zone, instance_name = disk.zone.rsplit("/", 1)[-1], disk.users[0].rsplit("/", 1)[-1]
+        instance = api.call(f"get instance {instance_name}", api.instances.get,
+                            project=api.project, zone=zone, instance=instance_name)
+        device = next(d.device_name for d in instance.disks if d.source.endswith(f"/disks/{disk.name}"))
+        api.wait(f"detach disk {disk.name}", api.mutate(
+            f"detach disk {disk.name} from {instance_name}", api.instances.detach_disk_unary,
+            project=api.project, zone=zone, instance=instance_name, device_name=device))
+        return self._disk_of(self._disk(disk_id))
+
+    def disks(self, cluster: str = "") -> list[Disk]:
+        """Data disks (boot disks, made from an image, are left out)."""
+        found = [self._disk_of(d) for d in self._labelled("disks", cluster) if not d.source_image]
+        return sorted(found, key=lambda d: (d.zone, d.name))
+
+    def delete_disk(self, disk_id: str) -> None:
+        api = self.api
+        zone, name = self._where(disk_id)
+        api.wait(f"delete disk {name}", api.mutate(f"delete disk {name}", api.disks.delete_unary,
+                                                   project=api.project, zone=zone, disk=name))
+
+    def snapshots(self, cluster: str = "") -> list[Snapshot]:
+        from google.cloud import compute_v1
+
+        api = self.api
+        request = compute_v1.ListSnapshotsRequest(
+            project=api.project,
+            filter=f'labels.ehpc-source-cluster = "{cluster}"' if cluster else None)
+        return [_snapshot_of(s) for s in api.call("list snapshots", api.snapshots.list, request=request)]
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        api = self.api
+        api.wait(f"delete snapshot {snapshot_id}", api.mutate(
+            f"delete snapshot {snapshot_id}", api.snapshots.delete_unary, project=api.project,
+            snapshot=snapshot_id.rsplit("/", 1)[-1]))
+
+
+def _snapshot_of(snapshot: Any) -> Snapshot:
+    disk = snapshot.source_disk.split("/zones/", 1)[-1].replace("/disks/", "/")
+    state = "completed" if snapshot.status == "READY" else snapshot.status.lower()
+    return Snapshot(snapshot.name, snapshot.name, disk, int(snapshot.disk_size_gb), state)
+
+
+def _node_number(name: str) -> int:
+    digits = name.rsplit("node", 1)[-1]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _login_pubkey(boot_script: str) -> str:
+    """The cluster's login key, as the boot script carries it (EHPC_CLUSTER_PUBKEY=...)."""
+    import shlex
+
+    for line in boot_script.splitlines():
+        if line.startswith("EHPC_CLUSTER_PUBKEY="):
+            return shlex.split(line.split("=", 1)[1])[0]
+    raise ProviderError("the boot script carries no cluster login key")

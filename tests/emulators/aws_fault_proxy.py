@@ -1,0 +1,147 @@
+"""A reverse proxy on loopback between boto3 and moto_server that injects faults.
+
+It forwards every request unchanged, except that it can be told to answer the next N calls
+(optionally only of one EC2 action) with EC2's throttling error, and to add latency to every
+call. Tests drive it through `FaultProxy` or over HTTP:
+
+    POST /__proxy/fail?count=3&action=RunInstances   the next 3 RunInstances calls: 503
+    POST /__proxy/delay?seconds=0.2                  every call waits 0.2 s first
+    POST /__proxy/reset                              back to a plain proxy
+    python -m tests.emulators.aws_fault_proxy --port 5001 --upstream http://127.0.0.1:5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+THROTTLED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded'
+    "</Code><Message>Request limit exceeded.</Message></Error></Errors>"
+    "<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+).encode()
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.fail_left = 0
+            self.fail_action = ""
+            self.delay = 0.0
+            self.failed = 0
+
+    def should_fail(self, action: str) -> bool:
+        with self.lock:
+            if self.fail_left and (not self.fail_action or self.fail_action == action):
+                self.fail_left -= 1
+                self.failed += 1
+                return True
+            return False
+
+
+def action_of(body: bytes) -> str:
+    return urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+
+
+def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _control(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+            command = url.path.rsplit("/", 1)[1]
+            with faults.lock:
+                if command == "fail":
+                    faults.fail_left = int(query.get("count", "1"))
+                    faults.fail_action = query.get("action", "")
+                elif command == "delay":
+                    faults.delay = float(query.get("seconds", "0"))
+            if command == "reset":
+                faults.reset()
+            self._reply(200, f"failed={faults.failed}\n".encode(), {"Content-Type": "text/plain"})
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/__proxy/"):
+                self._control()
+                return
+            time.sleep(faults.delay)
+            if faults.should_fail(action_of(body)):
+                self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
+                return
+            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=120)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+            headers["Host"] = upstream.netloc
+            connection.request(self.command, self.path, body=body, headers=headers)
+            answer = connection.getresponse()
+            data = answer.read()
+            connection.close()
+            kept = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_HEADERS}
+            self._reply(answer.status, data, kept)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+    return Handler
+
+
+class FaultProxy:
+    """The proxy in a background thread: `FaultProxy(upstream).start()` -> its URL."""
+
+    def __init__(self, upstream: str, port: int = 0) -> None:
+        self.faults = Faults()
+        handler = make_handler(urllib.parse.urlsplit(upstream), self.faults)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail_next(self, count: int, action: str = "") -> None:
+        with self.faults.lock:
+            self.faults.fail_left, self.faults.fail_action = count, action
+
+    def set_delay(self, seconds: float) -> None:
+        with self.faults.lock:
+            self.faults.delay = seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="moto_server URL, e.g. http://127.0.0.1:5000")
+    args = parser.parse_args()
+    proxy = FaultProxy(args.upstream, args.port)
+    print(f"fault proxy on {proxy.url} -> {args.upstream}", flush=True)
+    proxy.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The HTTP side: Compute Engine routes under /compute/v1/, an OAuth token endpoint, and the
+emulator's own control routes under /_emulator/ (faults, latency, quota, preemption, counters).
+
+Only the /compute/v1/ routes stand for the real API (and are checked against its discovery
+document); /token stands for oauth2.googleapis.com/token so that service-account and stored
+user credentials really fetch and send a token; /_emulator/ exists only here.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import instances, routes
+from .resources import ApiError, ComputeState
+
+PREFIX = "/compute/v1/"
+
+
+@dataclass
+class Fault:
+    status: int  # 429, 403, 503...
+    reason: str  # rateLimitExceeded, quotaExceeded, backendError...
+    message: str
+    count: int  # how many matching requests fail
+    match: str = ""  # substring of the discovery method id, e.g. "instances.bulkInsert"
+
+
+@dataclass
+class Recorded:
+    method_id: str
+    http_method: str
+    path: str
+    status: int
+    body: dict[str, Any] = field(repr=False)
+
+
+class Emulator:
+    """State plus the knobs tests turn. Thread-safe: one lock around every request."""
+
+    def __init__(self) -> None:
+        self.state = ComputeState()
+        self.faults: list[Fault] = []
+        self.latency = 0.0
+        self.log: list[Recorded] = []
+        self.tokens: dict[str, str] = {}  # access token -> grant type that got it
+
+    # ---- knobs ----------------------------------------------------------------------------------
+    def inject(self, status: int, reason: str, count: int = 1, match: str = "", message: str = "") -> None:
+        with self.state.lock:
+            self.faults.append(Fault(status, reason, message or _MESSAGES.get(reason, reason), count, match))
+
+    def set_latency(self, seconds: float) -> None:
+        self.latency = seconds
+
+    def set_operation_delay(self, seconds: float) -> None:
+        self.state.operation_delay = seconds
+
+    def set_cpu_quota(self, region: str, limit: float | None) -> None:
+        with self.state.lock:
+            if limit is None:
+                self.state.cpu_quota.pop(region, None)
+            else:
+                self.state.cpu_quota[region] = limit
+
+    def preempt(self, project: str, zone: str, instance: str) -> None:
+        with self.state.lock:
+            instances.preempt(self.state, project, zone, instance)
+
+    def requests(self, match: str = "") -> list[Recorded]:
+        with self.state.lock:
+            return [r for r in self.log if match in r.method_id]
+
+    def clear_log(self) -> None:
+        with self.state.lock:
+            self.log.clear()
+
+    def labelled(self, key: str, value: str) -> list[str]:
+        """Self links of every labelled resource (instances, disks, snapshots) with key=value."""
+        with self.state.lock:
+            pools = [self.state.instances, self.state.disks, self.state.snapshots]
+            return sorted(r["selfLink"] for pool in pools for r in pool.values()
+                          if r.get("labels", {}).get(key) == value)
+
+    # ---- requests -------------------------------------------------------------------------------
+    def _fault_for(self, method_id: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.match in method_id and fault.count > 0:
+                fault.count -= 1
+                return fault
+        return None
+
+    def compute(self, http_method: str, path: str, query: dict[str, str], body: dict[str, Any],
+                authorization: str) -> tuple[int, dict[str, Any]]:
+        if self.latency:
+            time.sleep(self.latency)
+        method_id = "unknown"
+        with self.state.lock:
+            try:
+                if authorization and authorization.removeprefix("Bearer ") not in self.tokens:
+                    raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+                route, params = routes.match(http_method, path)
+                method_id = route.method_id
+                if fault := self._fault_for(method_id):
+                    raise ApiError(fault.status, fault.reason, fault.message)
+                status, answer = 200, route.handler(self.state, params, query, body)
+            except ApiError as err:
+                status, answer = err.code, err.body()
+            self.log.append(Recorded(method_id, http_method, path, status, answer))
+        return status, answer
+
+    def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        grant = form.get("grant_type", "")
+        complete = {
+            "urn:ietf:params:oauth:grant-type:jwt-bearer": bool(form.get("assertion")),
+            "refresh_token": all(form.get(k) for k in ("refresh_token", "client_id", "client_secret")),
+        }
+        if not complete.get(grant):
+            return 400, {"error": "invalid_grant", "error_description": "incomplete token request"}
+        token = "emulator-" + secrets.token_hex(16)
+        with self.state.lock:
+            self.tokens[token] = grant
+        return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+
+    def control(self, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST /_emulator/<action> with a JSON body; GET /_emulator/requests."""
+        try:
+            if action == "faults":
+                self.inject(int(body["status"]), body["reason"], int(body.get("count", 1)),
+                            body.get("match", ""), body.get("message", ""))
+            elif action == "latency":
+                self.set_latency(float(body["seconds"]))
+            elif action == "operation-delay":
+                self.set_operation_delay(float(body["seconds"]))
+            elif action == "quota":
+                self.set_cpu_quota(body["region"], body.get("cpus"))
+            elif action == "preempt":
+                self.preempt(body["project"], body["zone"], body["instance"])
+            elif action == "requests":
+                return 200, {"count": len(self.log), "requests": [
+                    {"method": r.method_id, "status": r.status} for r in self.requests()]}
+            else:
+                return 404, {"error": f"no control action {action!r}"}
+        except (KeyError, ValueError, ApiError) as err:
+            return 400, {"error": str(err)}
+        return 200, {"ok": True}
+
+
+_MESSAGES = {
+    "rateLimitExceeded": "Rate Limit Exceeded",
+    "quotaExceeded": "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'",
+    "backendError": "Internal error. Please try again or contact Google Support.",
+}
+
+
+def make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def _answer(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path.startswith(PREFIX):
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    self._answer(400, ApiError(400, "parseError", "Parse Error").body())
+                    return
+                self._answer(*emulator.compute(self.command, url.path[len(PREFIX):], query, body,
+                                               self.headers.get("Authorization", "")))
+            elif url.path == "/token" and self.command == "POST":
+                form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                self._answer(*emulator.issue_token(form))
+            elif url.path.startswith("/_emulator/"):
+                self._answer(*emulator.control(url.path.removeprefix("/_emulator/"),
+                                               json.loads(raw) if raw else {}))
+            else:
+                self._answer(404, ApiError(404, "notFound", f"{url.path} is not served").body())
+
+        do_GET = do_POST = do_DELETE = do_PATCH = _handle
+
+    return Handler
+
+
+class EmulatorServer:
+    """Runs an Emulator on 127.0.0.1 in a background thread."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.emulator = Emulator()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.emulator))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="gce-emulator", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self) -> EmulatorServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

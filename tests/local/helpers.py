@@ -1,0 +1,92 @@
+"""Running `ehpc` as a user would, and checking that a cluster left nothing on the host."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path("/srv/ehpc-test")
+
+
+class Ehpc:
+    """The CLI in a subprocess, with its own state directory and local root."""
+
+    def __init__(self, state_dir: Path, local_root: Path) -> None:
+        self.env = {**os.environ, "EHPC_STATE_DIR": str(state_dir)}
+        self.env.pop("EHPC_CONFIG", None)
+        self.local_root = local_root
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "elastichpc", *args],
+            env=self.env, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"ehpc {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def create(self, name: str, size: int, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.run("cluster", "create", "--name", name, "--size", str(size),
+                        "--local-root-dir", str(self.local_root), *extra)
+
+
+def node_pids(name: str) -> list[int]:
+    out = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True).stdout
+    pids: list[int] = []
+    for ns in json.loads(out or "[]"):
+        if ns["name"].startswith(f"ehpc.{name}."):
+            listing = subprocess.run(["ip", "netns", "pids", ns["name"]], capture_output=True, text=True)
+            pids += [int(p) for p in listing.stdout.split()]
+    return pids
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (this machine's PID 1 reaps orphans lazily)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as raw:
+            return raw.read().decode(errors="replace").split("\0")[:-1]
+    except FileNotFoundError:
+        return []
+
+
+def leftovers(name: str, local_root: Path, state_dir: Path, pids: list[int]) -> list[str]:
+    """Everything of cluster `name` still on the host; empty when terminate was complete."""
+    found = []
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += [f"netns {line}" for line in netns.splitlines() if line.startswith(f"ehpc.{name}.")]
+    links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
+    found += [f"link {lk['ifname']}" for lk in links if lk.get("ifalias") == f"ehpc-cluster={name}"]
+    found += [f"process {pid}" for pid in pids if alive(pid)]
+    with open("/proc/self/mountinfo") as info:
+        found += [f"mount {line.split()[4]}" for line in info if str(local_root / name) in line]
+    if (local_root / name).exists():
+        found.append(f"directory {local_root / name}")
+    if (state_dir / "clusters" / name).exists():
+        found.append("state files")
+    db = state_dir / "state.db"
+    if db.exists():
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        for table in ("clusters", "nodes", "jobs"):
+            column = "name" if table == "clusters" else "cluster"
+            rows = con.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (name,)).fetchone()[0]
+            if rows:
+                found.append(f"{rows} {table} rows")
+        con.close()
+    return found

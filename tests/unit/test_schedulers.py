@@ -1,0 +1,79 @@
+"""The Slurm adapter's commands and parsers, on output captured from Slurm 22.05."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from elastichpc.errors import ConfigError
+from elastichpc.schedulers import JobSpec, get_scheduler
+
+SCONTROL_ARRAY = (
+    "JobId=13 ArrayJobId=12 ArrayTaskId=1 JobName=job UserId=ehpcuser(1500) GroupId=ehpcuser(1500) "
+    "JobState=COMPLETED Reason=None ExitCode=0:0 RunTime=00:00:01 NodeList=demo-node1\n"
+    "JobId=14 ArrayJobId=12 ArrayTaskId=2 JobName=job UserId=ehpcuser(1500) GroupId=ehpcuser(1500) "
+    "JobState=FAILED Reason=NonZeroExitCode ExitCode=3:0 RunTime=00:00:01 NodeList=demo-node2\n"
+    "JobId=12 ArrayJobId=12 ArrayTaskId=3-4 JobName=job UserId=ehpcuser(1500) "
+    "JobState=PENDING Reason=None ExitCode=0:0 RunTime=00:00:00 NodeList=(null)\n"
+)
+
+
+def test_submit_renders_resources_as_arguments() -> None:
+    spec = JobSpec(["hostname"], name="n", cpus=2, memory_mb=512, walltime_min=90, array="1-20%4")
+    sub = get_scheduler("slurm").submit(spec, "/shared/jobs")
+    assert sub.argv == [
+        "sbatch", "--parsable", "--job-name=n", "--chdir=/shared/jobs", "--cpus-per-task=2",
+        "--output=/shared/jobs/n-%A_%a.out", "--error=/shared/jobs/n-%A_%a.err", "--mem=512M",
+        "--time=90", "--array=1-20%4",
+    ]
+
+
+def test_argv_commands_survive_exactly() -> None:
+    spec = JobSpec(["printf", "%s|", "a;b", "$HOME", "it's", '"q"'], env={"X": "a b$c"})
+    out = subprocess.run(["bash", "-c", spec.body()], capture_output=True, text=True, check=True)
+    assert out.stdout == "a;b|$HOME|it's|\"q\"|"
+
+
+def test_one_word_is_a_shell_line() -> None:
+    spec = JobSpec(["echo one; echo $X"], env={"X": "two"})
+    out = subprocess.run(["bash", "-c", spec.body()], capture_output=True, text=True, check=True)
+    assert out.stdout == "one\ntwo\n"
+
+
+def test_status_of_an_array() -> None:
+    infos = get_scheduler("slurm").parse_status("12", SCONTROL_ARRAY)
+    assert [(i.job_id, i.task, i.state, i.exit_code, i.nodes) for i in infos] == [
+        ("12", "1", "completed", 0, "demo-node1"),
+        ("12", "2", "failed", 3, "demo-node2"),
+        ("12", "3-4", "pending", None, ""),
+    ]
+
+
+def test_signals_become_shell_exit_codes() -> None:
+    (info,) = get_scheduler("slurm").parse_status(
+        "5", "JobId=5 JobName=j JobState=CANCELLED ExitCode=0:15 NodeList=n1\n"
+    )
+    assert (info.state, info.exit_code) == ("cancelled", 143)
+
+
+def test_node_states() -> None:
+    out = "demo-node1 idle\ndemo-node2 alloc\ndemo-node3 down*\n"
+    assert get_scheduler("slurm").parse_nodes(out) == {
+        "demo-node1": "idle", "demo-node2": "alloc", "demo-node3": "down"
+    }
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        JobSpec([]),
+        JobSpec(["x"], name="a b"),
+        JobSpec(["x"], cpus=0),
+        JobSpec(["x"], array="1-;5"),
+        JobSpec(["x"], env={"1X": "y"}),
+    ],
+)
+def test_bad_job_specs(spec: JobSpec) -> None:
+    with pytest.raises(ConfigError):
+        spec.validate()
