@@ -1,27 +1,171 @@
-"""Create, list and terminate Azure clusters against the ARM fake (provision only: no SSH)."""
+"""Azure clusters against the ARM fake and Azurite: create (provision only: never SSH to the
+fake's addresses), list from the cloud by tag, Spot and eviction, faults, terminate."""
 
 from __future__ import annotations
 
-import base64
+import json
+import shutil
 
-from elastichpc.config import load_spec
+import pytest
+
+from elastichpc.cli.main import main
+from elastichpc.config import load_settings, load_spec
+from elastichpc.errors import ProviderError
 from elastichpc.orchestration.create import create_cluster
 from elastichpc.orchestration.terminate import terminate_cluster
 from elastichpc.providers import TAG, get_provider
-from tests.azure.conftest import AzureEmulators
+from tests.azure.conftest import CONTAINER, AzureEmulators
+from tests.azure.vhd import upload_vhd
+
+NODE_TYPES = {"microsoft.compute/virtualmachines", "microsoft.network/networkinterfaces"}
 
 
-def test_create_list_terminate(azure: AzureEmulators) -> None:
-    spec = load_spec(overrides={("CLUSTER", "CLUSTER_PREFIX"): "az1", ("CLUSTER", "CLUSTER SIZE"): "2"})
-    context = create_cluster(spec, provision_only=True)
+def _create(name: str, size: int = 2, **overrides: str) -> None:
+    settings = {("CLUSTER", "CLUSTER_PREFIX"): name, ("CLUSTER", "CLUSTER SIZE"): str(size)}
+    settings.update({tuple(k.split(".", 1)): v for k, v in overrides.items()})  # type: ignore[misc]
+    context = create_cluster(load_spec(overrides=settings), provision_only=True)
     assert context.row.status == "provisioned"
-    provider = get_provider("azure", spec.settings)
+
+
+def _resources(azure: AzureEmulators, cluster: str) -> list[dict]:
+    return [r for r in azure.fake.resources.values() if (r.get("tags") or {}).get(TAG) == cluster]
+
+
+def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azure: AzureEmulators) -> None:
+    azure.write_conf(**{"AZURE.MASTER TYPE": "ExtraLarge", "AZURE.INSTANCE TYPE": "Small",
+                        "FIREWALL.FW_NAME": "ehpcd,web", "FIREWALL.FW_PORT": "5000,8080",
+                        "FIREWALL.FW_PROTOCOL": "tcp,tcp"})
+    _create("az1", size=2)
+    provider = get_provider("azure", load_settings())
     machines = provider.machines("az1")
     assert [m.name for m in machines] == ["az1-head", "az1-node1", "az1-node2"]
-    assert all(m.state == "running" for m in machines)
-    assert machines[0].address and not machines[1].address
-    assert azure.fake.tagged(TAG, "az1")
+    assert {m.state for m in machines} == {"running"}
+    head, node1 = machines[0], machines[1]
+    assert head.address.startswith("198.51.100.") and node1.address == ""  # public IP: head only
+    assert node1.private_address.startswith("10.0.") and node1.login_user == "azureuser"
+
+    vms = {r["name"]: r for r in azure.fake.find("Microsoft.Compute/virtualMachines")}
+    assert vms["az1-head"]["properties"]["hardwareProfile"]["vmSize"] == "Standard_F8s_v2"
+    assert vms["az1-node1"]["properties"]["hardwareProfile"]["vmSize"] == "Standard_B1ms"
+    assert {vm["location"] for vm in vms.values()} == {"westus"}  # the guide's WUS
+    key = vms["az1-node1"]["properties"]["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"][0]
+    assert key["keyData"].startswith("ssh-ed25519 ") and key["path"] == "/home/azureuser/.ssh/authorized_keys"
+    boot = azure.fake.custom_data[vms["az1-node2"]["id"].lower()].decode()
+    assert boot.startswith("#!/bin/bash") and "EHPC_NODE=az1-node2" in boot and key["keyData"] in boot
+
+    nsg = azure.fake.find("Microsoft.Network/networkSecurityGroups")[0]
+    rules = {r["name"]: r["properties"] for r in nsg["properties"]["securityRules"]}
+    assert {n: (p["destinationPortRange"], p["sourceAddressPrefix"]) for n, p in rules.items()} == {
+        "ssh": ("22", "192.0.2.0/24"), "ehpcd": ("5000", "192.0.2.0/24"), "web": ("8080", "192.0.2.0/24")}
+    assert len(azure.fake.find("Microsoft.Network/publicIPAddresses")) == 1
+
+    made = _resources(azure, "az1")
+    kinds = {r["type"].lower() for r in made}
+    assert {"microsoft.resources/resourcegroups", "microsoft.network/virtualnetworks",
+            "microsoft.compute/disks", *NODE_TYPES} <= kinds
+    for resource in made:
+        assert {"ehpc-role", "ehpc-node"} <= set(resource["tags"]), resource["id"]
+    untagged = [r["id"] for r in azure.fake.resources.values()
+                if "/subnets/" not in r["id"].lower() and TAG not in (r.get("tags") or {})
+                and "ehpc-storage" not in r["id"]]
+    assert untagged == []
+
     removed = terminate_cluster("az1")
-    assert "resource group ehpc-az1" in removed
+    assert removed == ["resource group ehpc-az1"]
     assert azure.fake.tagged(TAG, "az1") == []
-    assert base64  # placeholder
+    assert terminate_cluster("az1", provider_name="azure", settings=load_settings()) == []
+
+
+def test_vms_are_created_concurrently_and_a_rerun_creates_nothing_new(azure: AzureEmulators) -> None:
+    azure.fake.faults.latency = 0.4
+    _create("az2", size=3)
+    assert azure.fake.stats.max_vm_puts_in_flight >= 3
+    spec = load_spec(overrides={("CLUSTER", "CLUSTER_PREFIX"): "az2", ("CLUSTER", "CLUSTER SIZE"): "3"})
+    puts_before = sum(1 for m, p in azure.fake.stats.requests if m == "PUT" and "virtualMachines" in p)
+    create_cluster(spec, provision_only=True)  # resumes the provisioned cluster
+    puts_after = sum(1 for m, p in azure.fake.stats.requests if m == "PUT" and "virtualMachines" in p)
+    assert puts_after == puts_before
+    terminate_cluster("az2")
+
+
+def test_terminate_without_local_state_finds_everything_by_tag(azure: AzureEmulators, state_dir) -> None:
+    azure.write_conf(**{"AZURE.RESOURCE GROUP": "users-group"})
+    _create("az3", size=1)
+    shutil.rmtree(state_dir)  # the journal is gone: only the cloud knows
+    removed = terminate_cluster("az3", provider_name="azure", settings=load_settings())
+    assert "virtualMachines az3-head" in removed and "networkSecurityGroups az3-nsg" in removed
+    assert azure.fake.tagged(TAG, "az3") == []
+    groups = [r["name"] for r in azure.fake.find("Microsoft.Resources/resourceGroups")]
+    assert "users-group" in groups  # the user's group is kept, emptied of what we made
+    assert [r["id"] for r in azure.fake.resources.values() if "/users-group/" in r["id"].lower()] == []
+
+
+def test_spot_nodes_and_an_eviction_shown_in_nodes_list(azure: AzureEmulators, capsys) -> None:
+    assert main(["cluster", "create", "--name", "az4", "--size", "2", "--spot", "--price", "0.05",
+                 "--provision-only"]) == 0
+    vms = {r["name"]: r["properties"] for r in azure.fake.find("Microsoft.Compute/virtualMachines")}
+    assert "priority" not in vms["az4-head"]
+    for node in ("az4-node1", "az4-node2"):
+        assert vms[node]["priority"] == "Spot" and vms[node]["evictionPolicy"] == "Delete"
+        assert vms[node]["billingProfile"] == {"maxPrice": 0.05}
+    provider = get_provider("azure", load_settings())
+    provider.clients.compute.virtual_machines.simulate_eviction("ehpc-az4", "az4-node2")  # Azure's own API
+    capsys.readouterr()
+    assert main(["nodes", "list", "az4", "--json"]) == 0
+    states = {n["name"]: n["state"] for n in json.loads(capsys.readouterr().out)}
+    assert states == {"az4-head": "running", "az4-node1": "running", "az4-node2": "preempted"}
+    assert main(["cluster", "terminate", "az4"]) == 0
+    assert azure.fake.tagged(TAG, "az4") == []
+
+
+def test_throttling_is_retried(azure: AzureEmulators) -> None:
+    azure.fake.throttle(4)
+    _create("az5", size=1)
+    assert azure.fake.stats.throttled == 4
+    terminate_cluster("az5")
+
+
+def test_endless_throttling_ends_in_one_line(azure: AzureEmulators, capsys) -> None:
+    azure.fake.throttle(1000)
+    code = main(["cluster", "create", "--name", "az6", "--size", "1", "--provision-only"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 2, err  # the "Creating..." line, then the error
+    assert err[1].startswith("ehpc: error: Azure kept throttling requests while creating the network")
+    azure.fake.throttle(0)
+    terminate_cluster("az6")
+    assert azure.fake.tagged(TAG, "az6") == []
+
+
+def test_vms_boot_from_an_image_made_of_the_vhd_at_azure_os_url(azure: AzureEmulators) -> None:
+    upload_vhd(azure.azurite.blob_endpoint, CONTAINER, "os.vhd", 4)
+    azure.write_conf(**{"IMAGE.AZURE_OS_URL": "os.vhd"})  # a bare name: STORAGE ACCOUNT / CONTAINER
+    _create("az7", size=1)
+    image = azure.fake.find("Microsoft.Compute/images")[0]
+    assert image["properties"]["storageProfile"]["osDisk"]["blobUri"].endswith(f"/{CONTAINER}/os.vhd")
+    for vm in azure.fake.find("Microsoft.Compute/virtualMachines"):
+        assert vm["properties"]["storageProfile"]["imageReference"] == {"id": image["id"]}
+    terminate_cluster("az7")
+    assert azure.fake.tagged(TAG, "az7") == []
+
+
+def test_a_missing_os_vhd_is_one_clear_line(azure: AzureEmulators, capsys) -> None:
+    azure.write_conf(**{"IMAGE.AZURE_OS_URL": "absent.vhd"})
+    assert main(["cluster", "create", "--name", "az8", "--size", "1", "--provision-only"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"ehpc: error: VHD {azure.azurite.blob_endpoint}/{CONTAINER}/absent.vhd does not exist " \
+                  "in blob storage"
+    terminate_cluster("az8")
+
+
+def test_an_unknown_size_is_refused_by_azure_in_one_line(azure: AzureEmulators) -> None:
+    azure.write_conf(**{"AZURE.INSTANCE TYPE": "Standard_Z99"})
+    with pytest.raises(Exception) as caught:
+        _create("az9", size=1)
+    assert "SkuNotAvailable" in str(caught.value) and "\n" not in str(caught.value)
+    terminate_cluster("az9")
+
+
+def test_provider_error_names_unreachable_endpoint(azure: AzureEmulators) -> None:
+    azure.write_conf(**{"AZURE.ARM_ENDPOINT": "https://127.0.0.1:9"})
+    with pytest.raises(ProviderError, match="cannot reach Azure at https://127.0.0.1:9"):
+        get_provider("azure", load_settings()).machines("nothing")

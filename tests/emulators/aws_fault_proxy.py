@@ -5,7 +5,7 @@ It forwards every request unchanged, except that it can be told to answer the ne
 call. Tests drive it through `FaultProxy` or over HTTP:
 
     POST /__proxy/fail?count=3&action=RunInstances   the next 3 RunInstances calls: 503
-    POST /__proxy/delay?seconds=0.2                  every call waits 0.2 s first
+    POST /__proxy/delay?seconds=0.2[&action=X]       every call (of X) waits 0.2 s first
     POST /__proxy/reset                              back to a plain proxy
     python -m tests.emulators.aws_fault_proxy --port 5001 --upstream http://127.0.0.1:5000
 """
@@ -13,6 +13,7 @@ call. Tests drive it through `FaultProxy` or over HTTP:
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import threading
 import time
@@ -20,10 +21,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 THROTTLED = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded'
-    "</Code><Message>Request limit exceeded.</Message></Error></Errors>"
-    "<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
-).encode()
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded'
+    b"</Code><Message>Request limit exceeded.</Message></Error></Errors>"
+    b"<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+)
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -37,7 +38,14 @@ class Faults:
             self.fail_left = 0
             self.fail_action = ""
             self.delay = 0.0
+            self.delay_action = ""
             self.failed = 0
+            self.calls: collections.Counter[str] = collections.Counter()
+
+    def pause_for(self, action: str) -> float:
+        with self.lock:
+            self.calls[action] += 1
+            return self.delay if not self.delay_action or self.delay_action == action else 0.0
 
     def should_fail(self, action: str) -> bool:
         with self.lock:
@@ -77,6 +85,7 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
                     faults.fail_action = query.get("action", "")
                 elif command == "delay":
                     faults.delay = float(query.get("seconds", "0"))
+                    faults.delay_action = query.get("action", "")
             if command == "reset":
                 faults.reset()
             self._reply(200, f"failed={faults.failed}\n".encode(), {"Content-Type": "text/plain"})
@@ -86,8 +95,9 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
             if self.path.startswith("/__proxy/"):
                 self._control()
                 return
-            time.sleep(faults.delay)
-            if faults.should_fail(action_of(body)):
+            action = action_of(body)
+            time.sleep(faults.pause_for(action))
+            if faults.should_fail(action):
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
                 return
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=120)
@@ -128,9 +138,9 @@ class FaultProxy:
         with self.faults.lock:
             self.faults.fail_left, self.faults.fail_action = count, action
 
-    def set_delay(self, seconds: float) -> None:
+    def set_delay(self, seconds: float, action: str = "") -> None:
         with self.faults.lock:
-            self.faults.delay = seconds
+            self.faults.delay, self.faults.delay_action = seconds, action
 
 
 def main() -> None:

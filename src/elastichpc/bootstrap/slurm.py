@@ -27,8 +27,7 @@ SlurmdPort=6818
 # linuxproc + task/none: no dependence on the cgroup layout of the machine
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+{accounting}
 JobCompType=jobcomp/filetxt
 JobCompLoc=/var/log/slurm/jobcomp.txt
 SchedulerType=sched/backfill
@@ -44,14 +43,42 @@ SlurmdTimeout=120
 """
 
 
+_ACCOUNTING = {
+    False: "JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none",
+    True: "JobAcctGatherType=jobacct_gather/linux\nAccountingStorageType=accounting_storage/slurmdbd\n"
+          "AccountingStorageHost={head_address}",
+}
+
+# slurmdbd reaches MariaDB over its local socket as the unix user slurm (unix_socket
+# authentication): there is no database password to keep anywhere.
+_SLURMDBD = """\
+# Written by ElasticHPC for cluster {name}.
+AuthType=auth/munge
+DbdHost={head}
+DbdAddr={head_address}
+SlurmUser=slurm
+LogFile=/var/log/slurm/slurmdbd.log
+PidFile=/run/slurmdbd.pid
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=slurm
+StorageLoc=slurm_acct_db
+"""
+
+
+def cluster_name(layout: ClusterLayout) -> str:
+    return layout.name.replace("-", "")[:40]
+
+
 def slurm_conf(layout: ClusterLayout) -> str:
     head = layout.head
     lines = [
         _GLOBAL.format(
             name=layout.name,
-            cluster_name=layout.name.replace("-", "")[:40],
+            cluster_name=cluster_name(layout),
             head=head.name,
             head_address=head.address,
+            accounting=_ACCOUNTING[layout.accounting].format(head_address=head.address),
         )
     ]
     for node in layout.computes:
@@ -65,4 +92,10 @@ def slurm_conf(layout: ClusterLayout) -> str:
 
 def files(layout: ClusterLayout) -> dict[str, str]:
     """Variables (name -> text) the scripts write out as files."""
-    return {"EHPC_SLURM_CONF": slurm_conf(layout)}
+    variables = {"EHPC_SLURM_CONF": slurm_conf(layout)}
+    if layout.accounting:
+        variables["EHPC_SLURMDBD_CONF"] = _SLURMDBD.format(
+            name=layout.name, head=layout.head.name, head_address=layout.head.address
+        )
+        variables["EHPC_SLURM_CLUSTER"] = cluster_name(layout)
+    return variables

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .render import _script
+from .render import _b64, _script
 
 
 def _yes(flag: bool) -> str:
@@ -72,6 +72,7 @@ class GlusterVolume:
     layout: list[str]  # e.g. ["replica", "2"]; empty for a distributed volume
     brick_dir: str
     mount_point: str
+    hosts: str = ""  # "address name" lines: glusterd looks peers up by address, both ways
 
     @property
     def bricks(self) -> list[str]:
@@ -87,6 +88,7 @@ class GlusterVolume:
             "EHPC_GLUSTER_LAYOUT": " ".join(self.layout),
             "EHPC_GLUSTER_BRICKS": " ".join(self.bricks),
             "EHPC_GLUSTER_MOUNT": self.mount_point,
+            "EHPC_HOSTS": _b64(self.hosts),
         }
 
     def server_script(self) -> str:

@@ -192,13 +192,13 @@ STATUS_HEADERS = ["JOB", "NAME", "STATE", "SCHEDULER STATE", "EXIT", "NODES"]
 
 
 def status_cmd(args: argparse.Namespace) -> int:
-    from ..orchestration.jobs import job_status
+    from ..orchestration.jobs import job_report, job_status
 
-    infos = job_status(args.name, args.job_id, settings=_settings(args))
     if args.json:
-        print_json(infos)
+        print_json(job_report(args.name, args.job_id, settings=_settings(args)))
     else:
-        print_table(STATUS_HEADERS, _status_rows(infos))
+        print_table(STATUS_HEADERS, _status_rows(job_status(args.name, args.job_id,
+                                                            settings=_settings(args))))
     return 0
 
 

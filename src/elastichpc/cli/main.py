@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import EhpcError
 
-COMMAND_GROUPS = ("cluster_cmds", "job_cmds", "disk_cmds")
+COMMAND_GROUPS = ("cluster_cmds", "job_cmds", "disk_cmds", "fs_cmds", "spot_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,6 +118,8 @@ _KEYS = [
     KeyDef("CLUSTER", "CLUSTER_USER", default="ehpcuser", help="account that runs jobs"),
     KeyDef("CLUSTER", "SPOT", to_bool, default=False, help="compute nodes on spot capacity"),
     KeyDef("CLUSTER", "SPOT_PRICE", to_float, help="maximum hourly price for spot nodes"),
+    KeyDef("CLUSTER", "SPOT_INTERVAL", to_float, default=60.0,
+           help="seconds between two checks of open spot requests"),
     KeyDef("CLUSTER", "ACCOUNTING", to_bool, default=False, help="slurmdbd accounting on the head"),
     KeyDef("CLUSTER", "GLUSTER", to_bool, default=False,
            help="shared directory on a GlusterFS volume of the compute nodes ([GLUSTERFS])"),

@@ -102,6 +102,10 @@ def create_cluster(
     progress = progress or Progress()
     journal = journal or Journal()
     provider = get_provider(spec.provider, spec.settings)
+    if spec.spot and not provider.spot_in_launch:  # spot requests, each node joins when fulfilled
+        from .spot import request_spot_cluster
+
+        return request_spot_cluster(spec, progress, journal, provision_only)
     provider.check_ready(spec)
     if getattr(provider, "shares_host_software", False):  # its nodes run this machine's /usr
         require_packages(required_commands(spec.scheduler), f"{spec.scheduler} nodes")

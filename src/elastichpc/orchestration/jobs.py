@@ -10,8 +10,9 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
@@ -180,6 +181,23 @@ def job_status(
 ) -> list[JobInfo]:
     """One JobInfo per job (or per array task), from the scheduler or its record of the past."""
     return _status(open_cluster(cluster, journal, settings), _check_job_id(job_id))
+
+
+def job_report(
+    cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """What a dashboard shows of a job: each task's status, plus the cluster, scheduler, owner
+    and submit time (when it was submitted through ehpc)."""
+    context = open_cluster(cluster, journal, settings)
+    infos = _status(context, _check_job_id(job_id))
+    row = context.journal.get_job(cluster, job_id)
+    extra = {
+        "cluster": cluster,
+        "scheduler": context.scheduler.name,
+        "owner": row.owner if row else None,
+        "submitted_at": row.submitted_at if row else None,
+    }
+    return [{**asdict(info), "finished": info.finished, **extra} for info in infos]
 
 
 def _status(context: ClusterContext, job_id: str) -> list[JobInfo]:

@@ -40,6 +40,7 @@ def check_shared_choice(spec: ClusterSpec) -> None:
 
 
 def _machines(context: ClusterContext) -> list[Machine]:
+    context.shell  # noqa: B018  (reads the journal here: SQLite stays in this thread)
     machines = [m for m in context.provider.machines(context.name) if m.state == "running"]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"cluster {context.name} has no running head node")
@@ -56,8 +57,9 @@ def _notes(output: str, prefix: str = "ehpc-note ") -> list[str]:
 
 
 # ---- GlusterFS -------------------------------------------------------------------------------
-def gluster_volume(settings: Settings, computes: list[Machine]) -> tuple[GlusterVolume, list[str]]:
-    """The volume's servers and layout from [GLUSTERFS]; notes for what the user should know."""
+def gluster_volume(settings: Settings, machines: list[Machine]) -> tuple[GlusterVolume, list[str]]:
+    """The volume's servers (compute nodes) and layout from [GLUSTERFS]; notes for the user."""
+    computes = [m for m in machines if m.role == "compute"]
     name = settings.get("GLUSTERFS", "VOLUME_NAME")
     check_name(name, "[GLUSTERFS] VOLUME_NAME")
     replicate = settings.get("GLUSTERFS", "REPLICATE")
@@ -85,6 +87,7 @@ def gluster_volume(settings: Settings, computes: list[Machine]) -> tuple[Gluster
         layout=["replica", str(replicate)] if replicate > 1 else [],
         brick_dir=settings.get("GLUSTERFS", "BRICK_DIR"),
         mount_point=settings.get("GLUSTERFS", "MOUNT_POINT").rstrip("/") or "/",
+        hosts="\n".join(f"{m.private_address} {m.name}" for m in machines),
     )
     return volume, notes
 
@@ -95,7 +98,7 @@ def _brick_disks(context: ClusterContext, settings: Settings, servers: list[Mach
     size = settings.require("DISK", "DISK SIZE")
     provider = context.provider
 
-    def brick_disk(machine: Machine) -> None:
+    for machine in servers:
         name = f"{machine.name}-brick"
         try:
             disk = find_disk(provider, name)
@@ -105,8 +108,6 @@ def _brick_disks(context: ClusterContext, settings: Settings, servers: list[Mach
             attach_disk(context, disk.disk_id, machine.name, mount_point=brick_dir,
                         format_disk=True, filesystem="xfs")
 
-    in_parallel(brick_disk, servers)
-
 
 def setup_gluster(
     context: ClusterContext, settings: Settings, progress: Progress, shared_dir: str = ""
@@ -115,9 +116,8 @@ def setup_gluster(
     node. With `shared_dir`, that directory becomes the volume on every node."""
     _needs_host_packages(context, GLUSTER_COMMANDS, "GlusterFS")
     machines = _machines(context)
-    computes = [m for m in machines if m.role == "compute"]
-    volume, notes = gluster_volume(settings, computes)
-    servers = [m for m in computes if m.private_address in volume.servers]
+    volume, notes = gluster_volume(settings, machines)
+    servers = [m for m in machines if m.private_address in volume.servers]
     for note in notes:
         progress.note(note)
     if settings.get("GLUSTERFS", "FORMAT_DISK"):

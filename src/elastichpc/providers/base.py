@@ -96,6 +96,8 @@ class Provider(ABC):
     # True when compute nodes are launched many per call from one boot script: they then share
     # one host key, and each node's host name is set by the configure step.
     shared_compute_boot: ClassVar[bool] = False
+    # True when launch() itself makes NodePlan.spot machines (no price, no requests: GCE Spot VMs).
+    spot_in_launch: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -42,6 +42,17 @@ def _info(fields: dict[str, str]) -> JobInfo:
     )
 
 
+_SACCT_FIELDS = "JobID,JobName,State,ExitCode,NodeList,User,Elapsed"
+
+
+def _sacct_info(line: str) -> JobInfo:
+    """One `sacct -P` line: 12_3|name|CANCELLED by 0|0:15|node1|user|00:00:05."""
+    job, name, raw, code, nodes, user, elapsed = line.split("|")
+    job_id, _, task = job.partition("_")
+    raw = raw.split()[0] if raw else ""
+    return JobInfo(job_id, task, name, _state(raw), raw, exit_status(code), nodes, user, elapsed)
+
+
 class Slurm(Scheduler):
     name = "slurm"
 
@@ -74,10 +85,18 @@ class Slurm(Scheduler):
         return [_info(r) for r in _records(output)]
 
     def finished_argv(self, job_id: str) -> list[str]:
-        return ["grep", "-E", f"^JobId={job_id} |ArrayJobId={job_id} ", JOBCOMP]
+        # sacct when the cluster has accounting (slurmdbd), else the job-completion log.
+        script = (
+            f'out=$(sacct -n -P -X -j "$1" --format={_SACCT_FIELDS} 2>/dev/null) '
+            '&& [ -n "$out" ] && { echo "$out"; exit 0; }; '
+            f'grep -E "^JobId=$1 |ArrayJobId=$1 " {JOBCOMP}'
+        )
+        return ["bash", "-c", script, "finished", job_id]
 
     def parse_finished(self, job_id: str, output: str) -> list[JobInfo]:
-        return [_info(r) for r in _records(output)]
+        if "JobId=" in output:
+            return [_info(r) for r in _records(output)]
+        return [_sacct_info(line) for line in output.splitlines() if line.count("|") == 6]
 
     def list_argv(self) -> list[str]:
         return ["squeue", "-h", "-r", "-o", "%F|%K|%j|%T|%u|%M|%N"]

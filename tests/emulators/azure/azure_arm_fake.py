@@ -42,11 +42,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 GIB = 1024**3
+POLL_SECONDS = 0.02  # what the fake asks LRO pollers to wait
 # Sizes this fake's "region" offers (a subset of real ones, with their shape).
 VM_SIZES = {
     "Standard_B1s": (1, 1024), "Standard_B2s": (2, 4096), "Standard_D2s_v5": (2, 8192),
     "Standard_D4s_v5": (4, 16384), "Standard_D8s_v5": (8, 32768), "Standard_D16s_v5": (16, 65536),
-    "Standard_E8s_v5": (8, 65536), "Standard_F4s_v2": (4, 8192),
+    "Standard_E8s_v5": (8, 65536), "Standard_F4s_v2": (4, 8192), "Standard_B1ms": (1, 2048),
+    "Standard_F8s_v2": (8, 16384), "Standard_E2s_v5": (2, 16384), "Standard_E4s_v5": (4, 32768),
 }
 MODEL_OF = {
     "microsoft.network/virtualnetworks": network_models.VirtualNetwork,
@@ -77,7 +79,7 @@ class ArmError(Exception):
 @dataclass
 class Faults:
     throttle: int = 0  # answer this many more ARM calls with 429
-    retry_after: int = 0
+    retry_after: float = 0.01  # seconds; under 1 s it is sent as retry-after-ms
     latency: float = 0.0
 
 
@@ -97,6 +99,7 @@ class ArmFake:
         self.principals: dict[str, x509.Certificate] = {}  # client id -> certificate
         self.tokens: set[str] = set()
         self.storage: dict[str, tuple[str, str]] = {}  # account -> (blob endpoint, key)
+        self.custom_data: dict[str, bytes] = {}  # VM id (lower case) -> decoded custom data
         self.faults = Faults()
         self.stats = Stats()
         self.lock = threading.RLock()
@@ -140,7 +143,7 @@ class ArmFake:
         self.storage[name] = (blob_endpoint.rstrip("/"), key)
         return sid
 
-    def throttle(self, calls: int, retry_after: int = 0) -> None:
+    def throttle(self, calls: int, retry_after: float = 0.01) -> None:
         self.faults.throttle, self.faults.retry_after = calls, retry_after
 
     def tagged(self, key: str, value: str) -> list[str]:
@@ -421,10 +424,10 @@ class ArmFake:
         return f"{self.endpoint}/subscriptions/{self.subscription}/providers/Microsoft.Fake/operations/{op}"
 
     def _async_operation(self) -> dict[str, str]:
-        return {"Azure-AsyncOperation": self._new_operation("async"), "Retry-After": "0"}
+        return {"Azure-AsyncOperation": self._new_operation("async"), **_retry_after(POLL_SECONDS)}
 
     def _location_operation(self) -> dict[str, str]:
-        return {"Location": self._new_operation("location"), "Retry-After": "0"}
+        return {"Location": self._new_operation("location"), **_retry_after(POLL_SECONDS)}
 
     def _operation(self, op: str) -> tuple[int, Any, dict]:
         with self.lock:
@@ -434,8 +437,8 @@ class ArmFake:
             state["polls"] += 1
             done = state["polls"] > 1
         if state["kind"] == "location":
-            return (200, None, {}) if done else (202, None, {"Retry-After": "0"})
-        return 200, {"status": "Succeeded" if done else "InProgress"}, {"Retry-After": "0"}
+            return (200, None, {}) if done else (202, None, {**_retry_after(POLL_SECONDS)})
+        return 200, {"status": "Succeeded" if done else "InProgress"}, {**_retry_after(POLL_SECONDS)}
 
     def _address(self) -> str:
         self._next_ip += 1
@@ -583,7 +586,8 @@ def _check_vm(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
                            "creationData": {"createOption": "FromImage"}, "provisioningState": "Succeeded"},
         }
         props["vmId"] = str(uuid.uuid4())
-        props["osProfile"].pop("customData", None)  # write-only, as in ARM
+        # Write-only, as in ARM; kept aside so tests can read what the VM would boot with.
+        fake.custom_data[res["id"].lower()] = base64.b64decode(props["osProfile"].pop("customData", ""))
     else:
         old = existing["properties"]
         storage["osDisk"] = old["storageProfile"]["osDisk"]
@@ -680,6 +684,12 @@ def _instance_view(vm: dict[str, Any]) -> dict[str, Any]:
                          {"code": f"PowerState/{power}", "level": "Info"}]}
 
 
+def _retry_after(seconds: float) -> dict[str, str]:
+    if seconds >= 1:
+        return {"Retry-After": str(int(seconds))}
+    return {"retry-after-ms": str(max(1, int(seconds * 1000)))}
+
+
 def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -727,7 +737,7 @@ class _Handler(BaseHTTPRequestHandler):
             if throttled:
                 return self._answer(429, {"error": {"code": "TooManyRequests", "message":
                                                     "The request is being throttled."}},
-                                    {"Retry-After": str(fake.faults.retry_after)})
+                                    _retry_after(fake.faults.retry_after))
             body = json.loads(raw) if raw else None
             self._answer(*fake.arm(self.command, url.path, query, body))
         except ArmError as err:

@@ -7,6 +7,9 @@ ehpc_gluster_cli() { gluster --mode=script "$@"; }
 ehpc_gluster_server() {
   local i
   ehpc_packages glusterd:glusterfs-server
+  # glusterd resolves peer addresses to names; without them in /etc/hosts each lookup waits
+  # for DNS to time out. (The configure step later writes the same block.)
+  ehpc_hosts_block <<< "$EHPC_HOSTS"
   install -d /var/lib/glusterd /var/log/glusterfs /run/gluster
   if [ ! -f /var/lib/glusterd/.ehpc ]; then
     # A machine made from an image (or a local node, whose /var/lib starts as the host's) may

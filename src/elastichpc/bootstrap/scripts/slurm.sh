@@ -7,8 +7,33 @@ ehpc_slurm_common() {
 ehpc_slurm_head() {
   ehpc_packages slurmctld:slurmctld sbatch:slurm-client
   ehpc_slurm_common
+  [ -z "${EHPC_SLURMDBD_CONF:-}" ] || ehpc_slurm_accounting
   install -d -o slurm -g slurm -m 0755 /var/spool/slurmctld
   ehpc_service slurmctld /run/slurmctld.pid /usr/sbin/slurmctld
+}
+
+# Accounting (ACCOUNTING = true): MariaDB and slurmdbd on the head, so sacct knows every job.
+ehpc_slurm_accounting() {
+  local i
+  ehpc_packages slurmdbd:slurmdbd mysqld_safe:mariadb-server
+  install -d -o mysql -g mysql -m 0755 /run/mysqld /var/log/mysql
+  if ehpc_has_systemd; then
+    systemctl enable -q mariadb 2>/dev/null || true
+    systemctl restart mariadb
+  else
+    ehpc_stop /run/mysqld/mysqld.pid
+    setsid mysqld_safe --skip-syslog </dev/null >/var/log/mysql/mysqld_safe.log 2>&1 &
+  fi
+  for i in $(seq 100); do mysqladmin ping >/dev/null 2>&1 && break; sleep 0.2; done
+  mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED VIA unix_socket;
+            GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';"
+  ehpc_file /etc/slurm/slurmdbd.conf 0600 slurm:slurm <<< "$EHPC_SLURMDBD_CONF"
+  ehpc_service slurmdbd /run/slurmdbd.pid /usr/sbin/slurmdbd
+  for i in $(seq 100); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+  local name
+  name=$(base64 -d <<< "$EHPC_SLURM_CLUSTER")
+  sacctmgr -n -P list cluster format=cluster | grep -qx "$name" \
+    || sacctmgr -i add cluster "$name" >/dev/null
 }
 
 ehpc_slurm_compute() {

@@ -42,6 +42,9 @@ USER_ERRORS = {
     "VcpuLimitExceeded": PrerequisiteError,
     "VolumeLimitExceeded": PrerequisiteError,
     "MaxSpotInstanceCountExceeded": PrerequisiteError,
+    "InvalidAMIID": ConfigError,
+    "InvalidKeyPair": ConfigError,
+    "InvalidZone": ConfigError,
 }
 
 
@@ -116,7 +119,7 @@ def aws_errors(action: str) -> Iterator[None]:
     except ClientError as err:
         code = error_code(err)
         message = err.response.get("Error", {}).get("Message", "") or str(err)
-        kind = USER_ERRORS.get(code, ProviderError)
+        kind = USER_ERRORS.get(code) or USER_ERRORS.get(code.split(".")[0], ProviderError)
         retried = err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         after = f" (after {retried + 1} attempts)" if retried else ""
         raise kind(f"AWS refused to {action}: {code}: {message}{after}") from None

@@ -40,6 +40,9 @@ class AzureClients:
             "base_url": self.account.arm_endpoint,
             "credential_scopes": [f"{self.account.arm_endpoint}/.default"],
             "polling_interval": 2,
+            # ARM throttles bursts (many VMs at once) with 429 + Retry-After: wait and retry more
+            # than azure-core's default of 3 status retries before giving up.
+            "retry_status": 8,
             **self.account.transport_options,
         }
 

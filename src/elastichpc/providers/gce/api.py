@@ -99,10 +99,16 @@ class ComputeApi:
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def mutate(self, what: str, method: Callable[..., compute_v1.Operation], **kwargs: Any
+    def mutate(self, what: str, method: Callable[..., compute_v1.Operation], request: Any
                ) -> compute_v1.Operation:
-        """A call that changes something: a request id makes its retries safe (no doubles)."""
-        return self.call(what, method, request_id=str(uuid.uuid4()), **kwargs)
+        """A call that changes something, given its request message: a request id makes its
+        retries safe (the service answers a repeated id with the first call's operation)."""
+        request.request_id = str(uuid.uuid4())
+        return self.call(what, method, request=request)
+
+    def apply(self, what: str, method: Callable[..., compute_v1.Operation], request: Any) -> None:
+        """mutate, then wait for the operation."""
+        self.wait(what, self.mutate(what, method, request))
 
     def wait(self, what: str, operation: compute_v1.Operation) -> None:
         """Wait for an operation with our own clients; its error becomes one clear line."""

@@ -36,11 +36,12 @@ class NodeShape:
     def network_tag(self) -> str:
         return f"ehpc-{self.cluster}"
 
-    def labels(self, role: str, node: str) -> dict[str, str]:
-        return {TAG: self.cluster, "ehpc-role": role, "ehpc-node": node}
+    def labels(self, role: str, node: str = "") -> dict[str, str]:
+        """ehpc-node only where the API takes labels per instance: not in a bulkInsert."""
+        return {TAG: self.cluster, "ehpc-role": role, **({"ehpc-node": node} if node else {})}
 
-    def properties(self, role: str, node: str, machine_type: str, metadata: dict[str, str],
-                   spot: bool) -> compute_v1.InstanceProperties:
+    def properties(self, role: str, machine_type: str, metadata: dict[str, str], spot: bool,
+                   node: str = "") -> compute_v1.InstanceProperties:
         """The fields an insert and a bulkInsert template share."""
         labels = self.labels(role, node)
         items = {**metadata, "ssh-keys": f"{self.login_user}:{self.login_pubkey.strip()}"}
@@ -72,8 +73,8 @@ class NodeShape:
 
     def instance(self, role: str, node: str, machine_type: str, boot_script: str,
                  spot: bool) -> compute_v1.Instance:
-        props = self.properties(role, node, f"zones/{self.zone}/machineTypes/{machine_type}",
-                                {"startup-script": boot_script}, spot)
+        props = self.properties(role, f"zones/{self.zone}/machineTypes/{machine_type}",
+                                {"startup-script": boot_script}, spot, node)
         return compute_v1.Instance(name=node, **{f: getattr(props, f) for f in INSTANCE_FIELDS})
 
 

@@ -1,7 +1,6 @@
 """Google Compute Engine: a cluster's instances, firewall rules and disks, found by label.
 
-The Google client libraries load only when a GCE provider is first used (`self.api`), never for
-`ehpc --help`. A create makes a fixed number of API calls whatever the cluster size: one list,
+A create makes a fixed number of API calls whatever the cluster size: one list,
 the firewall rules, one insert for the head and one bulkInsert for every worker.
 """
 
@@ -11,23 +10,28 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...config import ClusterSpec
-from ...errors import ConfigError, PrerequisiteError, ProviderError
+from google.cloud import compute_v1
+
+from ...config import ClusterSpec, check_name
+from ...errors import ConfigError, ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
 from ..network import source_cidr
-
-if TYPE_CHECKING:
-    from .api import ComputeApi
-    from .nodes import NodeShape
+from .api import ComputeApi
+from .credentials import load_credentials
+from .firewall import cluster_rules, is_cluster_rule
+from .nodes import DEFAULT_IMAGE, DEFAULT_INSTANCE_SCOPES, NodeShape, machine_of
 
 ENDPOINT_ENV = "EHPC_GCE_ENDPOINT"
 RUNNING_TIMEOUT = 600.0
+BY_ID = "/dev/disk/by-id/google-"  # where a disk attached with device name D appears: BY_ID + D
 
 
 class GceProvider(Provider):
     name = "gce"
+    shared_compute_boot = True  # one bulkInsert gives every worker the same metadata
+    spot_in_launch = True  # Spot VMs: provisioning model SPOT, no bid price
 
     # ---- settings ---------------------------------------------------------------------------------
     @property
@@ -44,13 +48,6 @@ class GceProvider(Provider):
 
     @cached_property
     def api(self) -> ComputeApi:
-        try:
-            from .api import ComputeApi
-            from .credentials import load_credentials
-        except ImportError:
-            raise PrerequisiteError(
-                "the GCE provider needs google-cloud-compute: pip install 'elastichpc[gce]'"
-            ) from None
         credentials, project = load_credentials(self.settings, self.endpoint)
         project = self.settings.get("GCE", "PROJECT_ID") or project
         if not project:
@@ -61,7 +58,6 @@ class GceProvider(Provider):
         _ = self.api  # credentials and project, without a network call
 
     def _image(self) -> str:
-        from .nodes import DEFAULT_IMAGE
 
         image = self.settings.get("IMAGE", "GCE_IMAGE_ID")
         if not image:
@@ -72,7 +68,6 @@ class GceProvider(Provider):
         return f"projects/{project}/global/images/{image}"
 
     def _shape(self, cluster: str, login_pubkey: str) -> NodeShape:
-        from .nodes import DEFAULT_INSTANCE_SCOPES, NodeShape
 
         scopes = [s.replace(" ", "_") for s in self.settings.get("GCE", "SCOPES")]  # guide: "full control"
         return NodeShape(
@@ -84,12 +79,9 @@ class GceProvider(Provider):
 
     # ---- launch -----------------------------------------------------------------------------------
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
-        from google.cloud import compute_v1
-
-        from .boot import worker_metadata
 
         api = self.api
-        shape = self._shape(spec.name, _login_pubkey(plans[0].boot_script))
+        shape = self._shape(spec.name, plans[0].ssh_public_key)
         existing = {i.name for i in self._zone_instances(spec.name)}
         self._ensure_firewalls(spec, shape.network_tag, report)
         head = [p for p in plans if p.role == "head" and p.name not in existing]
@@ -98,10 +90,14 @@ class GceProvider(Provider):
         for plan in head:
             instance = shape.instance("head", plan.name, plan.instance_type or "", plan.boot_script,
                                       plan.spot)
-            operations.append(api.mutate(f"insert instance {plan.name}", api.instances.insert_unary,
-                                         project=api.project, zone=self.zone, instance_resource=instance))
+            operations.append(api.mutate(
+                f"insert instance {plan.name}", api.instances.insert_unary,
+                compute_v1.InsertInstanceRequest(project=api.project, zone=self.zone,
+                                                 instance_resource=instance)))
         if workers:
             first = workers[0]
+            if any(p.boot_script != first.boot_script for p in workers):
+                raise ProviderError("GCE workers are made by one bulkInsert and need one boot script")
             bulk = compute_v1.BulkInsertInstanceResource(
                 count=len(workers), min_count=len(workers),
                 per_instance_properties={
@@ -109,18 +105,19 @@ class GceProvider(Provider):
                     for p in workers
                 },
                 instance_properties=shape.properties(
-                    "compute", "", first.instance_type or "", worker_metadata(workers), first.spot),
+                    "compute", first.instance_type or "", {"startup-script": first.boot_script},
+                    first.spot),
             )
-            operations.append(api.mutate(f"bulk insert of {len(workers)} instances",
-                                         api.instances.bulk_insert_unary, project=api.project,
-                                         zone=self.zone, bulk_insert_instance_resource_resource=bulk))
+            operations.append(api.mutate(
+                f"bulk insert of {len(workers)} instances", api.instances.bulk_insert_unary,
+                compute_v1.BulkInsertInstanceRequest(project=api.project, zone=self.zone,
+                                                     bulk_insert_instance_resource_resource=bulk)))
         report(f"creating {len(head) + len(workers)} instances in {self.zone}")
         for operation in operations:
             api.wait("instance creation", operation)
         return self._wait_running(spec.name, [p.name for p in plans], report)
 
     def _zone_instances(self, cluster: str) -> list[Any]:
-        from google.cloud import compute_v1
 
         api = self.api
         request = compute_v1.ListInstancesRequest(project=api.project, zone=self.zone,
@@ -128,7 +125,6 @@ class GceProvider(Provider):
         return list(api.call("list instances", api.instances.list, request=request))
 
     def _wait_running(self, cluster: str, names: list[str], report: Report) -> list[Machine]:
-        from .nodes import machine_of
 
         deadline = time.monotonic() + RUNNING_TIMEOUT
         while True:
@@ -145,7 +141,6 @@ class GceProvider(Provider):
             time.sleep(2.0)
 
     def _ensure_firewalls(self, spec: ClusterSpec, tag: str, report: Report) -> None:
-        from .firewall import cluster_rules
 
         api = self.api
         have = {f.name for f in self._cluster_firewalls(spec.name)}
@@ -155,16 +150,13 @@ class GceProvider(Provider):
             report(f"adding {len(missing)} firewall rules")
         operations = [
             api.mutate(f"insert firewall rule {rule.name}", api.firewalls.insert_unary,
-                       project=api.project, firewall_resource=rule)
+                       compute_v1.InsertFirewallRequest(project=api.project, firewall_resource=rule))
             for rule in missing
         ]
         for operation in operations:
             api.wait("firewall rule creation", operation)
 
     def _cluster_firewalls(self, cluster: str) -> list[Any]:
-        from google.cloud import compute_v1
-
-        from .firewall import is_cluster_rule
 
         api = self.api
         request = compute_v1.ListFirewallsRequest(project=api.project, filter=f'name eq "ehpc-{cluster}-.*"')
@@ -174,7 +166,6 @@ class GceProvider(Provider):
     # ---- inventory --------------------------------------------------------------------------------
     def _labelled(self, kind: str, cluster: str) -> list[Any]:
         """Every instance or disk with the cluster's label, in any zone (aggregatedList)."""
-        from google.cloud import compute_v1
 
         api = self.api
         client, request_type = {
@@ -187,7 +178,6 @@ class GceProvider(Provider):
         return [item for _, scoped in pages for item in getattr(scoped, kind)]
 
     def machines(self, cluster: str) -> list[Machine]:
-        from .nodes import machine_of
 
         found = [machine_of(i, self.login_user) for i in self._labelled("instances", cluster)]
         return sorted(found, key=lambda m: (m.role != "head", _node_number(m.name), m.name))
@@ -202,9 +192,9 @@ class GceProvider(Provider):
 
         def delete_instance(instance: Any) -> str:
             zone = instance.zone.rsplit("/", 1)[-1]
-            api.wait(f"delete instance {instance.name}", api.mutate(
-                f"delete instance {instance.name}", api.instances.delete_unary,
-                project=api.project, zone=zone, instance=instance.name))
+            api.apply(f"delete instance {instance.name}", api.instances.delete_unary,
+                      compute_v1.DeleteInstanceRequest(project=api.project, zone=zone,
+                                                       instance=instance.name))
             return f"instance {zone}/{instance.name}"
 
         def delete_disk(disk: Any) -> str:
@@ -213,9 +203,8 @@ class GceProvider(Provider):
             return f"disk {zone}/{disk.name}"
 
         def delete_firewall(rule: Any) -> str:
-            api.wait(f"delete firewall rule {rule.name}", api.mutate(
-                f"delete firewall rule {rule.name}", api.firewalls.delete_unary,
-                project=api.project, firewall=rule.name))
+            api.apply(f"delete firewall rule {rule.name}", api.firewalls.delete_unary,
+                      compute_v1.DeleteFirewallRequest(project=api.project, firewall=rule.name))
             return f"firewall rule {rule.name}"
 
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -240,9 +229,6 @@ class GceProvider(Provider):
 
     def create_disk(self, name: str, size_gb: int | None, *, cluster: str = "", zone: str = "",
                     disk_type: str = "", snapshot: str = "", source_url: str = "") -> Disk:
-        from google.cloud import compute_v1
-
-        from ...config import check_name
 
         if source_url:
             raise ConfigError("GCE disks are made empty or from a snapshot, not from a URL")
@@ -258,8 +244,8 @@ class GceProvider(Provider):
             disk.source_snapshot = self._snapshot_link(snapshot)
         elif not size_gb:
             raise ConfigError("a new empty disk needs a size ([DISK] DISK SIZE or --size)")
-        api.wait(f"create disk {name}", api.mutate(f"create disk {name}", api.disks.insert_unary,
-                                                   project=api.project, zone=zone, disk_resource=disk))
+        api.apply(f"create disk {name}", api.disks.insert_unary,
+                  compute_v1.InsertDiskRequest(project=api.project, zone=zone, disk_resource=disk))
         return self._disk_of(self._disk(f"{zone}/{name}"))
 
     def _snapshot_link(self, snapshot: str) -> str:
@@ -276,13 +262,11 @@ class GceProvider(Provider):
             disk.status, "in-use" if users else "available")
         return Disk(disk_id=f"{zone}/{disk.name}", name=disk.name, size_gb=int(disk.size_gb), zone=zone,
                     state=state, attached_to=users[0] if users else "", cluster=disk.labels.get(TAG, ""),
+                    device=f"{BY_ID}{disk.name}" if users else "",  # attach_disk's default device name
                     extra={"type": disk.type_.rsplit("/", 1)[-1],
                            "source_snapshot": disk.source_snapshot.rsplit("/", 1)[-1]})
 
     def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
-        from google.cloud import compute_v1
-
-        from ...config import check_name
 
         check_name(name, "snapshot name")
         api = self.api
@@ -291,27 +275,25 @@ class GceProvider(Provider):
         # Not labelled with the cluster: a snapshot is a backup and outlives `cluster terminate`.
         labels = {"ehpc-source-cluster": source.labels[TAG]} if TAG in source.labels else {}
         resource = compute_v1.Snapshot(name=name, labels=labels)
-        api.wait(f"snapshot disk {disk_name}", api.mutate(
-            f"snapshot disk {disk_name}", api.disks.create_snapshot_unary, project=api.project,
-            zone=zone, disk=disk_name, snapshot_resource=resource))
+        api.apply(f"snapshot disk {disk_name}", api.disks.create_snapshot_unary,
+                  compute_v1.CreateSnapshotDiskRequest(project=api.project, zone=zone, disk=disk_name,
+                                                       snapshot_resource=resource))
         made = api.call(f"get snapshot {name}", api.snapshots.get, project=api.project, snapshot=name)
         return _snapshot_of(made)
 
     def attach_disk(self, disk_id: str, machine: Machine, device: str = "") -> Disk:
-        from google.cloud import compute_v1
 
         api = self.api
         disk = self._disk(disk_id)
         zone, _, instance = machine.provider_id.rpartition("/")
-        device_name = device.removeprefix("/dev/disk/by-id/google-") or disk.name
+        device_name = device.removeprefix(BY_ID) or disk.name
         attached = compute_v1.AttachedDisk(source=disk.self_link, device_name=device_name,
                                            mode="READ_WRITE", auto_delete=False)
-        api.wait(f"attach disk {disk.name}", api.mutate(
-            f"attach disk {disk.name} to {instance}", api.instances.attach_disk_unary,
-            project=api.project, zone=zone or self.zone, instance=instance,
-            attached_disk_resource=attached))
+        api.apply(f"attach disk {disk.name} to {instance}", api.instances.attach_disk_unary,
+                  compute_v1.AttachDiskInstanceRequest(project=api.project, zone=zone or self.zone,
+                                                       instance=instance, attached_disk_resource=attached))
         result = self._disk_of(self._disk(disk_id))
-        result.device = f"/dev/disk/by-id/google-{device_name}"
+        result.device = f"{BY_ID}{device_name}"
         return result
 
     def detach_disk(self, disk_id: str) -> Disk:
@@ -323,9 +305,9 @@ class GceProvider(Provider):
         instance = api.call(f"get instance {instance_name}", api.instances.get,
                             project=api.project, zone=zone, instance=instance_name)
         device = next(d.device_name for d in instance.disks if d.source.endswith(f"/disks/{disk.name}"))
-        api.wait(f"detach disk {disk.name}", api.mutate(
-            f"detach disk {disk.name} from {instance_name}", api.instances.detach_disk_unary,
-            project=api.project, zone=zone, instance=instance_name, device_name=device))
+        api.apply(f"detach disk {disk.name} from {instance_name}", api.instances.detach_disk_unary,
+                  compute_v1.DetachDiskInstanceRequest(project=api.project, zone=zone,
+                                                       instance=instance_name, device_name=device))
         return self._disk_of(self._disk(disk_id))
 
     def disks(self, cluster: str = "") -> list[Disk]:
@@ -333,14 +315,15 @@ class GceProvider(Provider):
         found = [self._disk_of(d) for d in self._labelled("disks", cluster) if not d.source_image]
         return sorted(found, key=lambda d: (d.zone, d.name))
 
-    def delete_disk(self, disk_id: str) -> None:
+    def delete_disk(self, disk_id: str, force: bool = False) -> None:
         api = self.api
         zone, name = self._where(disk_id)
-        api.wait(f"delete disk {name}", api.mutate(f"delete disk {name}", api.disks.delete_unary,
-                                                   project=api.project, zone=zone, disk=name))
+        if force and self._disk(disk_id).users:
+            self.detach_disk(disk_id)
+        api.apply(f"delete disk {name}", api.disks.delete_unary,
+                  compute_v1.DeleteDiskRequest(project=api.project, zone=zone, disk=name))
 
     def snapshots(self, cluster: str = "") -> list[Snapshot]:
-        from google.cloud import compute_v1
 
         api = self.api
         request = compute_v1.ListSnapshotsRequest(
@@ -350,9 +333,9 @@ class GceProvider(Provider):
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         api = self.api
-        api.wait(f"delete snapshot {snapshot_id}", api.mutate(
-            f"delete snapshot {snapshot_id}", api.snapshots.delete_unary, project=api.project,
-            snapshot=snapshot_id.rsplit("/", 1)[-1]))
+        api.apply(f"delete snapshot {snapshot_id}", api.snapshots.delete_unary,
+                  compute_v1.DeleteSnapshotRequest(project=api.project,
+                                                   snapshot=snapshot_id.rsplit("/", 1)[-1]))
 
 
 def _snapshot_of(snapshot: Any) -> Snapshot:
@@ -365,12 +348,3 @@ def _node_number(name: str) -> int:
     digits = name.rsplit("node", 1)[-1]
     return int(digits) if digits.isdigit() else 0
 
-
-def _login_pubkey(boot_script: str) -> str:
-    """The cluster's login key, as the boot script carries it (EHPC_CLUSTER_PUBKEY=...)."""
-    import shlex
-
-    for line in boot_script.splitlines():
-        if line.startswith("EHPC_CLUSTER_PUBKEY="):
-            return shlex.split(line.split("=", 1)[1])[0]
-    raise ProviderError("the boot script carries no cluster login key")

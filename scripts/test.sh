@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine (as root): install what the tests
+# need, lint, then pytest (unit, cloud emulators, and real local clusters).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh "test,aws,gce,azure"
+bash scripts/install-azurite.sh   # Azure Blob emulator for the Azure provider's tests
+exec bash scripts/run-tests.sh "$@"

@@ -1,0 +1,72 @@
+"""ehpc fs gluster|nfs CLUSTER: a shared file system on a running cluster (guide 4.d, 4.e)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .options import add_settings_flags, settings_from
+from .output import ConsoleProgress, print_json
+
+PROVIDER_SECTIONS = ("AWS", "GCE", "AZURE", "LOCAL")
+
+
+def register(groups: Any) -> None:
+    fs = groups.add_parser("fs", help="shared file systems on a running cluster (GlusterFS, NFS)")
+    sub = fs.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    gluster = sub.add_parser(
+        "gluster", help="a GlusterFS volume of the compute nodes, mounted on every node",
+        description="Bricks on the compute nodes ([GLUSTERFS] BRICK_DIR, or a new XFS data disk "
+        "each with FORMAT_DISK), one volume, the FUSE mount at MOUNT_POINT on every node. "
+        "GlusterFS 6+ has no striping: STRIPE=n gives a distributed volume of n brick sets.",
+    )
+    gluster.add_argument("name", metavar="CLUSTER")
+    for flag, key in (("--volume", "VOLUME_NAME"), ("--mount-point", "MOUNT_POINT"),
+                      ("--replicate", "REPLICATE"), ("--stripe", "STRIPE"),
+                      ("--brick-dir", "BRICK_DIR")):
+        gluster.add_argument(flag, dest=f"cfg:GLUSTERFS:{key}", metavar="VALUE")
+    gluster.add_argument("--json", action="store_true")
+    add_settings_flags(gluster, ("GLUSTERFS", "DISK", *PROVIDER_SECTIONS))
+    gluster.set_defaults(handler=gluster_cmd)
+
+    nfs = sub.add_parser(
+        "nfs", help="the head exports a directory, the compute nodes mount it",
+        description="The head exports [NFS] DEVICE with FSID (or a new/existing volume: "
+        "AWS_VOLUME_SIZE / AWS_VOLUME_NAME, mounted at AWS_MOUNT_POINT); the compute nodes "
+        "mount it at MOUNTING_POINT. Where the kernel cannot mount NFS (this machine), the "
+        "export is proven over NFS with libnfs and a bind mount of the same directory is used.",
+    )
+    nfs.add_argument("name", metavar="CLUSTER")
+    for flag, key in (("--device", "DEVICE"), ("--mount-point", "MOUNTING_POINT"),
+                      ("--fsid", "FSID")):
+        nfs.add_argument(flag, dest=f"cfg:NFS:{key}", metavar="VALUE")
+    nfs.add_argument("--json", action="store_true")
+    add_settings_flags(nfs, ("NFS", *PROVIDER_SECTIONS))
+    nfs.set_defaults(handler=nfs_cmd)
+
+
+def _run(args: argparse.Namespace, kind: str) -> int:
+    from ..orchestration.context import open_cluster
+    from ..orchestration.storage import setup_gluster, setup_nfs
+
+    settings = settings_from(args)
+    context = open_cluster(args.name, settings=settings)
+    progress = ConsoleProgress()
+    setup = setup_gluster if kind == "gluster" else setup_nfs
+    with progress.step(f"{'GlusterFS' if kind == 'gluster' else 'NFS'} on {args.name}"):
+        result = setup(context, settings, progress)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result.kind} mounted at {result.mount_point} on {', '.join(result.nodes)} "
+              f"({result.detail})")
+    return 0
+
+
+def gluster_cmd(args: argparse.Namespace) -> int:
+    return _run(args, "gluster")
+
+
+def nfs_cmd(args: argparse.Namespace) -> int:
+    return _run(args, "nfs")

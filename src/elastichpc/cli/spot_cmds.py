@@ -1,0 +1,178 @@
+"""ehpc spot request|list|resume|cancel|prices: spot compute nodes (the guide's 3.d, AWS)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from .options import add_settings_flags, settings_from
+from .output import ConsoleProgress, print_json, print_table
+
+CLOUD_SECTIONS = ("CLUSTER", "AWS", "GCE", "AZURE")
+
+
+def register(groups: Any) -> None:
+    spot = groups.add_parser("spot", help="spot compute nodes: request, list, resume, cancel, prices")
+    sub = spot.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    request = sub.add_parser(
+        "request", help="a cluster whose compute nodes are spot instances at a maximum price",
+        description="Shows the spot price history, launches the head on demand, requests one spot "
+        "instance per compute node at --price, then checks every --spot-interval seconds and "
+        "brings each node into the cluster as soon as its request is fulfilled.",
+    )
+    add_settings_flags(request)
+    request.add_argument("--provision-only", action="store_true",
+                         help="only make the machines (no SSH, no bootstrap)")
+    request.add_argument("--no-wait", action="store_true",
+                         help="request and return; `ehpc spot resume NAME` monitors later")
+    request.add_argument("--json", action="store_true")
+    request.set_defaults(handler=request_cmd)
+
+    listing = sub.add_parser("list", help="spot requests (of one cluster, or all of ehpc's)")
+    listing.add_argument("name", nargs="?", help="cluster name")
+    add_settings_flags(listing, CLOUD_SECTIONS)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_cmd)
+
+    resume = sub.add_parser("resume", help="pick up the monitor of open spot requests")
+    resume.add_argument("name", nargs="?", help="cluster name (default: every cluster waiting)")
+    resume.add_argument("--interval", type=float, help="seconds between checks (default: as requested)")
+    resume.add_argument("--max-checks", type=int, help="stop after this many checks")
+    add_settings_flags(resume, CLOUD_SECTIONS)
+    resume.set_defaults(handler=resume_cmd)
+
+    cancel = sub.add_parser(
+        "cancel", help="cancel spot requests (a fulfilled one's instance keeps running, as on AWS)"
+    )
+    cancel.add_argument("request_ids", nargs="+", metavar="REQUEST_ID")
+    add_settings_flags(cancel, CLOUD_SECTIONS)
+    cancel.set_defaults(handler=cancel_cmd)
+
+    prices = sub.add_parser("prices", help="spot price history of an instance type")
+    add_settings_flags(prices, CLOUD_SECTIONS)
+    prices.add_argument("--json", action="store_true")
+    prices.set_defaults(handler=prices_cmd)
+
+
+def _provider(args: argparse.Namespace) -> Any:
+    """The provider of the flags/config; spot commands default to aws, the guide's spot cloud."""
+    from ..providers import get_provider
+
+    settings = settings_from(args)
+    name = settings.get("CLUSTER", "PROVIDER") if settings.is_set("CLUSTER", "PROVIDER") else "aws"
+    provider = get_provider(name, settings)
+    provider.check_ready()
+    return provider
+
+
+def request_cmd(args: argparse.Namespace) -> int:
+    from ..config import build_spec
+    from ..orchestration.spot import request_spot_cluster
+
+    settings = settings_from(args)
+    if not settings.is_set("CLUSTER", "PROVIDER"):
+        settings.values[("CLUSTER", "PROVIDER")] = "aws"
+    settings.values[("CLUSTER", "SPOT")] = True
+    spec = build_spec(settings)
+    print(f"Requesting cluster {spec.name}: 1 on-demand head + {spec.size} spot nodes on "
+          f"{spec.provider}", file=sys.stderr)
+    context = request_spot_cluster(spec, ConsoleProgress(), provision_only=args.provision_only,
+                                   monitor=not args.no_wait)
+    if args.json:
+        print_json({"name": spec.name, "status": context.row.status,
+                    "nodes": [n.__dict__ for n in context.nodes]})
+    else:
+        _print_nodes(context.nodes)
+    return 0
+
+
+def _print_nodes(nodes: list[Any]) -> None:
+    print_table(["NODE", "STATE", "SPOT REQUEST", "INSTANCE"],
+                [[n.name, n.status, n.info.get("spot_request", "-"), n.provider_id or "-"] for n in nodes])
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from ..state import Journal
+
+    journal = Journal()
+    if args.name:
+        from ..orchestration.context import open_cluster
+
+        provider = open_cluster(args.name, journal, settings_from(args)).provider
+    else:
+        provider = _provider(args)
+    nodes = {
+        row.info["spot_request"]: row.name
+        for cluster in journal.clusters() for row in journal.nodes(cluster.name)
+        if row.info.get("spot_request")
+    }
+    requests = [r for r in provider.spot_requests(args.name or "") if args.name or r.cluster]
+    rows = [{**r.__dict__, "node": nodes.get(r.request_id, "")} for r in requests]
+    if args.json:
+        print_json(rows)
+    elif rows:
+        print_table(
+            ["REQUEST", "CLUSTER", "NODE", "STATE", "STATUS", "MAX PRICE", "INSTANCE"],
+            [[r["request_id"], r["cluster"] or "-", r["node"] or "-", r["state"], r["status"],
+              "-" if r["price"] is None else f"${r['price']}", r["instance_id"] or "-"] for r in rows],
+        )
+    else:
+        print("No spot requests.")
+    return 0
+
+
+def resume_cmd(args: argparse.Namespace) -> int:
+    from ..errors import EhpcError
+    from ..orchestration.spot import monitor_spot, pending_clusters
+    from ..state import Journal
+
+    journal = Journal()
+    names = [args.name] if args.name else pending_clusters(journal)
+    if not names:
+        raise EhpcError("no cluster has open spot requests to monitor")
+    for name in names:
+        context = monitor_spot(name, ConsoleProgress(), journal, args.interval, settings_from(args),
+                               args.max_checks)
+        print(f"Cluster {name}: {context.row.status}")
+        _print_nodes(context.nodes)
+    return 0
+
+
+def cancel_cmd(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..orchestration.spot import OPEN
+    from ..state import Journal
+
+    journal = Journal()
+    provider = _provider(args)
+    found = {r.request_id: r for r in provider.spot_requests(ids=args.request_ids)}
+    provider.cancel_spot(args.request_ids)
+    for cluster in journal.clusters():
+        for row in journal.nodes(cluster.name):
+            request = found.get(row.info.get("spot_request", ""))
+            if request is not None and row.status == OPEN and not request.instance_id:
+                journal.put_nodes([replace(row, status="spot-cancelled")])
+    for request_id in args.request_ids:
+        instance = found[request_id].instance_id if request_id in found else ""
+        kept = f" (its instance {instance} keeps running)" if instance else ""
+        print(f"Cancelled spot request {request_id}{kept}.")
+    return 0
+
+
+def prices_cmd(args: argparse.Namespace) -> int:
+    provider = _provider(args)
+    instance_type = provider.settings.get(provider.name.upper(), "INSTANCE TYPE")
+    prices = provider.spot_prices(instance_type)
+    if args.json:
+        print_json(prices)
+        return 0
+    print_table(
+        ["ZONE", "TYPE", "PRICE/H", "SINCE"],
+        [[p.zone, p.instance_type, f"${p.price:.4f}",
+          datetime.fromtimestamp(p.at, UTC).strftime("%Y-%m-%d %H:%M")] for p in prices],
+    )
+    return 0

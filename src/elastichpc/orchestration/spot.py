@@ -1,0 +1,196 @@
+"""Spot clusters (guide 3.d): an on-demand head, compute nodes from spot requests at a maximum
+price, and a monitor that brings each node into the cluster as soon as its request is fulfilled
+(not all or nothing).
+
+The monitor keeps its state in the journal: one node row per requested node (status `spot-open`
+with its request id) and a `spot-monitor` event with its interval, so `spot resume` picks it up
+after the CLI died.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+
+from ..config import ClusterSpec, Settings
+from ..errors import ConfigError, EhpcError
+from ..providers import Machine, Provider, SpotPrice, SpotRequest, get_provider
+from ..remote import ClusterKeys
+from ..state import Journal, NodeRow
+from .context import ClusterContext, open_cluster
+from .create import _record, _start, bootstrap_machines, plan_nodes
+from .progress import Progress
+
+DEFAULT_INTERVAL = 60.0
+OPEN = "spot-open"  # journal status of a node whose request is not fulfilled yet
+ENDED = {"cancelled", "closed", "failed"}
+
+
+@dataclass
+class SpotCheck:
+    """What one look at the requests found."""
+
+    joined: list[str]
+    waiting: list[str]
+    lost: list[str]
+
+
+def latest_prices(prices: list[SpotPrice]) -> list[SpotPrice]:
+    """The newest price of each zone."""
+    newest: dict[str, SpotPrice] = {}
+    for price in prices:
+        if price.zone not in newest or price.at > newest[price.zone].at:
+            newest[price.zone] = price
+    return [newest[zone] for zone in sorted(newest)]
+
+
+def request_spot_cluster(
+    spec: ClusterSpec,
+    progress: Progress | None = None,
+    journal: Journal | None = None,
+    provision_only: bool = False,
+    interval: float | None = None,
+    monitor: bool = True,
+) -> ClusterContext:
+    """Head on demand, then one spot request per compute node; then (unless `monitor` is
+    False) watch them until each is fulfilled or gone. Rerunning never requests a node twice."""
+    if spec.spot_price is None:
+        raise ConfigError("spot nodes need a maximum hourly price: --price 0.06 ([CLUSTER] SPOT_PRICE)")
+    progress = progress or Progress()
+    journal = journal or Journal()
+    interval = interval or float(spec.settings.get("CLUSTER", "SPOT_INTERVAL"))
+    provider = get_provider(spec.provider, spec.settings)
+    provider.check_ready(spec)
+    _start(spec, journal)
+    try:
+        _request(spec, provider, journal, progress, spec.spot_price)
+        journal.event(spec.name, "spot-monitor",
+                      json.dumps({"interval": interval, "provision_only": provision_only}))
+    except Exception as err:
+        journal.set_status(spec.name, "failed", str(err))
+        raise
+    if not monitor:
+        return open_cluster(spec.name, journal)
+    return monitor_spot(spec.name, progress, journal)
+
+
+def _request(
+    spec: ClusterSpec, provider: Provider, journal: Journal, progress: Progress, price: float
+) -> None:
+    keys = ClusterKeys(journal.cluster_dir(spec.name), spec.name)
+    head, *computes = plan_nodes(spec, provider, keys)
+    instance_type = computes[0].instance_type or ""
+    with progress.step(f"spot prices of {instance_type} (your maximum: ${price}/h)"):
+        for quote in latest_prices(provider.spot_prices(instance_type)):
+            progress.note(f"{quote.zone}: ${quote.price:.4f}/h")
+    with progress.step("launching the head (on demand)"):
+        _record(journal, spec.name, provider.launch(spec, [replace(head, spot=False)], progress.detail))
+    requested = {row.name for row in journal.nodes(spec.name) if row.info.get("spot_request")}
+    todo = [plan for plan in computes if plan.name not in requested]
+    if not todo:
+        return
+    with progress.step(f"requesting {len(todo)} spot nodes at up to ${price}/h"):
+        assigned = provider.request_spot(spec, todo, price)
+        journal.put_nodes([
+            NodeRow(spec.name, name, "compute", "", "", "", OPEN,
+                    {"spot": True, "spot_request": request, "login_user": provider.login_user})
+            for name, request in assigned.items()
+        ])
+        journal.event(spec.name, "spot-request", f"{len(assigned)} requests at ${price}/h")
+
+
+def monitor_options(journal: Journal, cluster: str) -> dict[str, object]:
+    for _, kind, message in reversed(journal.events(cluster)):
+        if kind == "spot-monitor":
+            options: dict[str, object] = json.loads(message)
+            return options
+    return {"interval": DEFAULT_INTERVAL, "provision_only": False}
+
+
+def pending_clusters(journal: Journal) -> list[str]:
+    """Clusters with spot requests the monitor has not seen fulfilled yet."""
+    return [row.name for row in journal.clusters()
+            if any(node.status == OPEN for node in journal.nodes(row.name))]
+
+
+def monitor_spot(
+    cluster: str,
+    progress: Progress | None = None,
+    journal: Journal | None = None,
+    interval: float | None = None,
+    settings: Settings | None = None,
+    max_checks: int | None = None,
+) -> ClusterContext:
+    """Check the cluster's requests every `interval` seconds (default: what the request chose)
+    and bring in each fulfilled node at once, until none is waiting (or `max_checks`)."""
+    progress = progress or Progress()
+    context = open_cluster(cluster, journal, settings)
+    options = monitor_options(context.journal, cluster)
+    interval = interval or float(options["interval"])  # type: ignore[arg-type]
+    provision_only = bool(options["provision_only"])
+    checks = 0
+    with progress.step(f"waiting for spot nodes (a check every {interval:g}s)"):
+        while True:
+            found = check_spot(context, progress, provision_only)
+            checks += 1
+            progress.detail(f"{len(found.joined)} joined now, {len(found.waiting)} waiting, "
+                            f"{len(found.lost)} lost")
+            if not found.waiting or (max_checks is not None and checks >= max_checks):
+                break
+            time.sleep(interval)
+    rows = context.journal.nodes(cluster)
+    if not any(row.status == OPEN for row in rows):
+        running = any(row.role == "compute" and row.status == "running" for row in rows)
+        status = ("provisioned" if provision_only else "running") if running else "failed"
+        context.journal.set_status(cluster, status, "spot requests settled")
+    return open_cluster(cluster, context.journal)
+
+
+def check_spot(context: ClusterContext, progress: Progress, provision_only: bool) -> SpotCheck:
+    """One look at the requests: name and bootstrap what was fulfilled, drop what ended."""
+    journal, provider, cluster = context.journal, context.provider, context.name
+    waiting = {row.info["spot_request"]: row for row in journal.nodes(cluster) if row.status == OPEN}
+    if not waiting:
+        return SpotCheck([], [], [])
+    requests: dict[str, SpotRequest] = {r.request_id: r for r in provider.spot_requests(cluster)}
+    fulfilled: dict[str, str] = {}
+    lost = []
+    for request_id, row in waiting.items():
+        request = requests.get(request_id)
+        if request is not None and request.instance_id:
+            fulfilled[request.instance_id] = row.name
+        elif request is None or request.state in ENDED:
+            lost.append(row.name)
+            state = request.state if request else "cancelled"
+            journal.put_nodes([replace(row, status=f"spot-{state}")])
+            progress.note(f"{row.name}: spot request {request_id} {state}")
+    joined: list[Machine] = []
+    if fulfilled:
+        provider.adopt_spot(cluster, fulfilled)
+        machines = {m.name: m for m in provider.machines(cluster)}
+        joined = [machines[name] for name in fulfilled.values()
+                  if name in machines and machines[name].state == "running"]
+    if joined:
+        for machine in joined:
+            machine.extra["spot_request"] = waiting_request(waiting, machine.name)
+        _record(journal, cluster, joined)
+        _bootstrap_running(context, provision_only, progress)
+        for machine in joined:
+            progress.note(f"{machine.name} joined ({machine.provider_id})")
+    names = {m.name for m in joined}
+    still = [row.name for row in waiting.values() if row.name not in names and row.name not in lost]
+    return SpotCheck(sorted(names), still, lost)
+
+
+def waiting_request(waiting: dict[str, NodeRow], name: str) -> str:
+    return next(request for request, row in waiting.items() if row.name == name)
+
+
+def _bootstrap_running(context: ClusterContext, provision_only: bool, progress: Progress) -> None:
+    """The same bootstrap as every create, over the head and every compute node running now."""
+    running = {row.name for row in context.journal.nodes(context.name) if row.status == "running"}
+    machines = [m for m in context.provider.machines(context.name) if m.name in running]
+    if not any(m.role == "head" for m in machines):
+        raise EhpcError(f"the head of {context.name} is not running: terminate and create it again")
+    bootstrap_machines(context.spec, context.provider, context.keys, machines, progress, provision_only)

@@ -1,0 +1,169 @@
+"""One job suite for the three schedulers, on real local clusters (2 compute nodes each) driven
+through the `ehpc` CLI: submit, array, status transitions, logs, cancel, exit codes, a command
+with quotes, `$` and `;`, batches, and the guide's --owner values."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import have_local_cluster_support
+from ..local.helpers import ROOT, Ehpc, cmdline, leftovers, node_pids
+
+reason = have_local_cluster_support() or (
+    None if shutil.which("sge_qmaster", path="/usr/sbin") and Path("/opt/ehpc-pbs/usr/bin/qsub").exists()
+    else "Grid Engine or the Torque wrappers are missing: run scripts/install-system-packages.sh"
+)
+if reason:
+    pytest.skip(reason, allow_module_level=True)
+
+TASK_VARIABLE = {"slurm": "SLURM_ARRAY_TASK_ID", "sge": "SGE_TASK_ID", "pbs": "PBS_ARRAYID"}
+
+
+@dataclass
+class Cluster:
+    cli: Ehpc
+    name: str
+    scheduler: str
+
+    def submit(self, *args: str, check: bool = True) -> Any:
+        return self.cli.run("job", "submit", self.name, *args, check=check)
+
+    def status(self, job_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.cli.json("job", "status", self.name, job_id)
+        return result
+
+    def wait_for(self, job_id: str, state: str, timeout: float = 30) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self.status(job_id)
+            if all(t["state"] == state for t in tasks):
+                return tasks
+            assert time.monotonic() < deadline, f"job {job_id} never {state}: {tasks}"
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module", params=["slurm", "sge", "pbs"])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    scheduler = request.param
+    base = tmp_path_factory.mktemp(f"jobs-{scheduler}")
+    cli = Ehpc(base / "state", ROOT / base.name)
+    name = f"jobs-{scheduler}"
+    pids: list[int] = []
+    try:
+        cli.create(name, 2, "--scheduler", scheduler)
+        yield Cluster(cli, name, scheduler)
+        pids = node_pids(name)
+    finally:
+        pids = pids or node_pids(name)
+        cli.run("cluster", "terminate", name, check=False)
+        left = leftovers(name, cli.local_root, base / "state", pids)
+        shutil.rmtree(cli.local_root, ignore_errors=True)
+    assert left == [], f"terminate left {left}"
+
+
+def test_submit_wait_prints_output_and_logs_keep_both_streams(cluster: Cluster) -> None:
+    out = cluster.submit("--wait", "--", "echo to-out; echo to-err >&2")
+    assert out.stdout == "to-out\n"
+    job_id = out.stderr.split("Submitted job ")[1].split()[0]
+    logs = cluster.cli.json("job", "logs", cluster.name, job_id)
+    assert sorted(log["text"] for log in logs) == ["to-err\n", "to-out\n"]
+    (task,) = cluster.status(job_id)
+    assert (task["state"], task["exit_code"], task["scheduler"]) == ("completed", 0, cluster.scheduler)
+    assert task["finished"] and task["nodes"].startswith(f"{cluster.name}-node")
+
+
+def test_status_goes_through_running_to_completed(cluster: Cluster) -> None:
+    job_id = cluster.submit("--", "sleep 3").stdout.strip()
+    seen: list[str] = []
+    deadline = time.monotonic() + 40
+    while not seen or seen[-1] != "completed":
+        (task,) = cluster.status(job_id)
+        if not seen or seen[-1] != task["state"]:
+            seen.append(task["state"])
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.3)
+    assert seen[-2:] == ["running", "completed"]
+    assert set(seen) <= {"pending", "running", "completed"}
+    assert task["exit_code"] == 0 and task["owner"] and task["submitted_at"] > 0
+
+
+def test_array_runs_every_task_on_the_compute_nodes(cluster: Cluster) -> None:
+    variable = TASK_VARIABLE[cluster.scheduler]
+    out = cluster.submit("--array", "1-6", "--wait", "--", f'echo "task ${variable} on $(hostname)"')
+    lines = sorted(out.stdout.splitlines())
+    assert [line.split()[1] for line in lines] == sorted(str(i) for i in range(1, 7))
+    assert {line.split()[-1] for line in lines} == {f"{cluster.name}-node1", f"{cluster.name}-node2"}
+    job_id = out.stderr.split("Submitted job ")[1].split()[0]
+    tasks = cluster.status(job_id)
+    assert sorted(int(t["task"]) for t in tasks) == list(range(1, 7))
+    assert {t["state"] for t in tasks} == {"completed"}
+
+
+def test_failing_job_keeps_its_exit_code(cluster: Cluster) -> None:
+    out = cluster.submit("--wait", "--", "echo before; exit 7", check=False)
+    assert out.returncode == 7 and out.stdout == "before\n"
+    assert "failed with exit code 7" in out.stderr
+    job_id = out.stderr.split("Submitted job ")[1].split()[0]
+    (task,) = cluster.status(job_id)
+    assert (task["state"], task["exit_code"]) == ("failed", 7)
+
+
+def test_command_with_quotes_dollars_and_semicolons_runs_exactly_as_given(cluster: Cluster) -> None:
+    line = """printf '%s|' "it's" '$HOME' 'a;b' "x\\"y"; echo "$((6*7))";echo 'done;'"""
+    assert cluster.submit("--wait", "--command", line).stdout == "it's|$HOME|a;b|x\"y|42\ndone;\n"
+    argv = ["printf", "<%s>", "a b", "$X", "c;d", "'q'", '"w"']
+    assert cluster.submit("--wait", "--", *argv).stdout == "<a b><$X><c;d><'q'><\"w\">"
+    env = cluster.submit("--wait", "--env", "V=$1; echo no", "--", 'echo "$V"').stdout
+    assert env == "$1; echo no\n"
+
+
+def test_cancel_stops_running_and_pending_work(cluster: Cluster) -> None:
+    marker = "317"  # an unusual duration marks this test's processes
+    job_id = cluster.submit("--array", "1-8", "--", f"sleep {marker}").stdout.strip()
+    tasks = cluster.status(job_id)
+    deadline = time.monotonic() + 30
+    while not any(t["state"] == "running" for t in tasks):
+        assert time.monotonic() < deadline, tasks
+        time.sleep(0.3)
+        tasks = cluster.status(job_id)
+    cluster.cli.run("job", "cancel", cluster.name, job_id)
+    tasks = cluster.wait_for(job_id, "cancelled")
+    assert tasks and all(t["finished"] for t in tasks)
+    deadline = time.monotonic() + 15
+    while any(cmdline(pid) == ["sleep", marker] for pid in node_pids(cluster.name)):
+        assert time.monotonic() < deadline, "cancelled job's processes still run"
+        time.sleep(0.3)
+    assert cluster.cli.json("job", "list", cluster.name) == []
+
+
+def test_many_jobs_in_one_call(cluster: Cluster, tmp_path: Path) -> None:
+    ids = cluster.cli.json("job", "submit", cluster.name, "--count", "5", "--", "echo copy")["job_ids"]
+    assert len(set(ids)) == 5
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("# one job per line\necho 'first;'\n\necho \"$((1+1))\"\n")
+    listed = cluster.submit("--jobs-file", str(jobs)).stdout.split()
+    assert len(listed) == 2
+    for job_id in [*ids, *listed]:
+        cluster.wait_for(job_id, "completed")
+    texts = [cluster.cli.json("job", "logs", cluster.name, job_id)[0]["text"] for job_id in listed]
+    assert texts == ["first;\n", "2\n"]
+
+
+def test_owners_run_directly_on_the_head_or_as_jobs(cluster: Cluster) -> None:
+    head = f"{cluster.name}-head"
+    system = cluster.submit("--owner", "system", "--", "echo $(id -un) on $(hostname)").stdout
+    assert system == f"root on {head}\n"
+    direct = {"slurm": None, "sge": "ehpcuser", "pbs": "ubuntu"}[cluster.scheduler]
+    if direct:
+        out = cluster.submit("--owner", direct, "--", "echo $(id -un) on $(hostname)").stdout
+        assert out == f"{direct} on {head}\n"
+    job = {"slurm": "anyone", "sge": "sge", "pbs": "anyone"}[cluster.scheduler]
+    out = cluster.submit("--owner", job, "--wait", "--", "hostname").stdout
+    assert out.strip() in {f"{cluster.name}-node1", f"{cluster.name}-node2"}
