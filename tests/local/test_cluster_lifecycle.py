@@ -3,6 +3,7 @@ commands, exact command lines, pinned host keys, and a terminate that leaves not
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,8 @@ def test_ssh_reaches_nodes_with_pinned_host_keys(cli: Ehpc) -> None:
     forged = [line if not line.startswith(f"{NAME}-node2 ") else f"{NAME}-node2 {other.split(' ', 1)[1]}"
               for line in original.splitlines()]
     known.write_text("\n".join(forged) + "\n")
+    config = known.with_name("ssh_config")
+    subprocess.run(["ssh", "-F", str(config), "-O", "exit", f"{NAME}-node2"], capture_output=True)
     try:
         refused = cli.run("ssh", NAME, "node2", "--", "hostname", check=False)
         assert refused.returncode == 255 and refused.stdout == ""

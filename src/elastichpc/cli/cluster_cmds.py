@@ -133,5 +133,7 @@ def ssh_cmd(args: argparse.Namespace) -> int:
     command = args.command
     if len(command) == 1:
         command = ["bash", "-c", command[0]]
+    elif not command and args.user:
+        command = ["bash", "-l"]  # an interactive shell as that user
     context.shell.exec_interactive(node, command or None, args.user)
     return 0  # not reached: exec replaced this process

@@ -234,13 +234,14 @@ def wait_job(
     on_change: Callable[[list[JobInfo]], None] | None = None,
     journal: Journal | None = None,
     settings: Settings | None = None,
-    poll: float = 1.0,
+    max_interval: float = 2.0,
 ) -> list[JobInfo]:
-    """Follow a job until every task has finished; returns the final states."""
+    """Follow a job until every task has finished; returns the final states. Polls quickly at
+    first (short jobs are common), then every `max_interval` seconds."""
     context = open_cluster(cluster, journal, settings)
     _check_job_id(job_id)
     seen: list[tuple[str, str]] = []
-    delay = 0.3
+    delay = 0.1
     while True:
         try:
             infos = _status(context, job_id)
@@ -254,7 +255,7 @@ def wait_job(
         if infos and all(i.finished for i in infos) and _array_complete(context, job_id, infos):
             return infos
         time.sleep(delay)
-        delay = min(delay * 1.5, poll * 5)
+        delay = min(delay * 1.5, max_interval)
 
 
 def _array_complete(context: ClusterContext, job_id: str, infos: list[JobInfo]) -> bool:

@@ -34,6 +34,8 @@ def terminate_cluster(
 
         context = ClusterContext(journal, row, settings)
         provider = context.provider
+        if (journal.cluster_dir(name) / "ssh_config").exists():
+            context.shell.close()
         journal.set_status(name, "terminating")
     else:
         provider = get_provider(provider_name or "local", settings or Settings())

@@ -6,9 +6,12 @@ program unchanged and nothing is ever interpreted by a shell on this side.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +34,19 @@ class SshHost:
     host_key_pub: str
 
 
+def control_dir(directory: Path) -> Path:
+    """Where the cluster's multiplexed SSH connections live: short (socket paths are limited to
+    about 100 bytes), private, and distinct for every cluster directory."""
+    digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"ehpc-ssh-{os.getuid()}" / digest
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    return path
+
+
 def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump: str) -> None:
-    """ssh_config and known_hosts for a cluster: one Host block per node, host keys pinned."""
+    """ssh_config and known_hosts for a cluster: one Host block per node, host keys pinned, one
+    multiplexed connection per node kept for a minute so repeated commands skip the handshake."""
     blocks = []
     for host in hosts:
         lines = [f"Host {host.name}", f"  HostKeyAlias {host.name}", f"  User {host.login_user}"]
@@ -55,6 +69,9 @@ def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump:
                 "  LogLevel ERROR",
                 "  ConnectTimeout 10",
                 "  ServerAliveInterval 15",
+                "  ControlMaster auto",
+                f"  ControlPath {control_dir(directory)}/%n",
+                "  ControlPersist 60",
             ]
         )
     )
@@ -75,6 +92,14 @@ class ClusterShell:
     def __init__(self, directory: Path, login_users: dict[str, str]) -> None:
         self.config = directory / "ssh_config"
         self.login_users = login_users
+        self.sockets = control_dir(directory)  # (re)made: /tmp may have been cleaned
+
+    def close(self) -> None:
+        """End the kept connections (before the machines go away, and at terminate)."""
+        for socket in self.sockets.iterdir():
+            subprocess.run(["ssh", "-F", str(self.config), "-O", "exit", socket.name],
+                           capture_output=True, timeout=10)
+        shutil.rmtree(self.sockets, ignore_errors=True)
 
     def remote_argv(self, node: str, argv: list[str], user: str | None = None) -> list[str]:
         """The argv to run on `node`, as root (via sudo when the login user is not root) or as
