@@ -112,7 +112,7 @@ def tagged_resources(ec2: Any) -> list[str]:
     return found
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def image(moto_url: str) -> str:
     """An AMI moto knows (its validation refuses made-up ones)."""
     images = moto_ec2(moto_url).describe_images(Owners=["amazon"])["Images"]

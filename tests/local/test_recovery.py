@@ -80,9 +80,17 @@ def test_terminate_finds_a_cluster_whose_state_was_lost(cli: Ehpc, tmp_path: Pat
     assert leftovers("lost", cli.local_root, state, pids) == []
 
 
-def test_two_clusters_side_by_side(cli: Ehpc) -> None:
-    cli.create("alpha", 1)
-    cli.create("beta", 1)
+def test_two_clusters_created_at_once_live_side_by_side(cli: Ehpc) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "elastichpc", "cluster", "create", "--name", name, "--size", "1",
+             "--local-root-dir", str(cli.local_root)],
+            env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name in ("alpha", "beta")
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], results
     try:
         nodes = {name: cli.json("nodes", "list", name) for name in ("alpha", "beta")}
         subnets = {name: {n["address"].rsplit(".", 1)[0] for n in ns} for name, ns in nodes.items()}

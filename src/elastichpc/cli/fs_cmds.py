@@ -26,6 +26,10 @@ def register(groups: Any) -> None:
                       ("--replicate", "REPLICATE"), ("--stripe", "STRIPE"),
                       ("--brick-dir", "BRICK_DIR")):
         gluster.add_argument(flag, dest=f"cfg:GLUSTERFS:{key}", metavar="VALUE")
+    gluster.add_argument("--format-disk", dest="cfg:GLUSTERFS:FORMAT_DISK", nargs="?",
+                         const="true", metavar="BOOL", help="a new XFS data disk per brick node")
+    gluster.add_argument("--brick-disk-size", dest="cfg:DISK:DISK SIZE", metavar="SIZE",
+                         help="size of those disks, e.g. 10G")
     gluster.add_argument("--json", action="store_true")
     add_settings_flags(gluster, ("GLUSTERFS", "DISK", *PROVIDER_SECTIONS))
     gluster.set_defaults(handler=gluster_cmd)

@@ -139,11 +139,12 @@ def setup_gluster(
 
 # ---- NFS -------------------------------------------------------------------------------------
 def _nfs_volume(context: ClusterContext, settings: Settings, head: Machine) -> str:
-    """The guide's AWS variant, on any provider: a new volume (AWS_VOLUME_SIZE) or an existing
-    one (AWS_VOLUME_NAME) attached to the head and mounted at AWS_MOUNT_POINT; "" if unset."""
+    """The guide's AWS variant: a new EBS volume (AWS_VOLUME_SIZE) or an existing one
+    (AWS_VOLUME_NAME) attached to the head and mounted at AWS_MOUNT_POINT; "" when unset or
+    not on AWS (the guide marks these keys AWS ONLY: elsewhere DEVICE is exported)."""
     size = settings.get("NFS", "AWS_VOLUME_SIZE")
     name = settings.get("NFS", "AWS_VOLUME_NAME")
-    if not size and not name:
+    if context.provider.name != "aws" or (not size and not name):
         return ""
     mount_point = settings.get("NFS", "AWS_MOUNT_POINT") or settings.get("NFS", "MOUNTING_POINT")
     provider = context.provider

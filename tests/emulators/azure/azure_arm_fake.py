@@ -61,6 +61,8 @@ MODEL_OF = {
     "microsoft.compute/snapshots": compute_models.Snapshot,
     "microsoft.compute/images": compute_models.Image,
 }
+# Types whose create answers 202 Accepted (the others 201 Created), as in their API specs.
+ACCEPTED_ON_CREATE = {"microsoft.compute/disks", "microsoft.compute/snapshots"}
 RESOURCE_PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
     r"(?:/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)(?:/(?P<name>[^/]+)"
@@ -340,7 +342,8 @@ class ArmFake:
                 with self.lock:
                     self.stats.vm_puts_in_flight -= 1
         answer["properties"]["provisioningState"] = "Updating" if existing else "Creating"
-        return (200 if existing else 201), answer, self._async_operation()
+        created = 202 if type_.lower() in ACCEPTED_ON_CREATE else 201
+        return (200 if existing else created), answer, self._async_operation()
 
     def _patch(self, rid: str, body: Any) -> tuple[int, Any, dict]:
         """Update: tags replaced when given, properties merged (as for disks)."""
@@ -360,9 +363,9 @@ class ArmFake:
                 return 204, None, {}
             kind = resource["type"].lower()
             props = resource["properties"]
-            if kind == "microsoft.compute/disks" and props.get("managedBy"):
+            if kind == "microsoft.compute/disks" and resource.get("managedBy"):
                 raise ArmError(409, "OperationNotAllowed", f"Disk {resource['name']} is attached to VM "
-                               f"{props['managedBy']}.")
+                               f"{resource['managedBy']}.")
             if kind == "microsoft.network/networkinterfaces" and props.get("virtualMachine"):
                 raise ArmError(400, "NicInUse", f"Network Interface {rid} is used by existing resource "
                                f"{props['virtualMachine']['id']}.")
@@ -390,12 +393,11 @@ class ArmFake:
         if os_disk.get("deleteOption") == "Delete":
             self.resources.pop(disk_id.lower(), None)
         elif disk_id.lower() in self.resources:
-            self.resources[disk_id.lower()]["properties"].pop("managedBy", None)
+            _set_owner(self.resources[disk_id.lower()], None)
         for data in storage.get("dataDisks", []):
             disk = self.resources.get(data["managedDisk"]["id"].lower())
             if disk:
-                disk["properties"].pop("managedBy", None)
-                disk["properties"]["diskState"] = "Unattached"
+                _set_owner(disk, None)
         for ref in props.get("networkProfile", {}).get("networkInterfaces", []):
             nic = self.resources.get(ref["id"].lower())
             if nic:
@@ -582,7 +584,8 @@ def _check_vm(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
         fake.resources[disk_id.lower()] = {
             "id": disk_id, "name": f"{res['name']}_OsDisk", "type": "Microsoft.Compute/disks",
             "location": res["location"], "tags": {},
-            "properties": {"diskSizeGB": 30, "diskState": "Attached", "managedBy": res["id"],
+            "managedBy": res["id"],
+            "properties": {"diskSizeGB": 30, "diskState": "Attached",
                            "creationData": {"createOption": "FromImage"}, "provisioningState": "Succeeded"},
         }
         props["vmId"] = str(uuid.uuid4())
@@ -610,10 +613,10 @@ def _attach_data_disks(fake: ArmFake, res: dict[str, Any], existing: Any) -> Non
     wanted = {_require(d, "managedDisk", "id").lower() for d in new}
     for data in new:
         disk = _exists(fake, data["managedDisk"]["id"], "Disk")
-        owner = disk["properties"].get("managedBy")
+        owner = disk.get("managedBy")
         if owner and owner.lower() != res["id"].lower():
             raise ArmError(409, "OperationNotAllowed", f"Disk {disk['name']} is already attached to {owner}.")
-        disk["properties"].update(managedBy=res["id"], diskState="Attached")
+        _set_owner(disk, res["id"])
         data.setdefault("name", disk["name"])
         data["diskSizeGB"] = disk["properties"]["diskSizeGB"]
     old = (existing or {}).get("properties", {}).get("storageProfile", {}).get("dataDisks", [])
@@ -621,8 +624,16 @@ def _attach_data_disks(fake: ArmFake, res: dict[str, Any], existing: Any) -> Non
         if data["managedDisk"]["id"].lower() not in wanted:
             disk = fake.resources.get(data["managedDisk"]["id"].lower())
             if disk:
-                disk["properties"].pop("managedBy", None)
-                disk["properties"]["diskState"] = "Unattached"
+                _set_owner(disk, None)
+
+
+def _set_owner(disk: dict[str, Any], vm_id: str | None) -> None:
+    """`managedBy` is a top-level field of a disk, the state one of its properties."""
+    if vm_id:
+        disk["managedBy"] = vm_id
+    else:
+        disk.pop("managedBy", None)
+    disk["properties"]["diskState"] = "Attached" if vm_id else "Unattached"
 
 
 def _creation_size(fake: ArmFake, res: dict[str, Any]) -> int:
@@ -643,6 +654,8 @@ def _creation_size(fake: ArmFake, res: dict[str, Any]) -> int:
 def _check_disk(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
     if existing:
         res["properties"] = {**existing["properties"], **res["properties"]}
+        if existing.get("managedBy"):
+            res["managedBy"] = existing["managedBy"]
         return
     size = _creation_size(fake, res)
     requested = res["properties"].get("diskSizeGB")

@@ -130,7 +130,6 @@ ROUTES = [
     Route("compute.instances.aggregatedList", "GET", "projects/{project}/aggregated/instances",
           instances.aggregated_list),
     Route("compute.disks.insert", "POST", f"{ZONE}/disks", storage.insert_disk),
-    Route("compute.disks.list", "GET", f"{ZONE}/disks", storage.list_disks),
     Route("compute.disks.get", "GET", f"{ZONE}/disks/{{disk}}", storage.get_disk),
     Route("compute.disks.delete", "DELETE", f"{ZONE}/disks/{{disk}}", storage.delete_disk),
     Route("compute.disks.createSnapshot", "POST", f"{ZONE}/disks/{{disk}}/createSnapshot",

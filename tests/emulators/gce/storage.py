@@ -86,12 +86,6 @@ def get_disk(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
     return copy.deepcopy(_disk(state, p))
 
 
-def list_disks(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
-    state.check_zone(p["project"], p["zone"])
-    items = [d for (pr, z, _), d in state.disks.items() if pr == p["project"] and z == p["zone"]]
-    return state.listing("compute#diskList", f"projects/{p['project']}/zones/{p['zone']}/disks", items, q)
-
-
 def aggregated_disks(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
     return aggregated(state, p["project"], "disks", "compute#diskAggregatedList", state.disks, q)
 

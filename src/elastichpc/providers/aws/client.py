@@ -88,7 +88,7 @@ def make_ec2(session: Any) -> Any:
 
     attempts = int(os.environ.get("EHPC_AWS_MAX_ATTEMPTS", "8"))
     config = Config(
-        retries={"mode": "standard", "max_attempts": attempts},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=20,

@@ -112,9 +112,15 @@ def make_credential(settings: Settings, account: AzureAccount) -> Any:
     if account.authority:
         # A sign-in host of our own: never ask Microsoft's instance discovery about it.
         options.update(authority=account.authority, disable_instance_discovery=True)
-    if path:
+    if not path:
+        return DefaultAzureCredential(**options)
+    try:
         return CertificateCredential(
             settings.get("AZURE", "TENANT ID"), settings.get("AZURE", "CLIENT ID"),
             certificate_path=path, password=password or None, **options,
         )
-    return DefaultAzureCredential(**options)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"cannot read the certificate {path}: a .pem must hold the private key and the "
+            "certificate; a .pfx needs the right [AZURE] CERT PASSWORD"
+        ) from None

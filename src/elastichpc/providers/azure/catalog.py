@@ -22,15 +22,16 @@ import re
 from ...errors import ConfigError
 
 GUIDE_SIZES = {
-    "extrasmall": "Standard_B1s",
-    "small": "Standard_B1ms",
-    "medium": "Standard_B2s",
-    "large": "Standard_F4s_v2",
-    "extralarge": "Standard_F8s_v2",
-    "a5": "Standard_E2s_v5",
-    "a6": "Standard_E4s_v5",
-    "a7": "Standard_E8s_v5",
+    "ExtraSmall": "Standard_B1s",
+    "Small": "Standard_B1ms",
+    "Medium": "Standard_B2s",
+    "Large": "Standard_F4s_v2",
+    "ExtraLarge": "Standard_F8s_v2",
+    "A5": "Standard_E2s_v5",
+    "A6": "Standard_E4s_v5",
+    "A7": "Standard_E8s_v5",
 }
+_SIZE_BY_KEY = {guide.lower(): current for guide, current in GUIDE_SIZES.items()}
 
 GUIDE_REGIONS = {  # the classic portal's short codes
     "wus": "westus", "wus2": "westus2", "eus": "eastus", "eus2": "eastus2", "cus": "centralus",
@@ -43,14 +44,14 @@ GUIDE_REGIONS = {  # the classic portal's short codes
 def vm_size(name: str) -> str:
     """`Small` -> `Standard_B1ms`; `Standard_D4s_v5` unchanged."""
     text = name.strip()
-    mapped = GUIDE_SIZES.get(text.lower().replace(" ", ""))
+    mapped = _SIZE_BY_KEY.get(text.lower().replace(" ", ""))
     if mapped:
         return mapped
     if re.fullmatch(r"(Standard|Basic)_[A-Za-z0-9_]+", text):
         return text
     raise ConfigError(
         f"unknown Azure VM size {name!r}: use a size such as Standard_D2s_v5, or one of the "
-        f"guide's names ({', '.join(s.title() if len(s) > 2 else s.upper() for s in GUIDE_SIZES)})"
+        f"guide's names ({', '.join(GUIDE_SIZES)})"
     )
 
 

@@ -15,6 +15,7 @@ from ...config import ClusterSpec
 from ...errors import PrerequisiteError, ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
 from ..network import source_cidr
+from . import catalog
 from . import disks as disk_ops
 from .account import check_credentials, warn_retired
 from .clients import AzureClients, azure_errors, name_of, resource_group_of
@@ -40,6 +41,7 @@ def _node_order(machine: Machine) -> tuple[bool, int, str]:
 
 class AzureProvider(Provider):
     name = "azure"
+    spot_in_launch = True  # Spot priority VMs with a max price, made by launch() itself
 
     @cached_property
     def clients(self) -> AzureClients:
@@ -186,8 +188,8 @@ class AzureProvider(Provider):
             source_url = str(self.settings.get("DISK", "AZURE_DISK_URL") or "")
         group, ours = self._group(cluster) if cluster else (
             str(self.settings.get("AZURE", "RESOURCE GROUP") or "ehpc-disks"), True)
-        body: dict[str, Any] = {
-            "location": clients.account.region,
+        body: dict[str, Any] = {  # DISK_ZONE: an availability zone (1-3) or a region (guide: WUS)
+            "location": catalog.region(zone) if zone and not zone.isdigit() else clients.account.region,
             "tags": {**node_tags(cluster, "data", ""), "ehpc-disk": name},
             "sku": {"name": disk_ops.sku(disk_type)},
         }
@@ -231,10 +233,12 @@ class AzureProvider(Provider):
         with self._errors("listing disks"):
             return [disk_ops.to_disk(d) for d in disk_ops.data_disks(self.clients, cluster)]
 
-    def delete_disk(self, disk_id: str) -> None:
+    def delete_disk(self, disk_id: str, force: bool = False) -> None:
         clients = self.clients
         with self._errors(f"deleting disk {disk_id}"):
             disk = disk_ops.find_disk(clients, disk_id)
+            if force and disk.managed_by:
+                disk_ops.detach(clients, disk)
             clients.compute.disks.begin_delete(resource_group_of(disk.id), disk.name).result()
 
     def snapshots(self, cluster: str = "") -> list[Snapshot]:

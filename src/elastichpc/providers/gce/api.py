@@ -8,6 +8,7 @@ through ZoneOperationsClient / GlobalOperationsClient `wait`.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ RETRIABLE = (gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerE
 RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 ATTEMPTS = 6  # waits 0.2, 0.4, 0.8, 1.6, 3.2 s between them
 OPERATION_TIMEOUT = 600.0
+REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
 
 
 def _reasons(error: gexc.GoogleAPICallError) -> list[str]:
@@ -40,7 +42,7 @@ def _retriable(error: Exception) -> bool:
 
 def describe(error: gexc.GoogleAPICallError, what: str) -> EhpcError:
     """One line for a refused request; quota and credentials are the user's to fix."""
-    message = error.message or str(error)
+    message = REQUEST_PREFIX.sub("", error.message or str(error))  # "GET https://...: " goes
     if isinstance(error, gexc.Unauthorized):
         return PrerequisiteError(f"GCE refused the credentials ({what}): {message}")
     if isinstance(error, gexc.Forbidden) and "quotaExceeded" in _reasons(error):
