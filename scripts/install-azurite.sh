@@ -9,6 +9,8 @@ if [ -x "$DEST/node_modules/.bin/azurite-blob" ] \
    && grep -q "\"version\": \"$VERSION\"" "$DEST/node_modules/azurite/package.json"; then
   exit 0
 fi
-command -v npm >/dev/null || { echo "install-azurite: npm is missing (apt-get install -y npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then  # Debian's own nodejs + npm (a NodeSource node brings npm)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
 mkdir -p "$DEST"
 npm install --prefix "$DEST" --no-audit --no-fund --loglevel=error "azurite@$VERSION"

@@ -10,6 +10,8 @@ packages=(
   gridengine-master gridengine-exec gridengine-client  # Grid Engine
   libslurm-perl libslurmdb-perl libswitch-perl         # Slurm's Torque wrappers (PBS), see below
   emboss                                               # the README's demo job (seqret)
+  xfsprogs glusterfs-server glusterfs-client            # data disks (ext4/xfs), GlusterFS
+  nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils     # NFS server in a node, libnfs client
 )
 missing=()
 for pkg in "${packages[@]}"; do

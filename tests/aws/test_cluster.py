@@ -123,11 +123,13 @@ def test_terminate_finds_everything_by_tag_without_state(aws_env, capsys, ec2, i
 
 
 def test_user_errors_are_one_line(aws_env, capsys, image, monkeypatch: pytest.MonkeyPatch) -> None:
-    bad_region = ehpc(capsys, *create_args("r", 1, image, "--aws-region", "Mars1"))
+    # --provision-only everywhere: a create against moto must never try SSH to its made-up IPs
+    bad_region = ehpc(capsys, *create_args("r", 1, image, "--aws-region", "Mars1", "--provision-only"))
     assert bad_region.code == 2
     assert bad_region.err.count("\n") == 1 and "[AWS] REGION 'Mars1'" in bad_region.err
 
-    no_image = ehpc(capsys, "cluster", "create", "--provider", "aws", "--name", "noimg", "--size", "1")
+    no_image = ehpc(capsys, "cluster", "create", "--provider", "aws", "--name", "noimg", "--size", "1",
+                    "--provision-only")
     assert no_image.code == 2 and "[IMAGE] AWS_IMAGE_ID is not set" in no_image.err
 
     bogus_ami = ehpc(capsys, *create_args("ami", 1, "ami-00000000000000000", "--provision-only"))
@@ -137,7 +139,7 @@ def test_user_errors_are_one_line(aws_env, capsys, image, monkeypatch: pytest.Mo
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
-    no_keys = ehpc(capsys, *create_args("nokeys", 1, image))
+    no_keys = ehpc(capsys, *create_args("nokeys", 1, image, "--provision-only"))
     assert no_keys.code == 1 and no_keys.err.startswith("ehpc: error: no AWS credentials")
 
 
@@ -150,7 +152,8 @@ def test_guide_keys_region_and_retired_x509(aws_env, capsys, caplog, ec2, image,
     conf.write_text(
         "[AWS]\npkey= pk.pem\ncert= cert.pem\naccessKey= AKIAEXAMPLEKEY\nsecretKey= s3cr3t-example-value\n"
         "INSTANCE TYPE = t3.micro\nMASTER_TYPE = t3.small\nREGION = EU1\nZONE=eu-west-1b\n"
-        f"[CLUSTER]\nCLUSTER_PREFIX = guide\nCLUSTER SIZE = 1\nPROVIDER = aws\n[IMAGE]\nAWS_IMAGE_ID = {image}\n"
+        "[CLUSTER]\nCLUSTER_PREFIX = guide\nCLUSTER SIZE = 1\nPROVIDER = aws\n"
+        f"[IMAGE]\nAWS_IMAGE_ID = {image}\n"
     )
     result = ehpc(capsys, "cluster", "create", "-c", str(conf), "--provision-only", "--json")
     assert result.code == 0, result.err
@@ -160,3 +163,14 @@ def test_guide_keys_region_and_retired_x509(aws_env, capsys, caplog, ec2, image,
     assert {i["Placement"]["AvailabilityZone"] for i in instances_of(ec2, "guide")} == {"eu-west-1b"}
     assert "s3cr3t" not in (Journal().directory / "state.db").read_bytes().decode(errors="replace")
     assert ehpc(capsys, "cluster", "terminate", "guide", "-c", str(conf)).code == 0
+
+
+def test_guide_nfs_at_create_says_how_in_one_line(aws_env, capsys, image) -> None:
+    """Guide 4.e (AWS): `--nfs-mountPoint=/nfs --nfs-newVolume=200` at create."""
+    result = ehpc(capsys, *create_args("nfsc", 5, image, "--nfs-mountPoint=/nfs", "--nfs-newVolume=200",
+                                       "--provision-only"))
+    assert result.code == 2
+    assert result.err.strip().splitlines()[-1] == (
+        "ehpc: error: an NFS volume at create (--nfs-newVolume) is not available yet: create the "
+        "cluster, then run `ehpc fs nfs nfsc --nfs-newVolume 200 --nfs-mountPoint /nfs`")
+    assert ehpc(capsys, "cluster", "list", "--json").out.strip() == "[]"  # nothing was started

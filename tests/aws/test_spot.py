@@ -96,7 +96,8 @@ def test_cancel_one_request_the_rest_still_join(aws_env, capsys, ec2, image) -> 
 def test_resume_after_the_cli_was_killed(aws_env, capsys, image) -> None:
     proxy = aws_env
     proxy.set_delay(60, action="DescribeSpotInstanceRequests")  # the monitor hangs in its check
-    cli = [sys.executable, "-m", "elastichpc.cli.main", *request_args("crash", 2, image, "--spot-interval", "7")]
+    cli = [sys.executable, "-m", "elastichpc.cli.main",
+           *request_args("crash", 2, image, "--spot-interval", "7")]
     process = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
@@ -134,5 +135,5 @@ def test_prices_and_missing_price(aws_env, capsys) -> None:
     assert prices.code == 0, prices.err
     zones = {p["zone"] for p in json.loads(prices.out)}
     assert f"{REGION}a" in zones and all(p["instance_type"] == "t3.micro" for p in json.loads(prices.out))
-    no_price = ehpc(capsys, "spot", "request", "--name", "np", "--aws-region", REGION)
-    assert no_price.code == 2 and "needs a maximum hourly price" in no_price.err
+    no_price = ehpc(capsys, "spot", "request", "--name", "np", "--aws-region", REGION, "--provision-only")
+    assert no_price.code == 2 and "spot nodes need a maximum hourly price" in no_price.err

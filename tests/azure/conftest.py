@@ -39,8 +39,8 @@ class AzureEmulators:
     conf: Path
 
     def write_conf(self, **extra: str) -> Path:
-        """cluster.conf for the emulators; `extra` adds or replaces [AZURE]-section style keys
-        given as 'SECTION.KEY'."""
+        """cluster.conf for the emulators; `extra` maps 'SECTION.KEY' to a value to add or
+        replace ('' removes the key)."""
         sections: dict[str, dict[str, str]] = {
             "CLUSTER": {"PROVIDER": "azure"},
             "FIREWALL": {"FW_SOURCE": "192.0.2.0/24"},

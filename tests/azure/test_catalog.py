@@ -17,7 +17,7 @@ def test_sizes(guide: str, current: str) -> None:
 
 
 def test_unknown_size_names_the_guide_names() -> None:
-    with pytest.raises(ConfigError, match="unknown Azure VM size 'Huge'.*ExtraLarge"):
+    with pytest.raises(ConfigError, match=r"unknown Azure VM size 'Huge'.*ExtraLarge"):
         catalog.vm_size("Huge")
 
 
@@ -32,3 +32,13 @@ def test_regions(guide: str, current: str) -> None:
 def test_bad_region() -> None:
     with pytest.raises(ConfigError, match="is not an Azure region"):
         catalog.region("west/us")
+
+
+def test_the_provider_package_loads_no_azure_sdk() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, elastichpc.providers.azure\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'azure'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -88,11 +88,14 @@ def test_vms_are_created_concurrently_and_a_rerun_creates_nothing_new(azure: Azu
     terminate_cluster("az2")
 
 
-def test_terminate_without_local_state_finds_everything_by_tag(azure: AzureEmulators, state_dir) -> None:
+def test_terminate_without_local_state_finds_everything_by_tag(azure: AzureEmulators, state_dir,
+                                                              capsys) -> None:
     azure.write_conf(**{"AZURE.RESOURCE GROUP": "users-group"})
     _create("az3", size=1)
     shutil.rmtree(state_dir)  # the journal is gone: only the cloud knows
-    removed = terminate_cluster("az3", provider_name="azure", settings=load_settings())
+    capsys.readouterr()
+    assert main(["cluster", "terminate", "az3", "--json"]) == 0  # [CLUSTER] PROVIDER = azure
+    removed = json.loads(capsys.readouterr().out)["removed"]
     assert "virtualMachines az3-head" in removed and "networkSecurityGroups az3-nsg" in removed
     assert azure.fake.tagged(TAG, "az3") == []
     groups = [r["name"] for r in azure.fake.find("Microsoft.Resources/resourceGroups")]
@@ -167,5 +170,39 @@ def test_an_unknown_size_is_refused_by_azure_in_one_line(azure: AzureEmulators) 
 
 def test_provider_error_names_unreachable_endpoint(azure: AzureEmulators) -> None:
     azure.write_conf(**{"AZURE.ARM_ENDPOINT": "https://127.0.0.1:9"})
-    with pytest.raises(ProviderError, match="cannot reach Azure at https://127.0.0.1:9"):
+    with pytest.raises(ProviderError, match=r"cannot reach Azure at https://127\.0\.0\.1:9 "):
         get_provider("azure", load_settings()).machines("nothing")
+
+
+def test_a_quota_refusal_is_one_clear_line(azure: AzureEmulators, capsys) -> None:
+    azure.fake.faults.core_quota = 4  # head + 1 node of 2 vCPUs fit, a third VM does not
+    assert main(["cluster", "create", "--name", "azq", "--size", "2", "--provision-only"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("ehpc: error: Azure refused creating azq-") and "Cores quota" in err  # any VM
+    terminate_cluster("azq")
+    assert azure.fake.tagged(TAG, "azq") == []
+
+
+def test_image_by_name_and_by_marketplace_urn(azure: AzureEmulators) -> None:
+    url = upload_vhd(azure.azurite.blob_endpoint, CONTAINER, "generic.vhd", 2)
+    compute = get_provider("azure", load_settings()).clients.compute
+    provider = get_provider("azure", load_settings())
+    provider.clients.resources.resource_groups.create_or_update("images", {"location": "westus"})
+    image = compute.images.begin_create_or_update("images", "ehpc-generic7", {
+        "location": "westus",
+        "properties": {"storageProfile": {"osDisk": {"osType": "Linux", "osState": "Generalized",
+                                                     "blobUri": url}}}}).result()
+    azure.write_conf(**{"IMAGE.AZURE_IMAGE_ID": "ehpc-generic7"})  # the guide's example name
+    _create("azi", size=1)
+    refs = [vm["properties"]["storageProfile"]["imageReference"]
+            for vm in azure.fake.find("Microsoft.Compute/virtualMachines")]
+    assert refs == [{"id": image.id}] * 2
+    terminate_cluster("azi")
+    azure.write_conf(**{"IMAGE.AZURE_IMAGE_ID": "Canonical:ubuntu-24_04-lts:server:latest"})
+    _create("azu", size=1)
+    refs = [vm["properties"]["storageProfile"]["imageReference"]
+            for vm in azure.fake.find("Microsoft.Compute/virtualMachines")]
+    assert refs == [{"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                     "version": "latest"}] * 2
+    terminate_cluster("azu")
+    assert [r["name"] for r in azure.fake.find("Microsoft.Compute/images")] == ["ehpc-generic7"]  # not ours

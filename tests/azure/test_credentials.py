@@ -89,3 +89,17 @@ def test_missing_subscription_is_one_clear_line(azure: AzureEmulators) -> None:
     azure.write_conf(**{"AZURE.SUBSCRIPTION ID": ""})
     with pytest.raises(ConfigError, match=r"\[AZURE\] SUBSCRIPTION ID is not set"):
         get_provider("azure", load_settings()).check_ready()
+
+
+def test_no_secret_in_state_or_json(azure: AzureEmulators, state_dir, capsys) -> None:
+    from tests.emulators.azure.azurite_process import ACCOUNT_KEY
+
+    azure.write_conf(**{"AZURE.CERTIFICATE PATH": "", "AZURE.CERT DATA PATH": str(azure.client.pfx),
+                        "AZURE.CERT PASSWORD": azure.client.password})
+    assert main(["cluster", "create", "--name", "secrets", "--size", "1", "--provision-only", "--json"]) == 0
+    assert main(["nodes", "list", "secrets", "--json"]) == 0
+    out = capsys.readouterr()
+    stored = b"".join(p.read_bytes() for p in state_dir.rglob("*") if p.is_file())
+    for secret in (azure.client.password, ACCOUNT_KEY):
+        assert secret not in out.out + out.err and secret.encode() not in stored
+    assert main(["cluster", "terminate", "secrets"]) == 0

@@ -30,7 +30,8 @@ def vhd_footer(size: int) -> bytes:
 
 def upload_vhd(blob_endpoint: str, container: str, name: str, size_mib: int) -> str:
     """A page blob of `size_mib` MiB of data plus the footer; returns its URL."""
-    service = BlobServiceClient(blob_endpoint, credential={"account_name": ACCOUNT, "account_key": ACCOUNT_KEY})
+    key = {"account_name": ACCOUNT, "account_key": ACCOUNT_KEY}
+    service = BlobServiceClient(blob_endpoint, credential=key)
     box = service.get_container_client(container)
     if not box.exists():
         box.create_container()

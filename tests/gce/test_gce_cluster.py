@@ -132,6 +132,16 @@ def test_api_calls_of_a_create_do_not_grow_with_size(gce: Emulator, capsys: pyte
     assert gce.labelled(TAG, "small") == gce.labelled(TAG, "large") == []
 
 
+def test_listings_of_several_pages(gce: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    gce.state.page_size = 2
+    create(capsys, "pg1", 4, "--firewall-fw-name", "web", "--firewall-fw-port", "80")
+    code, out, _ = ehpc(capsys, "nodes", "list", "pg1", "--json")
+    assert code == 0 and len(json.loads(out)) == 5
+    assert any("pageToken" in r.query for r in gce.requests("aggregatedList"))
+    ehpc(capsys, "cluster", "terminate", "pg1")
+    assert gce.labelled(TAG, "pg1") == [] and not gce.state.firewalls and not gce.state.disks
+
+
 def test_terminate_finds_the_cluster_without_local_state(
     gce: Emulator, capsys: pytest.CaptureFixture[str], state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -144,3 +154,64 @@ def test_terminate_finds_the_cluster_without_local_state(
     code, out, _ = ehpc(capsys, "cluster", "terminate", "gc4", "--provider", "gce",
                         "--gce-project-id", PROJECT)
     assert code == 0 and out.startswith("Nothing to terminate")
+
+
+GUIDE_CONF = """\
+[CLUSTER]
+CLUSTER_PREFIX = guide1
+CLUSTER SIZE = 2
+PROVIDER = gce
+
+[IMAGE]
+GCE_IMAGE_ID = debian-12-bookworm-v20250101  # Google Image Id
+
+[FIREWALL]
+FW_NAME = slurmrest
+FW_PORT = 6820
+FW_PROTOCOL = tcp
+
+[GCE]
+# GOOGLE COMPUTE ENGINE CONFIGURATION
+PROJECT_ID = ehpc-test
+ZONE = us-central1-b
+COMPUTE SCOPE = https://www.googleapis.com/auth/compute
+IMAGE PROJECT = debian-cloud
+SERVICE EMAIL = hpc@ehpc-test.iam.gserviceaccount.com
+NETWORK = default
+SCOPES= https://www.googleapis.com/auth/devstorage.full control
+API VERSION = v1
+INSTANCE TYPE= e2-medium
+MASTER TYPE= n2-standard-4
+"""
+
+
+def test_the_guides_gce_section(gce: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    conf = tmp_path / "cluster.conf"
+    conf.write_text(GUIDE_CONF)
+    code, _, err = ehpc(capsys, "cluster", "create", "-c", str(conf), "--provision-only")
+    assert code == 0, err
+    made = instances(gce, "guide1")
+    assert sorted(made) == ["guide1-head", "guide1-node1", "guide1-node2"]
+    head, worker = made["guide1-head"], made["guide1-node1"]
+    assert head["zone"].endswith("/zones/us-central1-b")
+    assert head["machineType"].endswith("/n2-standard-4") and worker["machineType"].endswith("/e2-medium")
+    boot = gce.state.disks[(PROJECT, "us-central1-b", "guide1-node2")]
+    assert boot["sourceImage"].endswith("/projects/debian-cloud/global/images/debian-12-bookworm-v20250101")
+    assert boot["labels"] == {TAG: "guide1", "ehpc-role": "compute"}
+    assert worker["serviceAccounts"] == [{"email": "hpc@ehpc-test.iam.gserviceaccount.com",
+                                          "scopes": ["https://www.googleapis.com/auth/devstorage.full_control"]}]
+    assert worker["networkInterfaces"][0]["network"].endswith(f"/projects/{PROJECT}/global/networks/default")
+    assert gce.state.firewalls[(PROJECT, "ehpc-guide1-slurmrest")]["allowed"] == [
+        {"IPProtocol": "tcp", "ports": ["6820"]}]
+    code, _, _ = ehpc(capsys, "cluster", "terminate", "guide1")
+    assert code == 0 and gce.labelled(TAG, "guide1") == [] and not gce.state.firewalls
+
+
+def test_an_unknown_network_is_one_clear_line(gce: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = ehpc(capsys, "cluster", "create", "--provider", "gce", "--gce-project-id", PROJECT,
+                        "--name", "net1", "--gce-network", "hpcnet", "--provision-only")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"ehpc: error: GCE insert firewall rule ehpc-net1-ssh: The resource "
+        f"'projects/{PROJECT}/global/networks/hpcnet' was not found")
+    assert main(["cluster", "terminate", "net1"]) == 0

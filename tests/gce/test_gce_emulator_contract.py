@@ -1,7 +1,7 @@
 """The emulator is held to the official API description: every route it serves is in the
 compute.v1.json discovery document shipped with google-api-python-client (same method id, HTTP
-method and path), and every answer it gives parses strictly into the google.cloud.compute_v1
-type that document names for the method's response."""
+method and path), and every answer it gives (and every request body ehpc sends it) parses
+strictly into the google.cloud.compute_v1 type that document names for the method."""
 
 from __future__ import annotations
 
@@ -91,6 +91,9 @@ def test_every_answer_parses_strictly_into_the_official_types(gce_server: Emulat
         type_name = methods[recorded.method_id]["response"]["$ref"]
         message_type = getattr(compute_v1, type_name)
         message_type.from_json(json.dumps(recorded.body), ignore_unknown_fields=False)
+        if recorded.request:  # what ehpc sent is also the official request type, strictly
+            request_type = getattr(compute_v1, methods[recorded.method_id]["request"]["$ref"])
+            request_type.from_json(json.dumps(recorded.request), ignore_unknown_fields=False)
 
 
 def test_the_strict_parse_refuses_what_the_api_does_not_define() -> None:

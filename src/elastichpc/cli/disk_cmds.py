@@ -163,11 +163,11 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
 
 
 def attach_cmd(args: argparse.Namespace) -> int:
-    from ..orchestration.disks import attach_disk, provider_for
+    from ..orchestration.disks import attach_disk, over_cluster, provider_for
 
-    settings = settings_from(args)
-    _, context = provider_for(settings, args.target_cluster)
+    _, context = provider_for(settings_from(args), args.target_cluster)
     assert context is not None
+    settings = over_cluster(context, settings_from(args))
     attached = attach_disk(
         context, args.disk, settings.get("DISK", "DISK_INSTANCE") or 0,
         mount_point=settings.get("DISK", "MOUNT_POINT") or "", **_mount_options(settings, args),

@@ -52,10 +52,11 @@ def register(groups: Any) -> None:
 
 def _run(args: argparse.Namespace, kind: str) -> int:
     from ..orchestration.context import open_cluster
+    from ..orchestration.disks import over_cluster
     from ..orchestration.storage import setup_gluster, setup_nfs
 
-    settings = settings_from(args)
-    context = open_cluster(args.name, settings=settings)
+    context = open_cluster(args.name, settings=settings_from(args))
+    settings = over_cluster(context, settings_from(args))
     progress = ConsoleProgress()
     setup = setup_gluster if kind == "gluster" else setup_nfs
     with progress.step(f"{'GlusterFS' if kind == 'gluster' else 'NFS'} on {args.name}"):

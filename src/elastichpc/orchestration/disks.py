@@ -21,7 +21,7 @@ from .context import ClusterContext, open_cluster
 class AttachedDisk:
     disk: Disk
     node: str
-    mount: DiskMount | None  # None when the step did not report (never on success)
+    mount: DiskMount | None  # what the disk step reported (size, usage, UUID)
 
 
 def provider_for(
@@ -34,6 +34,13 @@ def provider_for(
     provider = get_provider(settings.get("CLUSTER", "PROVIDER"), settings)
     provider.check_ready()
     return provider, None
+
+
+def over_cluster(context: ClusterContext, settings: Settings) -> Settings:
+    """This call's settings (file and flags) over those the cluster was created with."""
+    stored = context.spec.settings
+    return Settings({**stored.values, **settings.values}, {**stored.sources, **settings.sources},
+                    {**stored.placeholders, **settings.placeholders})
 
 
 def disk_names(name: str, number: int) -> list[str]:

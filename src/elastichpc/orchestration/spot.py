@@ -193,4 +193,5 @@ def _bootstrap_running(context: ClusterContext, provision_only: bool, progress: 
     machines = [m for m in context.provider.machines(context.name) if m.name in running]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"the head of {context.name} is not running: terminate and create it again")
-    bootstrap_machines(context.spec, context.provider, context.keys, machines, progress, provision_only)
+    bootstrap_machines(context.spec, context.provider, context.keys, machines, progress, provision_only,
+                       context.journal)

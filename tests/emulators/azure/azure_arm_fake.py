@@ -15,7 +15,8 @@ Long-running operations behave as ARM's do: PUT answers 201/200 with `provisioni
 parsing them into the SDK's model classes, so a field the real service would not know fails.
 
 Faults for tests: `throttle(n)` answers the next n ARM calls with 429 + `Retry-After`,
-`latency` delays every ARM call, `simulateEviction` evicts a Spot VM as Azure does.
+`latency` delays every VM create, `core_quota` refuses VMs beyond a vCPU quota as Azure does,
+`simulateEviction` evicts a Spot VM as Azure does.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from azure.mgmt.compute import models as compute_models
-from azure.mgmt.network import models as network_models
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+
+from azure.mgmt.compute import models as compute_models
+from azure.mgmt.network import models as network_models
 
 GIB = 1024**3
 POLL_SECONDS = 0.02  # what the fake asks LRO pollers to wait
@@ -83,6 +85,7 @@ class Faults:
     throttle: int = 0  # answer this many more ARM calls with 429
     retry_after: float = 0.01  # seconds; under 1 s it is sent as retry-after-ms
     latency: float = 0.0
+    core_quota: int | None = None  # regional vCPU quota; None = unlimited
 
 
 @dataclass
@@ -182,7 +185,7 @@ class ArmFake:
                 padding.PKCS1v15(), hashes.SHA256(),
             )
         except (KeyError, ValueError, InvalidSignature, binascii.Error):
-            raise ArmError(401, "invalid_client", "AADSTS700027: client assertion signature invalid") from None
+            raise ArmError(401, "invalid_client", "AADSTS700027: bad client assertion signature") from None
         if payload.get("iss") != client_id or payload.get("sub") != client_id:
             raise ArmError(401, "invalid_client", "AADSTS700023: assertion issuer/subject mismatch")
         if payload.get("exp", 0) < time.time() or f"/{tenant}/" not in payload.get("aud", ""):
@@ -196,7 +199,8 @@ class ArmFake:
         if path.lower().startswith(f"/subscriptions/{self.subscription}/providers/microsoft.fake/"):
             return self._operation(path.rsplit("/", 1)[1])
         if not path.lower().startswith(f"/subscriptions/{self.subscription.lower()}"):
-            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{path.split('/')[2]}' could not be found.")
+            raise ArmError(404, "SubscriptionNotFound",
+                           f"The subscription '{path.split('/')[2]}' could not be found.")
         if "api-version" not in query:
             raise ArmError(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
         match = SUB_LIST.match(path)
@@ -248,12 +252,17 @@ class ArmFake:
             return self._group(method, match, body)
         group_id = f"/subscriptions/{match['sub']}/resourceGroups/{match['rg']}".lower()
         if group_id not in self.resources:
-            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{match['rg']}' could not be found.")
+            raise _group_not_found(match["rg"])
         type_ = f"{match['ns']}/{match['type']}"
         if match["name"] is None:
             if method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"{method} on a collection")
-            return 200, {"value": self._list(type_=type_, group=match["rg"])}, {}
+            found = self._list(type_=type_, group=match["rg"])
+            is_vm = type_.lower() == "microsoft.compute/virtualmachines"
+            if query.get("$expand") == "instanceView" and is_vm:
+                for vm in found:
+                    vm["properties"]["instanceView"] = _instance_view(vm)
+            return 200, {"value": found}, {}
         if match["child"] and match["childname"] is None:  # an action, e.g. simulateEviction
             return self._action(method, path.rsplit("/", 1)[0], match["child"])
         if match["child"]:
@@ -267,7 +276,8 @@ class ArmFake:
                     raise ArmError(404, "ResourceNotFound", f"The Resource '{type_}/{match['name']}' "
                                    f"under resource group '{match['rg']}' was not found.")
                 out = self._public(resource)
-            if query.get("$expand") == "instanceView" and type_.lower() == "microsoft.compute/virtualmachines":
+            is_vm = type_.lower() == "microsoft.compute/virtualmachines"
+            if query.get("$expand") == "instanceView" and is_vm:
                 out["properties"]["instanceView"] = _instance_view(out)
             return 200, out, {}
         if method == "PUT":
@@ -284,7 +294,7 @@ class ArmFake:
         with self.lock:
             if method == "GET":
                 if key not in self.resources:
-                    raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{match['rg']}' could not be found.")
+                    raise _group_not_found(match["rg"])
                 return 200, self._public(self.resources[key]), {}
             if method == "HEAD":
                 return (204 if key in self.resources else 404), None, {}
@@ -332,7 +342,7 @@ class ArmFake:
                     if extra in body:
                         resource[extra] = body[extra]
                 if type_.lower() != "microsoft.network/virtualnetworks/subnets" and not resource["location"]:
-                    raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+                    raise ArmError(400, "LocationRequired", "The location property is required.")
                 CHECKS[type_.lower()](self, resource, existing)
                 resource["properties"]["provisioningState"] = "Succeeded"
                 self.resources[rid.lower()] = resource
@@ -469,11 +479,15 @@ class ArmFake:
 
 
 # ---- per-type checks: what ARM would refuse, and the read-only fields it fills -----------------------
+def _group_not_found(name: str) -> ArmError:
+    return ArmError(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
+
+
 def _require(body: Any, *keys: str) -> Any:
     value = body
     for key in keys:
         if not isinstance(value, dict) or value.get(key) in (None, "", []):
-            raise ArmError(400, "InvalidParameter", f"Required parameter '{'.'.join(keys)}' is missing (null).")
+            raise ArmError(400, "InvalidParameter", f"Required parameter '{'.'.join(keys)}' is missing.")
         value = value[key]
     return value
 
@@ -560,6 +574,15 @@ def _check_vm(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
     if props.get("priority") != "Spot" and props.get("billingProfile"):
         raise ArmError(400, "InvalidParameter", "billingProfile is allowed only for Spot priority VMs.")
     storage = _require(props, "storageProfile")
+    quota = fake.faults.core_quota
+    if existing is None and quota is not None:
+        used = sum(VM_SIZES[vm["properties"]["hardwareProfile"]["vmSize"]][0]
+                   for vm in fake.find("Microsoft.Compute/virtualMachines"))
+        if used + VM_SIZES[size][0] > quota:
+            raise ArmError(409, "OperationNotAllowed", "Operation could not be completed as it results in "
+                           f"exceeding approved Total Regional Cores quota. Location: {res['location']}, "
+                           f"Current Limit: {quota}, Current Usage: {used}, "
+                           f"Additional Required: {VM_SIZES[size][0]}.")
     if existing is None:
         os_profile = _require(props, "osProfile")
         keys = _require(os_profile, "linuxConfiguration", "ssh", "publicKeys")
@@ -578,7 +601,8 @@ def _check_vm(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
             for key in ("publisher", "offer", "sku"):
                 _require(image, key)
         os_disk = storage.setdefault("osDisk", {"createOption": "FromImage"})
-        disk_id = res["id"].split("/providers/")[0] + f"/providers/Microsoft.Compute/disks/{res['name']}_OsDisk"
+        group_id = res["id"].split("/providers/")[0]
+        disk_id = f"{group_id}/providers/Microsoft.Compute/disks/{res['name']}_OsDisk"
         os_disk["managedDisk"] = {"id": disk_id}
         os_disk.setdefault("name", f"{res['name']}_OsDisk")
         fake.resources[disk_id.lower()] = {

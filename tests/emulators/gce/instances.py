@@ -210,19 +210,19 @@ def aggregated_list(state: ComputeState, p: Params, q: Params, body: Body) -> Bo
 
 def aggregated(state: ComputeState, project: str, plural: str, kind: str,
                resources: dict[tuple[str, str, str], dict[str, Any]], q: Params) -> Body:
+    """One page over every zone: the filter applies, maxResults and pageToken count items."""
+    in_project = [(z, r) for (pr, z, _), r in resources.items() if pr == project]
+    page = state.listing(kind, f"projects/{project}/aggregated/{plural}",
+                         [{**r, "_zone": z} for z, r in in_project], q)
     items: dict[str, Any] = {}
     for zone in ZONES:
-        in_zone = [r for (pr, z, _), r in resources.items() if pr == project and z == zone]
-        listing = state.listing(kind, "", in_zone, {k: v for k, v in q.items() if k == "filter"})
-        if listing["items"]:
-            items[f"zones/{zone}"] = {plural: listing["items"]}
-        else:
-            items[f"zones/{zone}"] = {"warning": {
-                "code": "NO_RESULTS_ON_PAGE",
-                "message": f"There are no results for scope 'zones/{zone}' on this page.",
-                "data": [{"key": "scope", "value": f"zones/{zone}"}]}}
-    return {"kind": kind, "id": f"projects/{project}/aggregated/{plural}", "items": items,
-            "selfLink": f"{BASE}projects/{project}/aggregated/{plural}"}
+        found = [{k: v for k, v in r.items() if k != "_zone"} for r in page["items"] if r["_zone"] == zone]
+        items[f"zones/{zone}"] = {plural: found} if found else {"warning": {
+            "code": "NO_RESULTS_ON_PAGE",
+            "message": f"There are no results for scope 'zones/{zone}' on this page.",
+            "data": [{"key": "scope", "value": f"zones/{zone}"}]}}
+    page["items"] = items
+    return page
 
 
 def delete(state: ComputeState, p: Params, q: Params, body: Body) -> Body:

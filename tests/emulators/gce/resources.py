@@ -85,6 +85,7 @@ class ComputeState:
         self.networks = {"default"}
         self.cpu_quota: dict[str, float] = {}  # region -> CPUS limit (no entry: unlimited)
         self.operation_delay = 0.0
+        self.page_size = 500  # items per list page when the caller gives no maxResults
         self.spot_instances_preempted: list[str] = []
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -160,8 +161,7 @@ class ComputeState:
         op = self.request_ids.get(request_id) if request_id else None
         return self.render_operation(op) if op else None
 
-    @staticmethod
-    def listing(kind: str, self_link: str, items: list[dict[str, Any]], query: dict[str, str]
+    def listing(self, kind: str, self_link: str, items: list[dict[str, Any]], query: dict[str, str]
                 ) -> dict[str, Any]:
         if "filter" in query:
             try:
@@ -171,7 +171,7 @@ class ComputeState:
             items = [item for item in items if keep(item)]
         items = sorted(items, key=lambda item: item["name"])
         start = int(query.get("pageToken") or 0)
-        size = min(int(query.get("maxResults") or 500), 500)
+        size = min(int(query.get("maxResults") or self.page_size), 500)
         out: dict[str, Any] = {"kind": kind, "id": self_link, "selfLink": BASE + self_link,
                                "items": copy.deepcopy(items[start:start + size])}
         if start + size < len(items):

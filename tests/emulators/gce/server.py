@@ -2,12 +2,15 @@
 emulator's own control routes under /_emulator/ (faults, latency, quota, preemption, counters).
 
 Only the /compute/v1/ routes stand for the real API (and are checked against its discovery
-document); /token stands for oauth2.googleapis.com/token so that service-account and stored
-user credentials really fetch and send a token; /_emulator/ exists only here.
+document); /token stands for oauth2.googleapis.com/token, where stored user credentials really
+refresh their token; service accounts registered with the emulator (as IAM knows their keys)
+may instead send self-signed JWTs, whose signature is checked. Anonymous requests are allowed,
+as emulators do; any other credential is refused with 401. /_emulator/ exists only here.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
@@ -16,6 +19,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from . import instances, routes
 from .resources import ApiError, ComputeState
@@ -37,8 +44,10 @@ class Recorded:
     method_id: str
     http_method: str
     path: str
+    query: dict[str, str]
     status: int
-    body: dict[str, Any] = field(repr=False)
+    body: dict[str, Any] = field(repr=False)  # the answer
+    request: dict[str, Any] = field(repr=False, default_factory=dict)  # the request's JSON body
 
 
 class Emulator:
@@ -50,6 +59,8 @@ class Emulator:
         self.latency = 0.0
         self.log: list[Recorded] = []
         self.tokens: dict[str, str] = {}  # access token -> grant type that got it
+        self.service_accounts: dict[str, Any] = {}  # email -> public key (what IAM knows)
+        self.callers: list[str] = []  # who each authenticated request came from
 
     # ---- knobs ----------------------------------------------------------------------------------
     def inject(self, status: int, reason: str, count: int = 1, match: str = "", message: str = "") -> None:
@@ -72,6 +83,35 @@ class Emulator:
     def preempt(self, project: str, zone: str, instance: str) -> None:
         with self.state.lock:
             instances.preempt(self.state, project, zone, instance)
+
+    def register_service_account(self, email: str, public_key_pem: bytes) -> None:
+        self.service_accounts[email] = serialization.load_pem_public_key(public_key_pem)
+
+    def _caller(self, authorization: str) -> str:
+        """Who sent a request: "" when anonymous; a 401 when the credential does not hold."""
+        token = authorization.removeprefix("Bearer ")
+        if not token:
+            return ""
+        if token in self.tokens:
+            return f"token from {self.tokens[token]}"
+        claims = self._self_signed(token)
+        if claims is None:
+            raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+        return f"self-signed JWT of {claims['iss']}"
+
+    def _self_signed(self, token: str) -> dict[str, Any] | None:
+        """The claims of a JWT a registered service account signed (RS256), unexpired."""
+        try:
+            header, payload, signature = (base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+                                          for part in token.split("."))
+            claims = json.loads(payload)
+            key = self.service_accounts[claims["iss"]]
+            signed = token.rsplit(".", 1)[0].encode()
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        except (ValueError, KeyError, InvalidSignature):
+            return None
+        fresh = claims.get("sub") == claims["iss"] and claims.get("exp", 0) > time.time()
+        return claims if json.loads(header).get("alg") == "RS256" and fresh else None
 
     def requests(self, match: str = "") -> list[Recorded]:
         with self.state.lock:
@@ -103,8 +143,7 @@ class Emulator:
         method_id = "unknown"
         with self.state.lock:
             try:
-                if authorization and authorization.removeprefix("Bearer ") not in self.tokens:
-                    raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+                self.callers.append(self._caller(authorization))
                 route, params = routes.match(http_method, path)
                 method_id = route.method_id
                 if fault := self._fault_for(method_id):
@@ -112,7 +151,7 @@ class Emulator:
                 status, answer = 200, route.handler(self.state, params, query, body)
             except ApiError as err:
                 status, answer = err.code, err.body()
-            self.log.append(Recorded(method_id, http_method, path, status, answer))
+            self.log.append(Recorded(method_id, http_method, path, query, status, answer, body))
         return status, answer
 
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:

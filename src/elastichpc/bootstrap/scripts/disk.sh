@@ -61,7 +61,7 @@ ehpc_disk_mount() {
   fstype=$(blkid -p -o value -s TYPE "$dev")
   uuid=$(blkid -p -o value -s UUID "$dev")
   install -d -m 0755 "$EHPC_DISK_MOUNT"
-  if ! findmnt -rn -S "$dev" -T "$EHPC_DISK_MOUNT" >/dev/null; then
+  if ! findmnt -rn -S "$dev" -M "$EHPC_DISK_MOUNT" >/dev/null; then
     mount -t "$fstype" "$dev" "$EHPC_DISK_MOUNT"
   fi
   ehpc_fstab_entry "ehpc-disk $EHPC_DISK_ID" "UUID=$uuid $EHPC_DISK_MOUNT $fstype defaults,nofail 0 2"

@@ -49,18 +49,20 @@ ehpc_gluster_volume() {
 }
 
 ehpc_gluster_client() {
-  local source="$EHPC_GLUSTER_SERVER:/$EHPC_GLUSTER_VOLUME" options i
+  local source="$EHPC_GLUSTER_SERVER:/$EHPC_GLUSTER_VOLUME" options=defaults i
   ehpc_packages mount.glusterfs:glusterfs-client
-  options="defaults,_netdev,backup-volfile-servers=$EHPC_GLUSTER_BACKUPS"
+  # the volume file can come from any server, so a mount survives the first one being down
+  [ -z "$EHPC_GLUSTER_BACKUPS" ] || options="$options,backup-volfile-servers=$EHPC_GLUSTER_BACKUPS"
   install -d "$EHPC_GLUSTER_MOUNT"
-  if ! findmnt -rn -t fuse.glusterfs -T "$EHPC_GLUSTER_MOUNT" >/dev/null; then
-    mount -t glusterfs -o "backup-volfile-servers=$EHPC_GLUSTER_BACKUPS" "$source" "$EHPC_GLUSTER_MOUNT"
+  if ! findmnt -rn -t fuse.glusterfs -M "$EHPC_GLUSTER_MOUNT" >/dev/null; then
+    mount -t glusterfs -o "$options" "$source" "$EHPC_GLUSTER_MOUNT"
   fi
   for i in $(seq 50); do stat -f "$EHPC_GLUSTER_MOUNT" >/dev/null 2>&1 && break; sleep 0.2; done
-  ehpc_fstab_entry "ehpc-gluster $EHPC_GLUSTER_VOLUME" "$source $EHPC_GLUSTER_MOUNT glusterfs $options 0 0"
+  ehpc_fstab_entry "ehpc-gluster $EHPC_GLUSTER_VOLUME" \
+    "$source $EHPC_GLUSTER_MOUNT glusterfs $options,_netdev 0 0"
   if [ -n "$EHPC_GLUSTER_SHARED" ]; then  # the cluster's work directory lives on the volume
     install -d -m 0755 "$EHPC_GLUSTER_SHARED"
-    if ! findmnt -rn -t fuse.glusterfs -T "$EHPC_GLUSTER_SHARED" >/dev/null; then
+    if ! findmnt -rn -t fuse.glusterfs -M "$EHPC_GLUSTER_SHARED" >/dev/null; then
       mount --bind "$EHPC_GLUSTER_MOUNT" "$EHPC_GLUSTER_SHARED"
     fi
     ehpc_fstab_entry "ehpc-shared" "$EHPC_GLUSTER_MOUNT $EHPC_GLUSTER_SHARED none bind,_netdev 0 0"

@@ -77,7 +77,7 @@ EOF
 ehpc_nfs_client() {
   local source="$EHPC_NFS_SERVER:$EHPC_NFS_EXPORT"
   install -d -m 0755 "$EHPC_NFS_MOUNT"
-  findmnt -rn -t nfs,nfs4 -T "$EHPC_NFS_MOUNT" >/dev/null && return 0
+  findmnt -rn -t nfs,nfs4 -M "$EHPC_NFS_MOUNT" >/dev/null && return 0
   if ehpc_kernel_has nfs; then
     ehpc_packages mount.nfs:nfs-common
     # NFSv3 by path: with FSID 0 a kernel server makes the export NFSv4's root, not its path.

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import EhpcError
 from ..base import Disk, Snapshot
-from .client import aws_errors
+from .client import aws_errors, error_code
 from .tags import cluster_filter, cluster_tags, specs, tag_dict
 
 VOLUME_STATES = {"in-use": "in-use", "available": "available", "creating": "creating",
@@ -56,7 +56,7 @@ def create(
     if size_gb is not None:
         args["Size"] = size_gb
     if snapshot:
-        args["SnapshotId"] = snapshot
+        args["SnapshotId"] = snapshot_id(ec2, snapshot)
     with aws_errors(f"create volume {name}"):
         volume_id = ec2.create_volume(**args)["VolumeId"]
         ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
@@ -73,6 +73,17 @@ def snapshot(ec2: Any, volume_id: str, name: str) -> Snapshot:
         )
         ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snap["SnapshotId"]], WaiterConfig=WAIT)
     return Snapshot(snap["SnapshotId"], name, volume_id, int(snap["VolumeSize"]), "completed")
+
+
+def snapshot_id(ec2: Any, ref: str) -> str:
+    """A snapshot id as given (snap-...), or the id of our snapshot of that name."""
+    if ref.startswith("snap-"):
+        return ref
+    with aws_errors(f"find snapshot {ref!r}"):
+        found = ec2.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "tag:Name", "Values": [ref]}])
+    if len(found["Snapshots"]) != 1:
+        raise EhpcError(f"{len(found['Snapshots'])} snapshots are named {ref!r}: give its id (snap-...)")
+    return str(found["Snapshots"][0]["SnapshotId"])
 
 
 def free_device(ec2: Any, instance_id: str) -> str:
@@ -106,7 +117,10 @@ def detach(ec2: Any, volume_id: str, force: bool = False) -> None:
         ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
 
 
-def delete(ec2: Any, volume_id: str, force: bool) -> None:
+def delete(ec2: Any, volume_id: str, force: bool) -> bool:
+    """Delete; False when it was gone already (e.g. a root volume EC2 removed meanwhile)."""
+    from botocore.exceptions import ClientError
+
     current = volume(ec2, volume_id)
     if current["State"] == "in-use":
         if not force:
@@ -114,8 +128,14 @@ def delete(ec2: Any, volume_id: str, force: bool) -> None:
             raise EhpcError(f"volume {volume_id} is attached to {instance}: detach it first, "
                             "or delete with --force to detach it")
         detach(ec2, volume_id)
-    with aws_errors(f"delete volume {volume_id}"):
+    try:
         ec2.delete_volume(VolumeId=volume_id)
+    except ClientError as err:
+        if error_code(err) == "InvalidVolume.NotFound":
+            return False
+        with aws_errors(f"delete volume {volume_id}"):
+            raise
+    return True
 
 
 def volumes(ec2: Any, cluster: str) -> list[dict[str, Any]]:

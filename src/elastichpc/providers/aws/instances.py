@@ -40,6 +40,7 @@ class LaunchTemplate:
     key_name: str | None
     zone: str
     spot_price: float | None
+    incarnation: str = ""  # the instances live before this launch: part of the client tokens
 
 
 @dataclass
@@ -64,9 +65,11 @@ def batches(plans: list[NodePlan]) -> list[Batch]:
 
 
 def client_token(template: LaunchTemplate, label: str) -> str:
-    """Same batch of the same cluster incarnation (its new security group) -> same token, so a
-    retried call never launches twice; a cluster made again under the same name gets new ones."""
-    return hashlib.sha256(f"{template.group_ids[0]}:{label}".encode()).hexdigest()[:64]
+    """The same batch over the same live instances (and security group) -> the same token, so a
+    retried call never launches twice; after a loss, or for a cluster made again under the same
+    name (a new group), the token is new and EC2 does not answer with the old instances."""
+    seed = f"{template.group_ids[0]}:{template.incarnation}:{label}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:64]
 
 
 def launch_spec(template: LaunchTemplate, plan: NodePlan) -> dict[str, Any]:

@@ -6,13 +6,14 @@ as every provider's), so a create makes the same number of API calls for 1 or 10
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 
 from ...config import ClusterSpec
-from ...errors import EhpcError, PrerequisiteError
+from ...errors import ConfigError, EhpcError, PrerequisiteError
 from ..base import Disk, Machine, NodePlan, Provider, Report, Snapshot, SpotPrice, SpotRequest
 from . import disks, instances, spot
 from .client import (
@@ -58,6 +59,19 @@ class AwsProvider(Provider):
         check_credentials(self.session)
         if spec is not None:
             spec.settings.require("IMAGE", "AWS_IMAGE_ID")
+            self._check_nfs_volume(spec)
+
+    @staticmethod
+    def _check_nfs_volume(spec: ClusterSpec) -> None:
+        """The guide's NFS-at-create on a new EBS volume (4.e) is done on the running cluster."""
+        size = spec.settings.get("NFS", "AWS_VOLUME_SIZE")
+        if size or spec.settings.get("NFS", "AWS_VOLUME_NAME"):
+            mount = spec.settings.get("NFS", "AWS_MOUNT_POINT") or "/nfs"
+            volume = f"--nfs-newVolume {size}" if size else "--nfs-aws-volume-name NAME"
+            raise ConfigError(
+                "an NFS volume at create (--nfs-newVolume) is not available yet: create the "
+                f"cluster, then run `ehpc fs nfs {spec.name} {volume} --nfs-mountPoint {mount}`"
+            )
 
     # ---- machines ------------------------------------------------------------------------------
     def _template(self, spec: ClusterSpec, plans: list[NodePlan]) -> instances.LaunchTemplate:
@@ -85,8 +99,10 @@ class AwsProvider(Provider):
 
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
         template = self._template(spec, plans)
-        existing = {m.name for m in self.machines(spec.name)}
-        missing = [plan for plan in plans if plan.name not in existing]
+        live = [m for m in self.machines(spec.name) if m.state in ("pending", "running")]
+        template.incarnation = hashlib.sha256(
+            ",".join(sorted(m.provider_id for m in live)).encode()).hexdigest()
+        missing = [plan for plan in plans if plan.name not in {m.name for m in live}]
         if missing:
             todo = instances.batches(missing)
             report(f"launching {len(missing)} machines in {len(todo)} calls")
@@ -121,8 +137,7 @@ class AwsProvider(Provider):
             instances.terminate_ids(self.ec2, sorted(ids))
             removed += [f"instance {i}" for i in sorted(ids)]
         for volume in disks.volumes(self.ec2, cluster):
-            if volume["State"] != "deleting":
-                disks.delete(self.ec2, volume["VolumeId"], force=True)
+            if volume["State"] != "deleting" and disks.delete(self.ec2, volume["VolumeId"], force=True):
                 removed.append(f"volume {volume['VolumeId']}")
         removed += self._delete_groups(cluster, report)
         with aws_errors("list the cluster's key pairs"):

@@ -49,7 +49,9 @@ class AzureAccount:
         return cls(
             subscription=str(settings.require("AZURE", "SUBSCRIPTION ID")),
             region=catalog.region(settings.get("AZURE", "REGION")),
-            arm_endpoint=(_setting(settings, "ARM_ENDPOINT", "EHPC_AZURE_ENDPOINT") or PUBLIC_ARM).rstrip("/"),
+            arm_endpoint=(
+                _setting(settings, "ARM_ENDPOINT", "EHPC_AZURE_ENDPOINT") or PUBLIC_ARM
+            ).rstrip("/"),
             ca_bundle=ca_bundle,
             authority=_setting(settings, "AUTHORITY_HOST", "EHPC_AZURE_AUTHORITY").rstrip("/"),
             blob_endpoint=blob.rstrip("/"),

@@ -69,7 +69,7 @@ class AzureClients:
         from azure.storage.blob import BlobClient
 
         key = self.settings.get("AZURE", "STORAGE KEY")
-        account = self.account.storage_account or _account_in(url)
+        account = self.account.storage_account or account_in_url(url)
         credential = {"account_name": account, "account_key": key} if key else self.credential
         return BlobClient.from_blob_url(url, credential=credential, **self.account.transport_options)
 
@@ -79,14 +79,14 @@ class AzureClients:
         return list(self.resources.resources.list(filter=filter_))
 
 
-def _account_in(url: str) -> str:
+def account_in_url(url: str) -> str:
     host = url.split("://", 1)[-1].split("/", 1)[0]
     if host.endswith(".blob.core.windows.net"):
         return host.split(".", 1)[0]
     return url.split("://", 1)[-1].split("/")[1]  # emulator style: host:port/account/container/blob
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import ConfigError, EhpcError
 from ..base import TAG, Disk, Machine, Snapshot
-from .clients import AzureClients, name_of, resource_group_of
+from .clients import AzureClients, account_in_url, name_of, resource_group_of
 from .vms import ROLE_TAG
 
 MAX_LUNS = 64
@@ -43,9 +43,7 @@ def check_vhd(clients: AzureClients, url: str) -> int:
 
 def storage_account_id(clients: AzureClients, url: str) -> str:
     """The storage account holding a VHD: Import needs its resource id."""
-    from .clients import _account_in
-
-    account = clients.account.storage_account or _account_in(url)
+    account = clients.account.storage_account or account_in_url(url)
     for found in clients.resources.resources.list(
         filter="resourceType eq 'Microsoft.Storage/storageAccounts'"
     ):
@@ -55,7 +53,9 @@ def storage_account_id(clients: AzureClients, url: str) -> str:
                       f"{clients.account.subscription}")
 
 
-def creation_data(clients: AzureClients, size_gb: int | None, snapshot: str, source_url: str) -> dict[str, Any]:
+def creation_data(
+    clients: AzureClients, size_gb: int | None, snapshot: str, source_url: str
+) -> dict[str, Any]:
     if snapshot:
         return {"createOption": "Copy", "sourceResourceId": find_snapshot(clients, snapshot).id}
     if source_url:
@@ -126,7 +126,8 @@ def set_data_disks(clients: AzureClients, vm: Any, disks: list[dict[str, Any]]) 
 
 
 def attach(clients: AzureClients, disk: Any, machine: Machine) -> int:
-    vm = clients.compute.virtual_machines.get(resource_group_of(machine.provider_id), name_of(machine.provider_id))
+    vm_id = machine.provider_id
+    vm = clients.compute.virtual_machines.get(resource_group_of(vm_id), name_of(vm_id))
     current = list(vm.storage_profile.data_disks or [])
     for data in current:
         if data.managed_disk and data.managed_disk.id.lower() == disk.id.lower():

@@ -14,7 +14,8 @@ SSH_PRIORITY = 1000
 
 
 def ensure_group(clients: AzureClients, name: str, tags: dict[str, str], ours: bool) -> None:
-    """Create our group (tagged, so terminate finds and deletes it); the user's must exist."""
+    """Our group is tagged, so terminate finds and deletes it; the user's group is made
+    untagged when missing and is never deleted."""
     groups = clients.resources.resource_groups
     if ours:
         groups.create_or_update(name, {"location": clients.account.region, "tags": tags})

@@ -6,7 +6,7 @@ and found again through Azure's tag filter."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
@@ -67,6 +67,9 @@ class AzureProvider(Provider):
         warn_retired(self.settings)
         check_credentials(self.settings)
         self.clients  # noqa: B018 - validates SUBSCRIPTION ID, REGION, CA_BUNDLE
+        if spec is not None:  # refuse a bad size before anything is made
+            for key in ("MASTER TYPE", "INSTANCE TYPE"):
+                catalog.vm_size(self.settings.get("AZURE", key))
 
     def _group(self, cluster: str) -> tuple[str, bool]:
         """(resource group, made by us): the user's [AZURE] RESOURCE GROUP is never deleted."""
@@ -85,6 +88,7 @@ class AzureProvider(Provider):
             image = image_reference(clients, self.settings, group, spec.name)
         existing = {m.name for m in self.machines(spec.name) if m.provider_id}
         done = len([p for p in plans if p.name in existing])
+        counting = threading.Lock()
 
         def launch_one(plan: NodePlan) -> None:
             nonlocal done
@@ -99,8 +103,9 @@ class AzureProvider(Provider):
                 clients.compute.disks.begin_update(  # Azure does not pass the VM's tags on
                     resource_group_of(os_disk), name_of(os_disk), {"tags": {**tags, ROLE_TAG: "os"}}
                 ).result()
-            done += 1
-            report(f"{done}/{len(plans)} VMs created")
+            with counting:
+                done += 1
+                report(f"{done}/{len(plans)} VMs created")
 
         report(f"creating {len(plans) - done} VMs in {group} ({clients.account.region})")
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(plans)))) as pool:
@@ -115,25 +120,22 @@ class AzureProvider(Provider):
     # ---- inventory -----------------------------------------------------------------------------
     def machines(self, cluster: str) -> list[Machine]:
         clients = self.clients
+
+        def ours(items: Any) -> list[Any]:
+            return [item for item in items if (item.tags or {}).get(TAG) == cluster]
+
         with self._errors(f"listing the machines of {cluster}"):
-            found = clients.tagged(TAG, cluster)
-
-            def of_type(kind: str) -> list[Any]:
-                return [r for r in found if r.type.lower() == kind]
-
-            def get(getter: Callable[..., Any], **kwargs: Any) -> Callable[[Any], Any]:
-                return lambda r: getter(resource_group_of(r.id), r.name, **kwargs)
-
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                vms = pool.map(get(clients.compute.virtual_machines.get, expand="instanceView"),
-                               of_type("microsoft.compute/virtualmachines"))
-                nics = pool.map(get(clients.network.network_interfaces.get),
-                                of_type("microsoft.network/networkinterfaces"))
-                ips = pool.map(get(clients.network.public_ip_addresses.get),
-                               of_type("microsoft.network/publicipaddresses"))
-                vm_of = {(vm.tags or {}).get(NODE_TAG): vm for vm in vms}
-                ip_of = {(ip.tags or {}).get(NODE_TAG): ip.ip_address or "" for ip in ips}
-                nic_list = list(nics)
+            # The tag filter names the groups holding the nodes; then three list calls per group
+            # (not one GET per VM and NIC), so a 1000-node cluster is a handful of calls.
+            groups = sorted({resource_group_of(r.id) for r in clients.tagged(TAG, cluster)
+                             if r.type.lower() == "microsoft.network/networkinterfaces"})
+            vms, nic_list, ips = [], [], []
+            for group in groups:
+                vms += ours(clients.compute.virtual_machines.list(group, expand="instanceView"))
+                nic_list += ours(clients.network.network_interfaces.list(group))
+                ips += ours(clients.network.public_ip_addresses.list(group))
+        vm_of = {(vm.tags or {}).get(NODE_TAG): vm for vm in vms}
+        ip_of = {(ip.tags or {}).get(NODE_TAG): ip.ip_address or "" for ip in ips}
         machines = [
             to_machine(vm_of.get((nic.tags or {}).get(NODE_TAG)), nic,
                        ip_of.get((nic.tags or {}).get(NODE_TAG), ""), self.login_user)
@@ -196,7 +198,8 @@ class AzureProvider(Provider):
         if zone.isdigit():
             body["zones"] = [zone]
         with self._errors(f"creating disk {name}"):
-            body["properties"] = {"creationData": disk_ops.creation_data(clients, size_gb, snapshot, source_url)}
+            creation = disk_ops.creation_data(clients, size_gb, snapshot, source_url)
+            body["properties"] = {"creationData": creation}
             if size_gb:
                 body["properties"]["diskSizeGB"] = size_gb
             ensure_group(clients, group, node_tags(cluster, "network", "") if cluster else {}, ours)

@@ -10,7 +10,7 @@ from ...config import Settings
 from ...errors import ConfigError
 from ..base import TAG, Machine, NodePlan
 from . import catalog
-from .clients import AzureClients, name_of
+from .clients import AzureClients, name_of, resource_group_of
 
 DEFAULT_IMAGE = {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy",
                  "sku": "22_04-lts-gen2", "version": "latest"}
@@ -92,11 +92,9 @@ def to_machine(vm: Any | None, nic: Any, public_ip: str, user: str) -> Machine:
     """A node from its NIC (which outlives a Spot eviction) and its VM, when the VM is there."""
     tags = nic.tags or {}
     spot = tags.get(SPOT_TAG) == "true"
-    if vm is not None:
-        state = power_state(vm)
-    else:
-        state = "preempted" if spot else "terminated"
-    extra = {"nic": nic.id, "resource_group": nic.id.split("/")[4]}
+    # A Spot VM evicted with policy Delete is gone, but its NIC stays: the node was preempted.
+    state = power_state(vm) if vm is not None else "preempted" if spot else "terminated"
+    extra = {"nic": nic.id, "resource_group": resource_group_of(nic.id)}
     if vm is not None:
         extra["vm_size"] = vm.hardware_profile.vm_size
     return Machine(

@@ -57,12 +57,13 @@ class ComputeApi:
 
     def __init__(self, credentials: Any, endpoint: str, project: str) -> None:
         self.credentials = credentials
-        self.options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+        self.options = ClientOptions(
+            api_endpoint=endpoint, universe_domain=getattr(credentials, "universe_domain", None)
+        ) if endpoint else None
         self.project = project
 
-    def _client(self, cls: type[T]) -> T:
-        client: T = cls(credentials=self.credentials, transport="rest", client_options=self.options)
-        return client
+    def _client(self, cls: Callable[..., T]) -> T:
+        return cls(credentials=self.credentials, transport="rest", client_options=self.options)
 
     @cached_property
     def instances(self) -> compute_v1.InstancesClient:
@@ -100,6 +101,10 @@ class ComputeApi:
                 raise PrerequisiteError(f"GCE credentials could not be used ({what}): {error}") from None
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def every(self, what: str, method: Callable[..., Any], request: Any) -> list[Any]:
+        """Every item of a listing, all pages read inside one retried call."""
+        return self.call(what, lambda: list(method(request=request)))
 
     def mutate(self, what: str, method: Callable[..., compute_v1.Operation], request: Any
                ) -> compute_v1.Operation:

@@ -7,7 +7,9 @@
 3. anonymous, only when another API endpoint is set (an emulator) and no ADC file is named;
 4. Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server).
 
-Scopes: [GCE] COMPUTE SCOPE, default the compute scope. Secrets never leave this module.
+Scopes: [GCE] COMPUTE SCOPE, default the compute scope. Secrets never leave this module. With an
+endpoint outside googleapis.com, a service account signs its own tokens (as in any universe
+other than Google's); a stored user credential still refreshes at its token URI.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...config import Settings
 from ...errors import ConfigError, PrerequisiteError
@@ -36,7 +39,7 @@ def _read_json(path: str, key: str) -> dict[str, Any]:
     return data
 
 
-def _service_account(path: str, scopes: list[str]) -> tuple[Any, str]:
+def _service_account(path: str, scopes: list[str], endpoint: str) -> tuple[Any, str]:
     from google.oauth2 import service_account
 
     info = _read_json(path, "CREDENTIALS_FILE")
@@ -47,6 +50,11 @@ def _service_account(path: str, scopes: list[str]) -> tuple[Any, str]:
         credentials = service_account.Credentials.from_service_account_info(info, scopes=scopes)
     except (ValueError, KeyError) as err:
         raise ConfigError(f"[GCE] CREDENTIALS_FILE: {path} is not a valid key ({err})") from None
+    host = urlsplit(endpoint).hostname or ""
+    if host and not host.endswith(".googleapis.com"):
+        # Another universe: the key signs its own tokens (self-signed JWT) and google-auth makes
+        # no side lookups at iamcredentials.googleapis.com for the endpoint's requests.
+        credentials = credentials.with_universe_domain(host)
     return credentials, info.get("project_id", "")
 
 
@@ -87,7 +95,7 @@ def load_credentials(settings: Settings, endpoint: str) -> tuple[Any, str]:
     scopes = [settings.get("GCE", "COMPUTE SCOPE") or COMPUTE_SCOPE]
     key_file = settings.get("GCE", "CREDENTIALS_FILE")
     if key_file:
-        return _service_account(key_file, scopes)
+        return _service_account(key_file, scopes, endpoint)
     storage = settings.get("GCE", "OAUTH STORAGE")
     if storage:
         return _stored_user(storage, settings, scopes)

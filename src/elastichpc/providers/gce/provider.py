@@ -58,7 +58,6 @@ class GceProvider(Provider):
         _ = self.api  # credentials and project, without a network call
 
     def _image(self) -> str:
-
         image = self.settings.get("IMAGE", "GCE_IMAGE_ID")
         if not image:
             return DEFAULT_IMAGE
@@ -68,7 +67,6 @@ class GceProvider(Provider):
         return f"projects/{project}/global/images/{image}"
 
     def _shape(self, cluster: str, login_pubkey: str) -> NodeShape:
-
         scopes = [s.replace(" ", "_") for s in self.settings.get("GCE", "SCOPES")]  # guide: "full control"
         return NodeShape(
             cluster=cluster, zone=self.zone, network=self.settings.get("GCE", "NETWORK"),
@@ -79,7 +77,6 @@ class GceProvider(Provider):
 
     # ---- launch -----------------------------------------------------------------------------------
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
-
         api = self.api
         shape = self._shape(spec.name, plans[0].ssh_public_key)
         existing = {i.name for i in self._zone_instances(spec.name)}
@@ -118,14 +115,12 @@ class GceProvider(Provider):
         return self._wait_running(spec.name, [p.name for p in plans], report)
 
     def _zone_instances(self, cluster: str) -> list[Any]:
-
         api = self.api
         request = compute_v1.ListInstancesRequest(project=api.project, zone=self.zone,
                                                   filter=f'labels.{TAG} = "{cluster}"')
-        return list(api.call("list instances", api.instances.list, request=request))
+        return api.every("list instances", api.instances.list, request)
 
     def _wait_running(self, cluster: str, names: list[str], report: Report) -> list[Machine]:
-
         deadline = time.monotonic() + RUNNING_TIMEOUT
         while True:
             found = {i.name: machine_of(i, self.login_user) for i in self._zone_instances(cluster)}
@@ -141,7 +136,6 @@ class GceProvider(Provider):
             time.sleep(2.0)
 
     def _ensure_firewalls(self, spec: ClusterSpec, tag: str, report: Report) -> None:
-
         api = self.api
         have = {f.name for f in self._cluster_firewalls(spec.name)}
         wanted = cluster_rules(spec, self.settings.get("GCE", "NETWORK"), tag, source_cidr(self.settings))
@@ -157,28 +151,25 @@ class GceProvider(Provider):
             api.wait("firewall rule creation", operation)
 
     def _cluster_firewalls(self, cluster: str) -> list[Any]:
-
         api = self.api
         request = compute_v1.ListFirewallsRequest(project=api.project, filter=f'name eq "ehpc-{cluster}-.*"')
-        return [f for f in api.call("list firewall rules", api.firewalls.list, request=request)
+        return [f for f in api.every("list firewall rules", api.firewalls.list, request)
                 if is_cluster_rule(f, cluster)]
 
     # ---- inventory --------------------------------------------------------------------------------
     def _labelled(self, kind: str, cluster: str) -> list[Any]:
         """Every instance or disk with the cluster's label, in any zone (aggregatedList)."""
-
         api = self.api
-        client, request_type = {
-            "instances": (api.instances, compute_v1.AggregatedListInstancesRequest),
-            "disks": (api.disks, compute_v1.AggregatedListDisksRequest),
-        }[kind]
-        request = request_type(project=api.project,
-                               filter=f'labels.{TAG} = "{cluster}"' if cluster else None)
-        pages = api.call(f"list {kind}", client.aggregated_list, request=request)
-        return [item for _, scoped in pages for item in getattr(scoped, kind)]
+        label = f'labels.{TAG} = "{cluster}"' if cluster else None
+        if kind == "instances":
+            scopes = api.every("list instances", api.instances.aggregated_list,
+                               compute_v1.AggregatedListInstancesRequest(project=api.project, filter=label))
+        else:
+            scopes = api.every("list disks", api.disks.aggregated_list,
+                               compute_v1.AggregatedListDisksRequest(project=api.project, filter=label))
+        return [item for _, scoped in scopes for item in getattr(scoped, kind)]
 
     def machines(self, cluster: str) -> list[Machine]:
-
         found = [machine_of(i, self.login_user) for i in self._labelled("instances", cluster)]
         return sorted(found, key=lambda m: (m.role != "head", _node_number(m.name), m.name))
 
@@ -229,7 +220,6 @@ class GceProvider(Provider):
 
     def create_disk(self, name: str, size_gb: int | None, *, cluster: str = "", zone: str = "",
                     disk_type: str = "", snapshot: str = "", source_url: str = "") -> Disk:
-
         if source_url:
             raise ConfigError("GCE disks are made empty or from a snapshot, not from a URL")
         check_name(name, "disk name")
@@ -267,7 +257,6 @@ class GceProvider(Provider):
                            "source_snapshot": disk.source_snapshot.rsplit("/", 1)[-1]})
 
     def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
-
         check_name(name, "snapshot name")
         api = self.api
         zone, disk_name = self._where(disk_id)
@@ -282,7 +271,6 @@ class GceProvider(Provider):
         return _snapshot_of(made)
 
     def attach_disk(self, disk_id: str, machine: Machine, device: str = "") -> Disk:
-
         api = self.api
         disk = self._disk(disk_id)
         zone, _, instance = machine.provider_id.rpartition("/")
@@ -324,12 +312,11 @@ class GceProvider(Provider):
                   compute_v1.DeleteDiskRequest(project=api.project, zone=zone, disk=name))
 
     def snapshots(self, cluster: str = "") -> list[Snapshot]:
-
         api = self.api
         request = compute_v1.ListSnapshotsRequest(
             project=api.project,
             filter=f'labels.ehpc-source-cluster = "{cluster}"' if cluster else None)
-        return [_snapshot_of(s) for s in api.call("list snapshots", api.snapshots.list, request=request)]
+        return [_snapshot_of(s) for s in api.every("list snapshots", api.snapshots.list, request)]
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         api = self.api

@@ -1,12 +1,14 @@
-"""One command for the Azure emulators: `python3 tests/emulators/azure/start.py [DIR]`.
+"""One command for the Azure emulators: `python3 -m tests.emulators.azure [DIR]` (from the
+project's root).
 
 Makes certificates in DIR (default ./azure-emulators), starts Azurite and the ARM fake on free
 loopback ports, registers a service principal, writes DIR/cluster.conf pointing ehpc at them and
-prints the environment to use. Ctrl-C stops both.
+prints the environment to use. Ctrl-C or SIGTERM stops both.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import uuid
@@ -42,8 +44,9 @@ def main() -> None:
         f"BLOB_ENDPOINT = {azurite.blob_endpoint}\nCA_BUNDLE = {tls.ca}\n"
     )
     print(f"ARM fake: {fake.endpoint}   Azurite blobs: {azurite.blob_endpoint}")
-    print(f"export EHPC_CONFIG={conf}")
-    print("Ctrl-C stops the emulators.")
+    print(f"export EHPC_CONFIG={conf} EHPC_CALLER_CIDR=192.0.2.0/24")
+    print("Ctrl-C (or SIGTERM) stops the emulators.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
             time.sleep(3600)
