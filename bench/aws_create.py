@@ -81,6 +81,7 @@ def main(sizes: list[int]) -> None:
     try:
         with tempfile.TemporaryDirectory() as state:
             os.environ.update(EHPC_STATE_DIR=state, AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="bench",
+                              AWS_EC2_METADATA_DISABLED="true",
                               AWS_SECRET_ACCESS_KEY="bench", EHPC_CALLER_CIDR="203.0.113.0/24")
             import boto3
 

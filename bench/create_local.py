@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def main(sizes: list[int]) -> None:
                          "first_job_round_trip_s": round(job_s, 2),
                          "terminate_s": round(terminate_s, 2), "cli_peak_rss_mib": round(rss, 1)})
             print(runs[-1], flush=True)
+        shutil.rmtree(root, ignore_errors=True)
     help_s = min(timed([*ehpc, "--help"], os.environ.copy())[0] for _ in range(5))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({

@@ -25,6 +25,8 @@ _EXPORTS = {
     "list_clusters": "elastichpc.orchestration.inventory",
     "list_nodes": "elastichpc.orchestration.inventory",
     "submit_job": "elastichpc.orchestration.jobs",
+    "submit_jobs": "elastichpc.orchestration.jobs",
+    "job_report": "elastichpc.orchestration.jobs",
     "job_status": "elastichpc.orchestration.jobs",
     "list_jobs": "elastichpc.orchestration.jobs",
     "job_logs": "elastichpc.orchestration.jobs",

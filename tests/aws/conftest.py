@@ -78,6 +78,8 @@ def aws_env(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(state_dir.parent / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(state_dir.parent / "no-aws-credentials"))
     monkeypatch.setenv("EHPC_CALLER_CIDR", CALLER)
+    # Without keys the credential chain would ask the instance metadata service: never here.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("EHPC_AWS_MAX_ATTEMPTS", "5")
     yield proxy
     proxy.faults.reset()

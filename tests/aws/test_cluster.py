@@ -174,3 +174,26 @@ def test_guide_nfs_at_create_says_how_in_one_line(aws_env, capsys, image) -> Non
         "ehpc: error: an NFS volume at create (--nfs-newVolume) is not available yet: create the "
         "cluster, then run `ehpc fs nfs nfsc --nfs-newVolume 200 --nfs-mountPoint /nfs`")
     assert ehpc(capsys, "cluster", "list", "--json").out.strip() == "[]"  # nothing was started
+
+
+def test_the_users_key_pair_and_extra_group(aws_env, capsys, ec2, image) -> None:
+    ec2.create_key_pair(KeyName="mine")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    extra = ec2.create_security_group(GroupName="office", Description="users' own", VpcId=vpc)["GroupId"]
+    try:
+        result = ehpc(capsys, *create_args("own", 1, image, "--aws-key-pair", "mine",
+                                           "--aws-security-group", "office", "--provision-only"))
+        assert result.code == 0, result.err
+        found = instances_of(ec2, "own")
+        assert {i["KeyName"] for i in found} == {"mine"}
+        assert all(extra in {g["GroupId"] for g in i["SecurityGroups"]} for i in found)
+        assert ehpc(capsys, "cluster", "terminate", "own").code == 0
+        # Not made by ehpc, not tagged: both stay.
+        assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == ["mine"]
+        assert ec2.describe_security_groups(GroupIds=[extra])["SecurityGroups"]
+        missing = ehpc(capsys, *create_args("own2", 1, image, "--aws-key-pair", "nope", "--provision-only"))
+        assert missing.code == 2 and "[AWS] keyPair 'nope' does not exist" in missing.err
+        assert ehpc(capsys, "cluster", "terminate", "own2").code == 0
+    finally:
+        ec2.delete_key_pair(KeyName="mine")
+        ec2.delete_security_group(GroupId=extra)

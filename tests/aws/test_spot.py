@@ -137,3 +137,12 @@ def test_prices_and_missing_price(aws_env, capsys) -> None:
     assert f"{REGION}a" in zones and all(p["instance_type"] == "t3.micro" for p in json.loads(prices.out))
     no_price = ehpc(capsys, "spot", "request", "--name", "np", "--aws-region", REGION, "--provision-only")
     assert no_price.code == 2 and "spot nodes need a maximum hourly price" in no_price.err
+
+
+def test_a_provider_without_spot_requests_says_so(aws_env, capsys) -> None:
+    result = ehpc(capsys, "spot", "request", "--provider", "local", "--name", "lsp", "--size", "1",
+                  "--price", "0.1", "--provision-only")
+    assert result.code == 1
+    assert result.err.splitlines()[-1] == (
+        "ehpc: error: the local provider has no spot requests (the guide's spot instances are on AWS)")
+    assert ehpc(capsys, "cluster", "list", "--json").out.strip() == "[]"

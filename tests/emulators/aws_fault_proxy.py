@@ -16,7 +16,6 @@ import argparse
 import collections
 import http.client
 import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,9 +30,11 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
 class Faults:
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.released = threading.Event()  # set: delayed calls go on at once (reset, delay 0)
         self.reset()
 
     def reset(self) -> None:
+        self.released.set()
         with self.lock:
             self.fail_left = 0
             self.fail_action = ""
@@ -86,6 +87,7 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
                 elif command == "delay":
                     faults.delay = float(query.get("seconds", "0"))
                     faults.delay_action = query.get("action", "")
+                    (faults.released.clear if faults.delay else faults.released.set)()
             if command == "reset":
                 faults.reset()
             self._reply(200, f"failed={faults.failed}\n".encode(), {"Content-Type": "text/plain"})
@@ -96,7 +98,7 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
                 self._control()
                 return
             action = action_of(body)
-            time.sleep(faults.pause_for(action))
+            faults.released.wait(faults.pause_for(action))
             if faults.should_fail(action):
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
                 return
@@ -131,6 +133,7 @@ class FaultProxy:
         return self.url
 
     def stop(self) -> None:
+        self.faults.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -141,6 +144,7 @@ class FaultProxy:
     def set_delay(self, seconds: float, action: str = "") -> None:
         with self.faults.lock:
             self.faults.delay, self.faults.delay_action = seconds, action
+        (self.faults.released.clear if seconds else self.faults.released.set)()
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ commands, exact command lines, pinned host keys, and a terminate that leaves not
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehpc]:
     assert "is ready" in created.stdout
     yield ehpc
     ehpc.run("cluster", "terminate", NAME, check=False)
+    shutil.rmtree(ehpc.local_root, ignore_errors=True)
 
 
 def test_cluster_and_nodes_are_listed(cli: Ehpc) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ def guide(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guide]:
     assert "(ehpc cluster create --provider local)" in created.stderr
     yield tool
     tool.run("ehpcutils", "--provider=local", "--terminate", f"--cluster={NAME}", check=False)
+    shutil.rmtree(ROOT / workdir.name, ignore_errors=True)
 
 
 def test_list_compute_nodes(guide: Guide) -> None:

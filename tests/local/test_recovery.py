@@ -22,8 +22,10 @@ from .helpers import ROOT, Ehpc, leftovers, node_pids
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Ehpc:
-    return Ehpc(tmp_path / "state", ROOT / tmp_path.name)
+def cli(tmp_path: Path) -> Iterator[Ehpc]:
+    ehpc = Ehpc(tmp_path / "state", ROOT / tmp_path.name)
+    yield ehpc
+    shutil.rmtree(ehpc.local_root, ignore_errors=True)
 
 
 def _interrupt_create(cli: Ehpc, name: str, size: int) -> subprocess.CompletedProcess[str]:

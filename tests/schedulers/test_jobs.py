@@ -174,3 +174,12 @@ def test_owners_run_directly_on_the_head_or_as_jobs(cluster: Cluster) -> None:
     job = {"slurm": "anyone", "sge": "sge", "pbs": "anyone"}[cluster.scheduler]
     out = cluster.submit("--owner", job, "--wait", "--", "hostname").stdout
     assert out.strip() in {f"{cluster.name}-node1", f"{cluster.name}-node2"}
+
+
+def test_a_refused_submission_ends_in_one_clear_line(cluster: Cluster) -> None:
+    if cluster.scheduler == "sge":
+        pytest.skip("Grid Engine queues any memory request: --mem is mem_free, a placement hint")
+    out = cluster.submit("--mem", "900G", "--", "true", check=False)
+    assert out.returncode == 1
+    assert out.stderr == (f"ehpc: error: {cluster.scheduler} did not accept the job: sbatch: error: "
+                          "Batch job submission failed: Requested node configuration is not available\n")

@@ -6,10 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .options import add_settings_flags, settings_from
+from .options import PROVIDER_SECTIONS, add_settings_flags, settings_from
 from .output import print_json, print_table
-
-PROVIDER_SECTIONS = ("AWS", "GCE", "AZURE", "LOCAL")
 
 
 def _dest(key: str) -> str:
@@ -54,6 +52,8 @@ def register(groups: Any) -> None:
     create.add_argument("--zone", dest=_dest("DISK_ZONE"), metavar="ZONE")
     create.add_argument("--type", dest=_dest("DISK_TYPE"), metavar="TYPE")
     create.add_argument("--snapshot", default="", help="make the disk from this snapshot")
+    create.add_argument("--url", dest=_dest("AZURE_DISK_URL"), metavar="URL",
+                        help="make the disk from this disk image (a VHD blob on Azure)")
     create.add_argument("--attach", action="store_true",
                         help="attach to --cluster's node, format and mount")
     create.add_argument("--keep", action="store_true",
@@ -129,6 +129,7 @@ def create_cmd(args: argparse.Namespace) -> int:
         zone=settings.get("DISK", "DISK_ZONE") or "",
         disk_type=settings.get("DISK", "DISK_TYPE") or "",
         snapshot=args.snapshot or settings.get("DISK", "GCE_SNAPSHOT") or "",
+        source_url=settings.get("DISK", "AZURE_DISK_URL") or "",
     )
     attached = []
     if args.attach and context is not None:

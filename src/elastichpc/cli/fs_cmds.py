@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .options import add_settings_flags, settings_from
+from .options import PROVIDER_SECTIONS, add_settings_flags, settings_from
 from .output import ConsoleProgress, print_json
-
-PROVIDER_SECTIONS = ("AWS", "GCE", "AZURE", "LOCAL")
 
 
 def register(groups: Any) -> None:

@@ -73,19 +73,52 @@ def _job_submit(options: Options) -> list[str]:
     return argv
 
 
-def ehpcutils(options: Options) -> list[str]:
+def _node_cluster(node: str) -> str:
+    """The cluster that has a node called `node` (its name, short name or machine id)."""
+    from ..state import Journal
+
+    journal = Journal()
+    for row in journal.clusters():
+        for n in journal.nodes(row.name):
+            if node in (n.name, n.provider_id, n.name.removeprefix(f"{row.name}-")):
+                return row.name
+    raise ConfigError(f"no cluster has a node {node!r}")
+
+
+def _data(options: Options, provider: list[str]) -> list[list[str]]:
+    """ehpcutils --data: disks (guide 4.a-4.d, 4.f, 4.g) on the cluster of cluster.conf."""
+    if "list" in options:
+        return [["disk", "list", *provider]]
+    if "remove" in options:
+        return [["disk", "delete", first(options, "disk"), *provider]]
+    snapshot = first(options, "snapshot")
+    name = first(options, "disk", default=f"{snapshot}-copy" if snapshot else "")
+    create = ["disk", "create", name, *provider]
+    create += ["--snapshot", snapshot] if snapshot else ["--size", first(options, "size")]
+    commands = [create]
+    if "attach" in options or "gluster" in options:
+        cluster = _cluster_name(options)
+        create += ["--attach", "--cluster", cluster]
+        if "gluster" in options:
+            commands.append(["fs", "gluster", cluster])
+    return commands
+
+
+def ehpcutils(options: Options) -> list[list[str]]:
     """Configuration mode: the settings come from cluster.conf, the action from a flag."""
     provider = ["--provider", options["provider"]] if "provider" in options else []
     if "cross" in options:
         raise ConfigError("clusters across several clouds ([CROSS]) are not supported yet")
     if "create" in options:
-        return ["cluster", "create", *provider]
+        return [["cluster", "create", *provider]]
     if "compute" in options and "list" in options:
-        return ["nodes", "list", _cluster_name(options)]
+        return [["nodes", "list", _cluster_name(options)]]
     if "terminate" in options:
-        return ["cluster", "terminate", _cluster_name(options), *provider]
+        return [["cluster", "terminate", _cluster_name(options), *provider]]
+    if "data" in options:
+        return _data(options, provider)
     if "submit" in options:
-        return _job_submit(options)
+        return [_job_submit(options)]
     raise ConfigError("unknown ehpcutils action: expected --create, --compute --list, "
                       "--terminate, --data or --submit")
 
@@ -125,42 +158,117 @@ def _provider_flags(provider: str, options: Options) -> list[str]:
     return flags
 
 
-def ehpc_client(options: Options) -> list[str]:
+def _client_disks(options: Options, where: list[str]) -> list[list[str]] | None:
+    """ehpc-client's disk, GlusterFS and NFS actions (guide 4.a-4.g), or None. `where` is
+    --provider NAME and its credential flags; file systems use the cluster's own provider."""
+    credentials = where[2:]
+    if "list-disks" in options:
+        return [["disk", "list", *where]]
+    if "remove-disk" in options:
+        return [["disk", "delete", first(options, "disk"), *where]]
+    if "attachdatadisk" in options:  # Azure: a new disk from a VHD, attached (and GlusterFS)
+        node, url = first(options, "instance"), first(options, "url")
+        cluster = _node_cluster(node)
+        name = url.rsplit("/", 1)[-1].removesuffix(".vhd").lower() or "datadisk"
+        commands = [["disk", "create", name, "--url", url, "--attach", "--cluster", cluster,
+                     "--node", node, *where]]
+        return commands + ([["fs", "gluster", cluster, *credentials]] if "gluster" in options else [])
+    if "nfs" in options:
+        argv = ["fs", "nfs", _cluster_name(options), *credentials]
+        for key, flag in (("device", "--device"), ("mountpoint", "--mount-point"), ("fsid", "--fsid")):
+            argv += [flag, options[key]] if first(options, key) else []
+        return [argv]
+    if "disk" in options and "gluster" in options:
+        argv = ["fs", "gluster", _cluster_name(options), *credentials]
+        for key, flag in (("volume", "--volume"), ("mountpoint", "--mount-point"),
+                          ("stripe", "--stripe"), ("replicate", "--replicate")):
+            argv += [flag, options[key]] if first(options, key) else []
+        return [argv]
+    if "volume-attach-mount" in options:
+        node = first(options, "instance-id", "instance")
+        argv = ["disk", "attach", first(options, "volume-id"), _node_cluster(node), "--node", node]
+        argv += ["--mount-point", options["mountpoint"]] if first(options, "mountpoint") else []
+        return [argv + (["--format"] if first(options, "format").lower() in ("y", "yes") else [])]
+    if "disk" in options and "attach" in options:
+        node = first(options, "instance")
+        return [["disk", "attach", first(options, "diskname"), _node_cluster(node), "--node", node]]
+    if "disk" in options:
+        name = first(options, "diskname")
+        source = ["--snapshot", first(options, "source")] if "snapshot" in options else []
+        return [["disk", "create", name, *(source or ["--size", first(options, "size")]), *where]]
+    return None
+
+
+def _client_spot(options: Options, where: list[str]) -> list[list[str]] | None:
+    """ehpc-client's AWS spot actions (guide 3.d), or None."""
+    if "spot-add" in options:
+        argv = ["spot", "request", "--name", first(options, "cluster", default="ehpc-spot"), *where]
+        argv += ["--size", first(options, "n", "count", default="1")]
+        return [argv + (["--price", options["price"]] if first(options, "price") else [])]
+    if "spot-resume" in options:
+        return [["spot", "resume"]]
+    if "spot-cancel" in options:
+        return [["spot", "cancel", first(options, "id"), *where]]
+    return None
+
+
+def ehpc_client(options: Options) -> list[list[str]]:
     """Command mode: everything on the command line, the provider told by its flags."""
     provider = client_provider(options)
+    where = ["--provider", provider, *_provider_flags(provider, options)]
     if "create" in options:
-        argv = ["cluster", "create", "--provider", provider, *_provider_flags(provider, options)]
+        argv = ["cluster", "create", *where]
         if name := first(options, "cluster"):
             argv += ["--name", name]
         if size := first(options, "n", "count"):
             argv += ["--size", size]
-        return argv
+        return [argv]
     if "nodes-lst" in options or ("nodes" in options and "list" in options):
-        return ["nodes", "list", _cluster_name(options)]
+        return [["nodes", "list", _cluster_name(options)]]
     if "nodes-terminate" in options or "terminate" in options:
-        return ["cluster", "terminate", _cluster_name(options), "--provider", provider]
+        return [["cluster", "terminate", _cluster_name(options), "--provider", provider]]
     if "job-submit" in options:
-        return _job_submit(options)
+        return [_job_submit(options)]
     if "job-status" in options:
-        return ["job", "status", _cluster_name(options), first(options, "id")]
-    raise ConfigError("unknown ehpc-client action (see the guide's chapters 3-5)")
+        return [["job", "status", _cluster_name(options), first(options, "id")]]
+    commands = _client_disks(options, where) or _client_spot(options, where)
+    if commands is None:
+        raise ConfigError("unknown ehpc-client action (see the guide's chapters 3-5)")
+    return commands
 
 
-def volumes(options: Options) -> list[str]:
+def volumes(options: Options) -> list[list[str]]:
+    """The guide's AWS ./volumes (4.a, 4.b, 4.f, 4.g)."""
+    where = ["--provider", "aws", *_provider_flags("aws", options)]
+    if "create-volume" in options:
+        argv = ["disk", "create", first(options, "name", default="volume"), *where]
+        argv += ["--zone", options["z"]] if first(options, "z") else []
+        if snapshot := first(options, "snap", "snapshot"):
+            return [[*argv, "--snapshot", snapshot]]
+        return [[*argv, "--size", first(options, "s", "size")]]
+    if "delete-volume" in options:
+        return [["disk", "delete", first(options, "id"), *where]]
+    if "lst-avaliable-volumes" in options or "lst-available-volumes" in options:
+        return [["disk", "list", *where]]
     raise ConfigError("unknown volumes action: expected --create-volume, --delete-volume "
                       "or --lst-avaliable-volumes")
 
 
-def _run(translate: Callable[[Options], list[str]], argv: Sequence[str] | None) -> int:
+def _run(translate: Callable[[Options], list[list[str]]], argv: Sequence[str] | None) -> int:
+    """Translate, then run each ehpc command in turn; stop at the first that fails."""
     from .main import main
 
     try:
-        translated = translate(parse(sys.argv[1:] if argv is None else argv))
+        commands = translate(parse(sys.argv[1:] if argv is None else argv))
     except ConfigError as err:
         print(f"ehpc: error: {err}", file=sys.stderr)
         return err.exit_code
-    print(f"(ehpc {shown(translated)})", file=sys.stderr)
-    return main(translated)
+    for command in commands:
+        print(f"(ehpc {shown(command)})", file=sys.stderr)
+        code = main(command)
+        if code:
+            return code
+    return 0
 
 
 def shown(argv: list[str]) -> str:

@@ -10,6 +10,9 @@ from ..config import all_keys, load_settings
 from ..config.schema import to_bool
 from ..config.spec import Settings
 
+# The sections whose flags carry a provider's settings and credentials.
+PROVIDER_SECTIONS = ("AWS", "GCE", "AZURE", "LOCAL")
+
 SHORT = {  # alias -> (section, key)
     "--name": ("CLUSTER", "CLUSTER_PREFIX"),
     "--size": ("CLUSTER", "CLUSTER SIZE"),

@@ -76,12 +76,14 @@ def create_disks(
     zone: str = "",
     disk_type: str = "",
     snapshot: str = "",
+    source_url: str = "",
 ) -> list[Disk]:
-    if not size_gb and not snapshot:
-        raise ConfigError("a new disk needs a size (--size 10G, [DISK] DISK SIZE) or --snapshot")
+    """Empty disks, or copies of a snapshot or of a disk image at a URL (Azure VHD blobs)."""
+    if not size_gb and not snapshot and not source_url:
+        raise ConfigError("a new disk needs a size (--size 10G, [DISK] DISK SIZE), --snapshot or --url")
     return [
         provider.create_disk(each, size_gb, cluster=cluster, zone=zone, disk_type=disk_type,
-                             snapshot=snapshot)
+                             snapshot=snapshot, source_url=source_url)
         for each in disk_names(name, number)
     ]
 

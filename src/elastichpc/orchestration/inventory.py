@@ -82,7 +82,7 @@ def list_nodes(
                 node.name,
                 node.role,
                 node.address or node.private_address,
-                machine.state if machine else "missing",
+                machine.state if machine else node.status if node.status.startswith("spot-") else "missing",
                 states.get(node.name, "-" if node.role == "head" else ""),
                 bool(node.info.get("spot")),
                 node.provider_id,

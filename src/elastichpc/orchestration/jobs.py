@@ -123,12 +123,12 @@ def submit_jobs(
         context.head, ["bash", "-s"], input=_batch_script(submissions, mark), user=user, check=False
     )
     job_ids: list[str] = []
-    problem = ""
-    for output in result.stdout.split(mark + "\n")[:-1]:
+    *outputs, refused = result.stdout.split(mark + "\n")
+    for output in outputs:
         try:
             job_ids.append(context.scheduler.parse_submit(output))
-        except ValueError as err:
-            problem = str(err)
+        except ValueError:
+            refused = output
             break
     for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False):
         context.journal.add_job(
@@ -140,7 +140,10 @@ def submit_jobs(
             )
         )
     if len(job_ids) < len(specs):
-        detail = problem or (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+        # Some wrappers (PBS's qsub) report a refusal on standard output, among other lines.
+        said = [line.strip(" '\"") for line in (result.stderr + refused).splitlines() if line.strip()]
+        errors = [line for line in said if "error" in line.lower()]
+        detail = (errors or said or [f"exit code {result.returncode}"])[-1]
         which = "the job" if len(specs) == 1 else f"job {len(job_ids) + 1} of {len(specs)}"
         raise EhpcError(f"{context.scheduler.name} did not accept {which}: {detail}")
     return job_ids

@@ -61,6 +61,9 @@ def request_spot_cluster(
     journal = journal or Journal()
     interval = interval or float(spec.settings.get("CLUSTER", "SPOT_INTERVAL"))
     provider = get_provider(spec.provider, spec.settings)
+    if type(provider).request_spot is Provider.request_spot:  # before anything is recorded
+        raise EhpcError(f"the {provider.name} provider has no spot requests (the guide's spot "
+                        "instances are on AWS)")
     provider.check_ready(spec)
     _start(spec, journal)
     try:

@@ -10,6 +10,7 @@ import shutil
 
 from ..config import Settings, check_name
 from ..providers import get_provider
+from ..remote import close_connections
 from ..state import Journal
 from .progress import Progress
 
@@ -34,15 +35,14 @@ def terminate_cluster(
 
         context = ClusterContext(journal, row, settings)
         provider = context.provider
-        if (journal.cluster_dir(name) / "ssh_config").exists():
-            context.shell.close()
         journal.set_status(name, "terminating")
     else:
         provider = get_provider(provider_name or "local", settings or Settings())
     provider.check_ready()
+    directory = journal.directory / "clusters" / name
+    close_connections(directory)
     with progress.step(f"terminating {name} on {provider.name}"):
         removed = provider.terminate(name, progress.detail)
-    directory = journal.directory / "clusters" / name
     if directory.exists():
         shutil.rmtree(directory)
     if row is not None:

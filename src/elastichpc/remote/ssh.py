@@ -38,15 +38,33 @@ def control_dir(directory: Path) -> Path:
     """Where the cluster's multiplexed SSH connections live: short (socket paths are limited to
     about 100 bytes), private, and distinct for every cluster directory."""
     digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"ehpc-ssh-{os.getuid()}" / digest
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    return path
+    return Path(tempfile.gettempdir()) / f"ehpc-ssh-{os.getuid()}" / digest
+
+
+def _ensure_private_dir(path: Path) -> None:
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+
+
+def close_connections(directory: Path) -> None:
+    """End a cluster's kept connections and remove their sockets (at terminate, or before the
+    machines go away); nothing to do when there are none."""
+    sockets = control_dir(directory)
+    if not sockets.is_dir():
+        return
+    config = directory / "ssh_config"
+    for socket in sockets.iterdir() if config.exists() else []:
+        subprocess.run(["ssh", "-F", str(config), "-O", "exit", socket.name],
+                       capture_output=True, timeout=10)
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump: str) -> None:
     """ssh_config and known_hosts for a cluster: one Host block per node, host keys pinned, one
     multiplexed connection per node kept for a minute so repeated commands skip the handshake."""
+    sockets = control_dir(directory)
+    _ensure_private_dir(sockets)
     blocks = []
     for host in hosts:
         lines = [f"Host {host.name}", f"  HostKeyAlias {host.name}", f"  User {host.login_user}"]
@@ -70,7 +88,7 @@ def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump:
                 "  ConnectTimeout 10",
                 "  ServerAliveInterval 15",
                 "  ControlMaster auto",
-                f"  ControlPath {control_dir(directory)}/%n",
+                f"  ControlPath {sockets}/%n",
                 "  ControlPersist 60",
             ]
         )
@@ -90,16 +108,9 @@ def in_parallel(func: Callable[[T], R], items: Iterable[T], workers: int = 16) -
 
 class ClusterShell:
     def __init__(self, directory: Path, login_users: dict[str, str]) -> None:
+        self.directory = directory
         self.config = directory / "ssh_config"
         self.login_users = login_users
-        self.sockets = control_dir(directory)  # (re)made: /tmp may have been cleaned
-
-    def close(self) -> None:
-        """End the kept connections (before the machines go away, and at terminate)."""
-        for socket in self.sockets.iterdir():
-            subprocess.run(["ssh", "-F", str(self.config), "-O", "exit", socket.name],
-                           capture_output=True, timeout=10)
-        shutil.rmtree(self.sockets, ignore_errors=True)
 
     def remote_argv(self, node: str, argv: list[str], user: str | None = None) -> list[str]:
         """The argv to run on `node`, as root (via sudo when the login user is not root) or as
@@ -113,6 +124,7 @@ class ClusterShell:
     def ssh_argv(
         self, node: str, argv: list[str] | None, user: str | None = None, tty: bool = False
     ) -> list[str]:
+        _ensure_private_dir(control_dir(self.directory))  # /tmp may have been cleaned since
         base = ["ssh", "-F", str(self.config), *(["-t"] if tty else []), node]
         if not argv:
             return base

@@ -18,7 +18,7 @@ WAIT = {"Delay": 2, "MaxAttempts": 150}
 
 def to_disk(volume: dict[str, Any], names: dict[str, str]) -> Disk:
     tags = tag_dict(volume)
-    attachment = next(iter(volume.get("Attachments") or []), {})
+    attachment: dict[str, Any] = next(iter(volume.get("Attachments") or []), {})
     instance = attachment.get("InstanceId", "")
     return Disk(
         disk_id=volume["VolumeId"],
@@ -100,7 +100,8 @@ def free_device(ec2: Any, instance_id: str) -> str:
 def attach(ec2: Any, volume_id: str, instance_id: str, device: str) -> None:
     current = volume(ec2, volume_id)
     if current["State"] != "available":
-        where = next(iter(current.get("Attachments") or []), {}).get("InstanceId", "")
+        attachments: list[dict[str, Any]] = current.get("Attachments") or []
+        where = attachments[0]["InstanceId"] if attachments else ""
         raise EhpcError(f"volume {volume_id} is {current['State']}{' on ' + where if where else ''}: "
                         "detach it first")
     with aws_errors(f"attach {volume_id} to {instance_id} as {device}"):

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from ...config import check_name
 from ...errors import EhpcError, ProviderError
@@ -27,8 +28,11 @@ GIB = 1024**3
 class LocalDisks:
     """Mixed into LocalProvider: the Provider disk methods, and the shared-directory fallback."""
 
-    root: Path
-    name: str
+    name: ClassVar[str]
+    if TYPE_CHECKING:  # provided by LocalProvider
+
+        @property
+        def root(self) -> Path: ...
 
     # ---- files ----------------------------------------------------------------------------
     @property
