@@ -38,6 +38,10 @@ def test_volume_life_cycle(aws_env, aws, capsys, ec2, image) -> None:
 
     attached = aws.attach_disk(data.disk_id, head, "/dev/sdm")
     assert (attached.state, attached.attached_to, attached.device) == ("in-use", "dk-head", "/dev/sdm")
+    # Xen and Nitro (NVMe, named by the volume id) instances show the volume under other names.
+    assert attached.device_aliases == [
+        "/dev/xvdm", f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{data.disk_id.replace('-', '')}"
+    ]
     second = aws.attach_disk(copy.disk_id, head)  # the first free data device name
     assert second.device == "/dev/sdf"
     with pytest.raises(EhpcError, match="is in-use"):

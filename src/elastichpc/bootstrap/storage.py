@@ -36,14 +36,15 @@ class DiskMount:
 
 
 def disk_mount_script(
-    disk_id: str, device: str, mount_point: str, *, format_disk: bool, filesystem: str,
+    disk_id: str, devices: list[str], mount_point: str, *, format_disk: bool, filesystem: str,
     force: bool,
 ) -> str:
+    """`devices`: the paths the disk may appear under (the first to appear is used)."""
     return _script(
         f"disk step: mount {disk_id}",
         {
             "EHPC_DISK_ID": disk_id,
-            "EHPC_DISK_DEVICE": device,
+            "EHPC_DISK_DEVICES": " ".join(devices),
             "EHPC_DISK_MOUNT": mount_point,
             "EHPC_DISK_FORMAT": _yes(format_disk),
             "EHPC_DISK_FS": filesystem,

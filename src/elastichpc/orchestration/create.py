@@ -19,7 +19,7 @@ from ..state import Journal, NodeRow
 from ..system_packages import require_packages
 from .context import ClusterContext, open_cluster
 from .progress import Progress
-from .storage import check_shared_choice, setup_shared_dir
+from .storage import check_shared_choice, create_time_storage, setup_shared_dir
 
 IDLE_STATES = {"idle", "mix", "alloc"}
 
@@ -162,10 +162,8 @@ def bootstrap_machines(
         probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
         facts = [_facts(m, p) for m, p in zip(machines, probes, strict=True)]
 
-    if journal is not None and (spec.settings.get("CLUSTER", "GLUSTER")
-                                or spec.settings.get("CLUSTER", "NFS")):
-        kind = "GlusterFS" if spec.settings.get("CLUSTER", "GLUSTER") else "NFS"
-        with progress.step(f"shared directory {spec.shared_dir} on {kind}"):
+    if journal is not None and (storage := create_time_storage(spec)):
+        with progress.step(storage):
             setup_shared_dir(open_cluster(spec.name, journal), progress)
 
     layout = ClusterLayout(

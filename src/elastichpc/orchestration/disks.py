@@ -136,7 +136,8 @@ def attach_disk(
     machine = node_machine(context, node)
     mount_point = mount_point or f"/mnt/{disk.name}"
     disk = provider.attach_disk(disk.disk_id, machine, device)
-    script = disk_mount_script(disk.disk_id, disk.device, mount_point, format_disk=format_disk,
+    script = disk_mount_script(disk.disk_id, [disk.device, *disk.device_aliases], mount_point,
+                               format_disk=format_disk,
                                filesystem=filesystem, force=force)
     try:
         output = run_step(context, machine.name, script)

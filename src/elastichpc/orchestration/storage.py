@@ -198,11 +198,26 @@ def setup_nfs(
                          f"{server[0] if server else '?'}", notes)
 
 
+def create_time_storage(spec: ClusterSpec) -> str:
+    """What storage step a create runs before the scheduler ("" for none): the shared directory
+    on GlusterFS or NFS, or the guide's AWS NFS on an EBS volume (4.e: --nfs-newVolume)."""
+    if spec.settings.get("CLUSTER", "GLUSTER"):
+        return f"shared directory {spec.shared_dir} on GlusterFS"
+    if spec.settings.get("CLUSTER", "NFS"):
+        return f"shared directory {spec.shared_dir} on NFS"
+    nfs = spec.settings
+    if spec.provider == "aws" and (nfs.get("NFS", "AWS_VOLUME_SIZE") or nfs.get("NFS", "AWS_VOLUME_NAME")):
+        return "NFS from the head on an EBS volume"
+    return ""
+
+
 def setup_shared_dir(context: ClusterContext, progress: Progress) -> StorageResult | None:
-    """Create time: put the cluster's shared directory on the chosen file system."""
+    """Create time: the step `create_time_storage` names."""
     spec = context.spec
     if spec.settings.get("CLUSTER", "GLUSTER"):
         return setup_gluster(context, spec.settings, progress, shared_dir=spec.shared_dir)
     if spec.settings.get("CLUSTER", "NFS"):
         return setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir)
+    if create_time_storage(spec):
+        return setup_nfs(context, spec.settings, progress)
     return None

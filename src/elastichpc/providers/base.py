@@ -57,6 +57,8 @@ class Disk:
     state: str = "available"  # available | in-use | creating | deleting
     attached_to: str = ""  # machine name
     device: str = ""  # device path on that machine
+    # Other paths the same device may appear under on the machine (first to appear wins).
+    device_aliases: list[str] = field(default_factory=list)
     cluster: str = ""  # tag value, "" when not made with a cluster
     extra: dict[str, Any] = field(default_factory=dict)
 

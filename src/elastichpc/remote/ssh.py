@@ -63,8 +63,7 @@ def close_connections(directory: Path) -> None:
 def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump: str) -> None:
     """ssh_config and known_hosts for a cluster: one Host block per node, host keys pinned, one
     multiplexed connection per node kept for a minute so repeated commands skip the handshake."""
-    sockets = control_dir(directory)
-    _ensure_private_dir(sockets)
+    sockets = control_dir(directory)  # made when the first connection is (ClusterShell)
     blocks = []
     for host in hosts:
         lines = [f"Host {host.name}", f"  HostKeyAlias {host.name}", f"  User {host.login_user}"]

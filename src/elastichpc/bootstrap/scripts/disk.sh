@@ -5,11 +5,18 @@
 
 ehpc_fail() { printf 'ehpc-error: %s\n' "$*" >&2; exit 3; }
 
-# ehpc_wait_device DEV: cloud attachments appear a little after the API call returns.
+# ehpc_wait_device "DEV [ALIAS...]": cloud attachments appear a little after the API call
+# returns, and maybe under another name than the one asked for (the provider lists the names it
+# may take). Sets EHPC_DISK_DEVICE to the first that is a block device.
 ehpc_wait_device() {
-  local i
-  for i in $(seq 120); do [ -b "$1" ] && return 0; sleep 0.5; done
-  ehpc_fail "$(hostname): no block device $1 appeared"
+  local i dev
+  for i in $(seq 120); do
+    for dev in $1; do
+      [ -b "$dev" ] && { EHPC_DISK_DEVICE=$dev; return 0; }
+    done
+    sleep 0.5
+  done
+  ehpc_fail "$(hostname): no block device appeared (looked for: $1)"
 }
 
 # Our fstab entries follow a marker line `# MARKER`, so a rerun replaces and detach removes them.
@@ -37,7 +44,7 @@ ehpc_disk_report() {  # one line: the facts the CLI shows
 
 ehpc_disk_mount() {
   local dev fstype signature uuid
-  ehpc_wait_device "$EHPC_DISK_DEVICE"
+  ehpc_wait_device "$EHPC_DISK_DEVICES"
   dev=$(readlink -f "$EHPC_DISK_DEVICE")
   signature=$(blkid -p -o value -s TYPE "$dev" 2>/dev/null || true)
   [ -n "$signature" ] || signature=$(blkid -p -o value -s PTTYPE "$dev" 2>/dev/null || true)

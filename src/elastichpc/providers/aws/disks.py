@@ -28,10 +28,20 @@ def to_disk(volume: dict[str, Any], names: dict[str, str]) -> Disk:
         state=VOLUME_STATES.get(volume["State"], volume["State"]),
         attached_to=names.get(instance, instance),
         device=attachment.get("Device", ""),
+        device_aliases=device_aliases(volume["VolumeId"], attachment.get("Device", "")),
         cluster=tags.get("ehpc-cluster", ""),
         extra={"volume_type": volume.get("VolumeType", ""), "instance_id": instance,
                "snapshot": volume.get("SnapshotId", "")},
     )
+
+
+def device_aliases(volume_id: str, device: str) -> list[str]:
+    """Where an EBS volume attached as /dev/sdX shows up: /dev/xvdX on Xen instances, and on
+    Nitro (NVMe) instances under its serial, the volume id without its dash."""
+    if not device:
+        return []
+    return [device.replace("/dev/sd", "/dev/xvd"),
+            f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"]
 
 
 def volume(ec2: Any, volume_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from ...config import ClusterSpec
-from ...errors import ConfigError, EhpcError, PrerequisiteError
+from ...errors import EhpcError, PrerequisiteError
 from ..base import Disk, Machine, NodePlan, Provider, Report, Snapshot, SpotPrice, SpotRequest
 from . import disks, instances, spot
 from .client import (
@@ -59,19 +59,6 @@ class AwsProvider(Provider):
         check_credentials(self.session)
         if spec is not None:
             spec.settings.require("IMAGE", "AWS_IMAGE_ID")
-            self._check_nfs_volume(spec)
-
-    @staticmethod
-    def _check_nfs_volume(spec: ClusterSpec) -> None:
-        """The guide's NFS-at-create on a new EBS volume (4.e) is done on the running cluster."""
-        size = spec.settings.get("NFS", "AWS_VOLUME_SIZE")
-        if size or spec.settings.get("NFS", "AWS_VOLUME_NAME"):
-            mount = spec.settings.get("NFS", "AWS_MOUNT_POINT") or "/nfs"
-            volume = f"--nfs-newVolume {size}" if size else "--nfs-aws-volume-name NAME"
-            raise ConfigError(
-                "an NFS volume at create (--nfs-newVolume) is not available yet: create the "
-                f"cluster, then run `ehpc fs nfs {spec.name} {volume} --nfs-mountPoint {mount}`"
-            )
 
     # ---- machines ------------------------------------------------------------------------------
     def _template(self, spec: ClusterSpec, plans: list[NodePlan]) -> instances.LaunchTemplate:
