@@ -7,17 +7,14 @@ Usage (as root): python bench/create_local.py [SIZES...]
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results" / "create_local.json"
+from results_file import write_results
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -51,16 +48,12 @@ def main(sizes: list[int]) -> None:
             print(runs[-1], flush=True)
         shutil.rmtree(root, ignore_errors=True)
     help_s = min(timed([*ehpc, "--help"], os.environ.copy())[0] for _ in range(5))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    path = write_results("create_local", {
         "benchmark": "local create to all nodes idle (real CLI, real Slurm)",
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-                    "python": platform.python_version()},
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ehpc_help_s": round(help_s, 3),
         "runs": runs,
-    }, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    })
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results" / "storage_local.json"
+from results_file import write_results
+
 NAME = "benchst"
 
 
@@ -71,17 +70,12 @@ def main(mib: int) -> None:
                 if os.path.isdir(path) and not os.listdir(path):
                     os.rmdir(path)
     print(json.dumps({"steps_s": steps, "dd": speeds}, indent=2))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    write_results("storage_local", {
         "benchmark": "local storage steps through the CLI (real loop devices, GlusterFS, nfs-ganesha)",
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-                    "python": platform.python_version()},
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dd_mib": mib,
         "steps_s": steps,
         "dd_on_node1": speeds,
-    }, indent=2) + "\n")
-
+    })
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 256)

@@ -184,11 +184,7 @@ def bulk_insert(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
 
 
 def find(state: ComputeState, p: Params) -> dict[str, Any]:
-    state.check_zone(p["project"], p["zone"])
-    instance = state.instances.get((p["project"], p["zone"], p["instance"]))
-    if instance is None:
-        raise not_found(f"projects/{p['project']}/zones/{p['zone']}/instances/{p['instance']}")
-    return instance
+    return state.zonal("instances", p["project"], p["zone"], p["instance"])
 
 
 def get(state: ComputeState, p: Params, q: Params, body: Body) -> Body:

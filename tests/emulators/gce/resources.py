@@ -100,6 +100,14 @@ class ComputeState:
         if zone not in ZONES:
             raise not_found(f"projects/{project}/zones/{zone}")
 
+    def zonal(self, kind: str, project: str, zone: str, name: str) -> dict[str, Any]:
+        """An instance or disk (`kind`: "instances" or "disks") of a zone, or a 404."""
+        self.check_zone(project, zone)
+        found: dict[str, Any] | None = getattr(self, kind).get((project, zone, name))
+        if found is None:
+            raise not_found(f"projects/{project}/zones/{zone}/{kind}/{name}")
+        return found
+
     @staticmethod
     def check_name(name: Any, field: str = "resource.name") -> str:
         if not isinstance(name, str) or not NAME_RE.match(name):

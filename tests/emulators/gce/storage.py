@@ -75,11 +75,7 @@ def insert_disk(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
 
 
 def _disk(state: ComputeState, p: Params) -> dict[str, Any]:
-    state.check_zone(p["project"], p["zone"])
-    disk = state.disks.get((p["project"], p["zone"], p["disk"]))
-    if disk is None:
-        raise not_found(f"projects/{p['project']}/zones/{p['zone']}/disks/{p['disk']}")
-    return disk
+    return state.zonal("disks", p["project"], p["zone"], p["disk"])
 
 
 def get_disk(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
