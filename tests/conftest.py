@@ -1,10 +1,12 @@
-"""Shared fixtures. Every test gets its own state directory; local-cluster tests get a cluster
-root of their own too, so runs never see each other's files."""
+"""Shared fixtures. Every test gets its own state directory; local-cluster tests use a cluster
+root of their own too (tests/local/helpers.py), so runs never see each other's files."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,9 +30,10 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def local_root(tmp_path: Path) -> Path:
-    """[LOCAL] ROOT_DIR for a test: node file systems live here."""
-    path = Path("/srv/ehpc-test") / tmp_path.name
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+@pytest.fixture(scope="session", autouse=True)
+def remove_empty_test_root() -> Iterator[None]:
+    """Local-cluster tests keep their node file systems under /srv/ehpc-test/<test>/ and remove
+    them; the parent goes too once empty."""
+    yield
+    with contextlib.suppress(OSError):
+        Path("/srv/ehpc-test").rmdir()
