@@ -74,15 +74,14 @@ def _job_submit(options: Options) -> list[str]:
 
 
 def _node_cluster(node: str) -> str:
-    """The cluster that has a node called `node` (its name, short name or machine id)."""
+    """The cluster that has a node called `node` (its name or machine id)."""
+    from ..orchestration.disks import cluster_of_machine
     from ..state import Journal
 
-    journal = Journal()
-    for row in journal.clusters():
-        for n in journal.nodes(row.name):
-            if node in (n.name, n.provider_id, n.name.removeprefix(f"{row.name}-")):
-                return row.name
-    raise ConfigError(f"no cluster has a node {node!r}")
+    cluster = cluster_of_machine(Journal(), node)
+    if not cluster:
+        raise ConfigError(f"no cluster has a node {node!r}")
+    return cluster
 
 
 def _data(options: Options, provider: list[str]) -> list[list[str]]:

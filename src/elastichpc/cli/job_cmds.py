@@ -109,18 +109,18 @@ def submit_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
     from ..orchestration.jobs import resolve_owner, run_direct, submit_jobs
     from ..schedulers import JobSpec
+    from ..state import Journal
 
     if args.command_line is not None and args.command:
         raise ConfigError("give the command either with --command or after --, not both")
     command = [args.command_line] if args.command_line is not None else args.command
     commands = _batch_commands(args, command)
-    settings = _settings(args)
-    direct, user = resolve_owner(open_cluster(args.name, settings=settings), args.owner,
-                                 args.direct)
+    settings, journal = _settings(args), Journal()
+    direct, user = resolve_owner(open_cluster(args.name, journal, settings), args.owner, args.direct)
     if direct:
         if len(commands) > 1:
             raise ConfigError(f"owner {args.owner} runs one command on the head, not a batch")
-        return run_direct(args.name, commands[0], user, settings=settings)
+        return run_direct(args.name, commands[0], user, journal, settings)
     env = {}
     for item in args.env:
         key, sep, value = item.partition("=")
@@ -140,7 +140,8 @@ def submit_cmd(args: argparse.Namespace) -> int:
         stderr=args.stderr,
     ) for command in commands]
     files = [Path(f) for item in args.input_files for f in item.split(",") if f]
-    job_ids = submit_jobs(args.name, specs, input_files=files, owner=args.owner, settings=settings)
+    job_ids = submit_jobs(args.name, specs, input_files=files, owner=args.owner, journal=journal,
+                          settings=settings)
     if len(job_ids) > 1:
         if args.json:
             print_json({"job_ids": job_ids})

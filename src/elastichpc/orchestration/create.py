@@ -107,7 +107,7 @@ def create_cluster(
 
         return request_spot_cluster(spec, progress, journal, provision_only)
     provider.check_ready(spec)
-    if getattr(provider, "shares_host_software", False):  # its nodes run this machine's /usr
+    if provider.shares_host_software:  # its nodes run this machine's /usr
         require_packages(required_commands(spec.scheduler), f"{spec.scheduler} nodes")
     check_shared_choice(spec)
     _start(spec, journal)

@@ -130,15 +130,16 @@ def submit_jobs(
         except ValueError:
             refused = output
             break
-    for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False):
-        context.journal.add_job(
-            JobRow(
-                cluster, job_id, context.scheduler.name, owner or user, spec.name,
-                {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
-                 "workdir": workdir, "user": user},
-                time.time(),
-            )
+    now = time.time()
+    context.journal.add_jobs([  # one transaction for the whole batch
+        JobRow(
+            cluster, job_id, context.scheduler.name, owner or user, spec.name,
+            {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
+             "workdir": workdir, "user": user},
+            now,
         )
+        for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False)
+    ])
     if len(job_ids) < len(specs):
         # Some wrappers (PBS's qsub) report a refusal on standard output, among other lines.
         said = [line.strip(" '\"") for line in (result.stderr + refused).splitlines() if line.strip()]

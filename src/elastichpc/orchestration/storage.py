@@ -48,7 +48,7 @@ def _machines(context: ClusterContext) -> list[Machine]:
 
 
 def _needs_host_packages(context: ClusterContext, commands: dict[str, str], what: str) -> None:
-    if getattr(context.provider, "shares_host_software", False):  # nodes run this host's /usr
+    if context.provider.shares_host_software:  # nodes run this host's /usr
         require_packages(commands, what)
 
 

@@ -12,6 +12,7 @@ from ..config import Settings, check_name
 from ..providers import get_provider
 from ..remote import close_connections
 from ..state import Journal
+from .context import ClusterContext
 from .progress import Progress
 
 
@@ -31,10 +32,7 @@ def terminate_cluster(
     journal = journal or Journal()
     row = journal.get_cluster(name)
     if row is not None:
-        from .context import ClusterContext
-
-        context = ClusterContext(journal, row, settings)
-        provider = context.provider
+        provider = ClusterContext(journal, row, settings).provider
         journal.set_status(name, "terminating")
     else:
         provider = get_provider(provider_name or "local", settings or Settings())

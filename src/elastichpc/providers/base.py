@@ -100,6 +100,8 @@ class Provider(ABC):
     shared_compute_boot: ClassVar[bool] = False
     # True when launch() itself makes NodePlan.spot machines (no price, no requests: GCE Spot VMs).
     spot_in_launch: ClassVar[bool] = False
+    # Its nodes run this machine's software (/usr): packages must be installed here, not there.
+    shares_host_software: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

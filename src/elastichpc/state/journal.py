@@ -200,12 +200,12 @@ class Journal:
             )
 
     # jobs
-    def add_job(self, job: JobRow) -> None:
+    def add_jobs(self, jobs: list[JobRow]) -> None:
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job.cluster, job.job_id, job.scheduler, job.owner, job.name,
-                 json.dumps(job.info), job.submitted_at),
+                [(job.cluster, job.job_id, job.scheduler, job.owner, job.name,
+                  json.dumps(job.info), job.submitted_at) for job in jobs],
             )
 
     def get_job(self, cluster: str, job_id: str) -> JobRow | None:

@@ -9,11 +9,9 @@ bootstrap disk step), so no other node and not the host see the mount.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,6 +19,7 @@ from ...config import check_name
 from ...errors import EhpcError, ProviderError
 from ..base import Disk, Machine, Snapshot
 from .commands import run
+from .files import exclusive, read_json
 
 GIB = 1024**3
 
@@ -43,18 +42,11 @@ class LocalDisks:
     def snapshot_dir(self) -> Path:
         return self.root / "snapshots"
 
-    @contextmanager
-    def _disk_lock(self) -> Iterator[None]:
-        self.disk_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.disk_dir / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+    def _disk_lock(self) -> AbstractContextManager[None]:
+        return exclusive(self.disk_dir / ".lock")
 
     def _record(self, directory: Path, name: str) -> dict:
-        try:
-            return json.loads((directory / f"{name}.json").read_text())
-        except (OSError, ValueError):
-            return {}
+        return read_json(directory / f"{name}.json")
 
     def _save(self, directory: Path, record: dict) -> None:
         path = directory / f"{record['name']}.json"

@@ -7,15 +7,14 @@ is run inside it as root once the namespaces exist, exactly as cloud-init would 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 from ...config import ClusterSpec
@@ -25,6 +24,7 @@ from ..base import Machine, NodePlan, Provider, Report
 from . import hostnet, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
+from .files import exclusive, read_json
 
 HOST_TOOLS = {  # command -> Debian package
     "ip": "iproute2",
@@ -62,25 +62,15 @@ class LocalProvider(LocalDisks, Provider):
         return self.cluster_dir(cluster) / "cluster.json"
 
     def _read_meta(self, cluster: str) -> dict:
-        try:
-            return json.loads(self._meta_path(cluster).read_text())
-        except (OSError, ValueError):
-            return {}
-
-    @contextmanager
-    def _host_lock(self) -> Iterator[None]:
-        """Serializes subnet choice and bridge creation between concurrent creates."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        return read_json(self._meta_path(cluster))
 
     def _network(self, spec: ClusterSpec) -> tuple[int, str]:
-        with self._host_lock():
+        # Serializes subnet choice and bridge creation between concurrent creates.
+        with exclusive(self.root / ".lock"):
             meta = self._read_meta(spec.name)
             if "subnet" not in meta:
                 taken = hostnet.used_subnets() | {
-                    json.loads(p.read_text()).get("subnet", 0)
+                    read_json(p).get("subnet", 0)
                     for p in self.root.glob("*/cluster.json")
                 }
                 free = [k for k in range(1, 255) if k not in taken]
@@ -175,8 +165,8 @@ class LocalProvider(LocalDisks, Provider):
             node = netns[len(prefix):]
             marker = self.cluster_dir(cluster) / "nodes" / node / "machine.json"
             try:
-                machine = Machine(**json.loads(marker.read_text()))
-            except (OSError, ValueError, TypeError):
+                machine = Machine(**read_json(marker))
+            except TypeError:  # no record (yet): the namespace exists, the rest is unknown
                 machine = Machine(node, "unknown", netns, "", "", "pending", "root")
             machine.state = "running" if hostnet.netns_pids(netns) else "stopped"
             found.append(machine)
