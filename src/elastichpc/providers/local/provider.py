@@ -35,6 +35,9 @@ HOST_TOOLS = {  # command -> Debian package
 }
 
 
+NETWORK_LOCK = Path("/run/ehpc/local-network.lock")
+
+
 class LocalProvider(LocalDisks, Provider):
     name = "local"
     shares_host_software = True  # nodes run the host's /usr: packages are installed on the host
@@ -65,8 +68,9 @@ class LocalProvider(LocalDisks, Provider):
         return read_json(self._meta_path(cluster))
 
     def _network(self, spec: ClusterSpec) -> tuple[int, str]:
-        # Serializes subnet choice and bridge creation between concurrent creates.
-        with exclusive(self.root / ".lock"):
+        # Serializes subnet choice and bridge creation between concurrent creates, host-wide:
+        # clusters under other ROOT_DIRs share the host's address ranges.
+        with exclusive(NETWORK_LOCK):
             meta = self._read_meta(spec.name)
             if "subnet" not in meta:
                 taken = hostnet.used_subnets() | {
