@@ -3,56 +3,59 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .options import add_config_file, add_settings_flags, settings_from
+from .options import add_access_flags, add_config_file, add_settings_flags, settings_from
 from .output import ConsoleProgress, human_age, print_json, print_table
 
+if TYPE_CHECKING:
+    from .registry import Commands
 
-def register(groups: Any) -> None:
-    cluster = groups.add_parser("cluster", help="create, list and terminate clusters")
-    sub = cluster.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    create = sub.add_parser(
-        "create", help="create a cluster (head + compute nodes + scheduler)",
-        description="Create a cluster from cluster.conf and/or flags (flags win).",
-    )
-    add_settings_flags(create)
-    create.add_argument("--json", action="store_true", help="print the result as JSON")
-    create.add_argument(
+def register(commands: Commands) -> None:
+    commands.add("cluster create", create_args, create_cmd,
+                 "create a cluster (head + compute nodes + scheduler)",
+                 description="Create a cluster from cluster.conf and/or flags (flags win).")
+    commands.add("cluster list", json_flag, list_cmd, "every cluster: provider, size, state, age")
+    commands.add("cluster terminate", terminate_args, terminate_cmd,
+                 "remove a cluster and everything made for it")
+    commands.add("nodes list", nodes_args, nodes_cmd,
+                 "name, role, address, state, scheduler state")
+    commands.add("ssh", ssh_args, ssh_cmd, "a shell or one command on the head (or a node)",
+                 description="ehpc ssh CLUSTER [NODE] [-- COMMAND...]: one word after -- is a "
+                 "shell command line; several are run exactly as given.")
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def create_args(parser: argparse.ArgumentParser) -> None:
+    add_settings_flags(parser)
+    json_flag(parser)
+    parser.add_argument(
         "--provision-only", action="store_true",
         help="only make the machines, network and firewall (no SSH, no bootstrap); "
         "a later create without it finishes the cluster",
     )
-    create.set_defaults(handler=create_cmd)
 
-    listing = sub.add_parser("list", help="every cluster: provider, size, state, age")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=list_cmd)
 
-    terminate = sub.add_parser("terminate", help="remove a cluster and everything made for it")
-    terminate.add_argument("name")
-    add_settings_flags(terminate, ("CLUSTER", "AWS", "GCE", "AZURE", "LOCAL"))
-    terminate.add_argument("--json", action="store_true")
-    terminate.set_defaults(handler=terminate_cmd)
+def terminate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    add_access_flags(parser)
+    json_flag(parser)
 
-    nodes = groups.add_parser("nodes", help="a cluster's nodes")
-    nodes_sub = nodes.add_subparsers(dest="action", metavar="ACTION", required=True)
-    nodes_list = nodes_sub.add_parser("list", help="name, role, address, state, scheduler state")
-    nodes_list.add_argument("name")
-    nodes_list.add_argument("--json", action="store_true")
-    add_config_file(nodes_list)
-    nodes_list.set_defaults(handler=nodes_cmd)
 
-    ssh = groups.add_parser(
-        "ssh", help="a shell or one command on the head (or a node)",
-        description="ehpc ssh CLUSTER [NODE] [-- COMMAND...]: one word after -- is a shell "
-        "command line; several are run exactly as given.",
-    )
-    ssh.add_argument("name")
-    ssh.add_argument("node", nargs="?", help="node name (e.g. node2 or demo-node2); default head")
-    ssh.add_argument("--user", help="run as this user instead of root")
-    ssh.set_defaults(handler=ssh_cmd)
+def nodes_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    json_flag(parser)
+    add_config_file(parser)
+
+
+def ssh_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("node", nargs="?", help="node name (e.g. node2 or demo-node2); default head")
+    parser.add_argument("--user", help="run as this user instead of root")
 
 
 def create_cmd(args: argparse.Namespace) -> int:

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .options import PROVIDER_SECTIONS, add_settings_flags, settings_from
+from .options import add_access_flags, settings_from
 from .output import print_json, print_table
+
+if TYPE_CHECKING:
+    from .registry import Commands
 
 
 def _dest(key: str) -> str:
     return f"cfg:DISK:{key}"
 
 
-def _where(parser: argparse.ArgumentParser, sections: tuple[str, ...] = PROVIDER_SECTIONS) -> None:
+def _where(parser: argparse.ArgumentParser, *sections: str) -> None:
     """--provider / --cluster pick the cloud; provider flags carry its credentials."""
-    parser.add_argument("--provider", dest="cfg:CLUSTER:PROVIDER", metavar="NAME",
-                        help="local, aws, gce or azure (default: [CLUSTER] PROVIDER, local)")
     parser.add_argument("--cluster", default="", help="the cluster whose provider to use; "
                         "`disk create` also tags the disk with it (removed at terminate)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    add_settings_flags(parser, sections)
+    add_access_flags(parser, *sections, accept_all=True)
 
 
 def _mount_flags(parser: argparse.ArgumentParser) -> None:
@@ -37,15 +38,23 @@ def _mount_flags(parser: argparse.ArgumentParser) -> None:
                         help="format even a disk that holds a file system")
 
 
-def register(groups: Any) -> None:
-    disk = groups.add_parser("disk", help="data disks and snapshots (create, attach, list...)")
-    sub = disk.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    create = sub.add_parser(
-        "create", help="new empty disk(s), or from a snapshot; --attach mounts them too",
+def register(commands: Commands) -> None:
+    commands.add(
+        "disk create", create_args, create_cmd,
+        "new empty disk(s), or from a snapshot; --attach mounts them too",
         description="Create DISK_NUMBER disks (NAME, or NAME-1..NAME-N). With --cluster the "
         "disks carry the cluster's tag and go when it is terminated; without, they are kept.",
     )
+    commands.add("disk snapshot", snapshot_args, snapshot_cmd, "snapshot a disk")
+    commands.add("disk attach", attach_args, attach_cmd,
+                 "attach a disk to a cluster node, format and mount it")
+    commands.add("disk detach", detach_args, detach_cmd, "unmount (fstab too) and detach a disk")
+    commands.add("disk list", list_args, list_cmd, "disks (or snapshots) as the provider sees them")
+    commands.add("disk delete", delete_args, delete_cmd, "delete disks (or snapshots)",
+                 aliases=("remove",))
+
+
+def create_args(create: argparse.ArgumentParser) -> None:
     create.add_argument("name", nargs="?", help="disk name (default: [DISK] DISK_NAME)")
     create.add_argument("--size", dest=_dest("DISK SIZE"), metavar="SIZE", help="e.g. 10G")
     create.add_argument("--number", dest=_dest("DISK_NUMBER"), metavar="N")
@@ -59,40 +68,39 @@ def register(groups: Any) -> None:
     create.add_argument("--keep", action="store_true",
                         help="with --cluster: do not tag, so terminate keeps the disk")
     _mount_flags(create)
-    _where(create, ("DISK", *PROVIDER_SECTIONS))
-    create.set_defaults(handler=create_cmd)
+    _where(create, "DISK")
 
-    snapshot = sub.add_parser("snapshot", help="snapshot a disk")
+
+def snapshot_args(snapshot: argparse.ArgumentParser) -> None:
     snapshot.add_argument("disk")
     snapshot.add_argument("snapshot", help="name of the new snapshot")
     _where(snapshot)
-    snapshot.set_defaults(handler=snapshot_cmd)
 
-    attach = sub.add_parser("attach", help="attach a disk to a cluster node, format and mount it")
+
+def attach_args(attach: argparse.ArgumentParser) -> None:
     attach.add_argument("disk")
     attach.add_argument("target_cluster", metavar="CLUSTER")
     _mount_flags(attach)
     attach.add_argument("--json", action="store_true")
-    add_settings_flags(attach, ("DISK", *PROVIDER_SECTIONS))
-    attach.set_defaults(handler=attach_cmd)
+    add_access_flags(attach, "DISK", accept_all=True)
 
-    detach = sub.add_parser("detach", help="unmount (fstab too) and detach a disk")
+
+def detach_args(detach: argparse.ArgumentParser) -> None:
     detach.add_argument("disk")
     detach.add_argument("--force", action="store_true", help="even when the unmount fails")
     _where(detach)
-    detach.set_defaults(handler=detach_cmd)
 
-    listing = sub.add_parser("list", help="disks (or snapshots) as the provider sees them")
+
+def list_args(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--snapshots", action="store_true", help="list snapshots instead")
     _where(listing)
-    listing.set_defaults(handler=list_cmd)
 
-    delete = sub.add_parser("delete", aliases=["remove"], help="delete disks (or snapshots)")
+
+def delete_args(delete: argparse.ArgumentParser) -> None:
     delete.add_argument("disks", nargs="+", metavar="DISK")
     delete.add_argument("--snapshot", action="store_true", help="the names are snapshots")
     delete.add_argument("--force", action="store_true", help="detach attached disks first")
     _where(delete)
-    delete.set_defaults(handler=delete_cmd)
 
 
 def _mount_options(settings: Any, args: argparse.Namespace) -> dict[str, Any]:

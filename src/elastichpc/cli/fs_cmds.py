@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .options import PROVIDER_SECTIONS, add_settings_flags, settings_from
 from .output import ConsoleProgress, print_json
 
+if TYPE_CHECKING:
+    from .registry import Commands
 
-def register(groups: Any) -> None:
-    fs = groups.add_parser("fs", help="shared file systems on a running cluster (GlusterFS, NFS)")
-    sub = fs.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    gluster = sub.add_parser(
-        "gluster", help="a GlusterFS volume of the compute nodes, mounted on every node",
+def register(commands: Commands) -> None:
+    commands.add(
+        "fs gluster", gluster_args, gluster_cmd,
+        "a GlusterFS volume of the compute nodes, mounted on every node",
         description="Bricks on the compute nodes ([GLUSTERFS] BRICK_DIR, or a new XFS data disk "
         "each with FORMAT_DISK), one volume, the FUSE mount at MOUNT_POINT on every node. "
         "GlusterFS 6+ has no striping: STRIPE=n gives a distributed volume of n brick sets.",
     )
+    commands.add(
+        "fs nfs", nfs_args, nfs_cmd, "the head exports a directory, the compute nodes mount it",
+        description="The head exports [NFS] DEVICE with FSID (or a new/existing volume: "
+        "AWS_VOLUME_SIZE / AWS_VOLUME_NAME, mounted at AWS_MOUNT_POINT); the compute nodes "
+        "mount it at MOUNTING_POINT. Where the kernel cannot mount NFS (this machine), the "
+        "export is proven over NFS with libnfs and a bind mount of the same directory is used.",
+    )
+
+
+def gluster_args(gluster: argparse.ArgumentParser) -> None:
     gluster.add_argument("name", metavar="CLUSTER")
     for flag, key in (("--volume", "VOLUME_NAME"), ("--mount-point", "MOUNT_POINT"),
                       ("--replicate", "REPLICATE"), ("--stripe", "STRIPE"),
@@ -29,23 +40,17 @@ def register(groups: Any) -> None:
     gluster.add_argument("--brick-disk-size", dest="cfg:DISK:DISK SIZE", metavar="SIZE",
                          help="size of those disks, e.g. 10G")
     gluster.add_argument("--json", action="store_true")
-    add_settings_flags(gluster, ("GLUSTERFS", "DISK", *PROVIDER_SECTIONS))
-    gluster.set_defaults(handler=gluster_cmd)
+    add_settings_flags(gluster, ("GLUSTERFS", "DISK"), access=PROVIDER_SECTIONS,
+                       hidden=PROVIDER_SECTIONS)
 
-    nfs = sub.add_parser(
-        "nfs", help="the head exports a directory, the compute nodes mount it",
-        description="The head exports [NFS] DEVICE with FSID (or a new/existing volume: "
-        "AWS_VOLUME_SIZE / AWS_VOLUME_NAME, mounted at AWS_MOUNT_POINT); the compute nodes "
-        "mount it at MOUNTING_POINT. Where the kernel cannot mount NFS (this machine), the "
-        "export is proven over NFS with libnfs and a bind mount of the same directory is used.",
-    )
+
+def nfs_args(nfs: argparse.ArgumentParser) -> None:
     nfs.add_argument("name", metavar="CLUSTER")
     for flag, key in (("--device", "DEVICE"), ("--mount-point", "MOUNTING_POINT"),
                       ("--fsid", "FSID")):
         nfs.add_argument(flag, dest=f"cfg:NFS:{key}", metavar="VALUE")
     nfs.add_argument("--json", action="store_true")
-    add_settings_flags(nfs, ("NFS", *PROVIDER_SECTIONS))
-    nfs.set_defaults(handler=nfs_cmd)
+    add_settings_flags(nfs, ("NFS",), access=PROVIDER_SECTIONS, hidden=PROVIDER_SECTIONS)
 
 
 def _run(args: argparse.Namespace, kind: str) -> int:

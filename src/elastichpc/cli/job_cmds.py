@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .options import add_config_file
 from .output import print_json, print_table
+
+if TYPE_CHECKING:
+    from .registry import Commands
 
 _MEM = re.compile(r"^(\d+)\s*([KMGT]?)B?$", re.IGNORECASE)
 _MEM_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
@@ -39,19 +43,39 @@ def walltime_min(text: str) -> int:
 def _cluster_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="cluster")
     add_config_file(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def register(groups: Any) -> None:
-    job = groups.add_parser("job", help="submit, follow and cancel jobs")
-    sub = job.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    submit = sub.add_parser(
-        "submit", help="submit a job (or run a command on the head)",
+def register(commands: Commands) -> None:
+    commands.add(
+        "job submit", submit_args, submit_cmd, "submit a job (or run a command on the head)",
         description="ehpc job submit CLUSTER [options] -- COMMAND... | --command 'LINE'. One "
         "word after -- (or --command) is a shell command line run by bash in the job; several "
         "words are run exactly as given. A local script path (./task.sh) is copied to the "
         "cluster and run there.",
     )
+    for action, helptext, handler in (
+        ("status", "a job's state (every array task)", status_cmd),
+        ("logs", "a job's stdout and stderr", logs_cmd),
+        ("cancel", "cancel a job", cancel_cmd),
+        ("wait", "follow a job to its end and exit with its exit code", wait_cmd),
+    ):
+        commands.add(f"job {action}", job_args, handler, helptext)
+    commands.add("job list", list_args, list_cmd, "jobs in the queue")
+
+
+def list_args(parser: argparse.ArgumentParser) -> None:
+    _cluster_arg(parser)
+    parser.add_argument("--local", action="store_true",
+                        help="the jobs submitted through ehpc, from the journal only (no SSH)")
+
+
+def job_args(parser: argparse.ArgumentParser) -> None:
+    _cluster_arg(parser)
+    parser.add_argument("job_id")
+
+
+def submit_args(submit: argparse.ArgumentParser) -> None:
     _cluster_arg(submit)
     submit.add_argument("--command", dest="command_line", metavar="LINE",
                         help="a shell command line (the guide's --command)")
@@ -78,25 +102,6 @@ def register(groups: Any) -> None:
     submit.add_argument("--jobs-file", metavar="FILE",
                         help="one job per line (a shell command line; '-' reads standard input), "
                         "all with the other options, submitted in one call")
-    submit.add_argument("--json", action="store_true")
-    submit.set_defaults(handler=submit_cmd)
-
-    for action, helptext, handler in (
-        ("status", "a job's state (every array task)", status_cmd),
-        ("logs", "a job's stdout and stderr", logs_cmd),
-        ("cancel", "cancel a job", cancel_cmd),
-        ("wait", "follow a job to its end and exit with its exit code", wait_cmd),
-    ):
-        parser = sub.add_parser(action, help=helptext)
-        _cluster_arg(parser)
-        parser.add_argument("job_id")
-        parser.add_argument("--json", action="store_true")
-        parser.set_defaults(handler=handler)
-
-    listing = sub.add_parser("list", help="jobs in the queue")
-    _cluster_arg(listing)
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=list_cmd)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -204,6 +209,8 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
+    if args.local:
+        return _list_local(args)
     from ..orchestration.jobs import list_jobs
 
     infos = list_jobs(args.name, settings=_settings(args))
@@ -213,6 +220,27 @@ def list_cmd(args: argparse.Namespace) -> int:
         print_table(STATUS_HEADERS, _status_rows(infos))
     else:
         print("No jobs in the queue.")
+    return 0
+
+
+def _list_local(args: argparse.Namespace) -> int:
+    from ..errors import EhpcError
+    from ..state import Journal
+    from .output import human_age
+
+    journal = Journal()
+    if journal.get_cluster(args.name) is None:
+        raise EhpcError(f"no cluster named {args.name} (see `ehpc cluster list`)")
+    rows = journal.jobs(args.name)
+    if args.json:
+        print_json(rows)
+    elif rows:
+        now = time.time()
+        print_table(["JOB", "NAME", "OWNER", "ARRAY", "SUBMITTED"],
+                    [[r.job_id, r.name, r.owner, r.info.get("array") or "-",
+                      human_age(now - r.submitted_at) + " ago"] for r in rows])
+    else:
+        print(f"No jobs were submitted to {args.name} through ehpc.")
     return 0
 
 

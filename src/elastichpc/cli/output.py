@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from ..orchestration.progress import Progress
 
 
 def print_json(data: Any) -> None:
+    import json
+    from dataclasses import asdict, is_dataclass
+
     def default(obj: Any) -> Any:
         if is_dataclass(obj) and not isinstance(obj, type):
             return asdict(obj)

@@ -5,56 +5,62 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .options import add_settings_flags, settings_from
+from .options import add_access_flags, add_settings_flags, settings_from
 from .output import ConsoleProgress, print_json, print_table
+
+if TYPE_CHECKING:
+    from .registry import Commands
 
 CLOUD_SECTIONS = ("CLUSTER", "AWS", "GCE", "AZURE")
 
 
-def register(groups: Any) -> None:
-    spot = groups.add_parser("spot", help="spot compute nodes: request, list, resume, cancel, prices")
-    sub = spot.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    request = sub.add_parser(
-        "request", help="a cluster whose compute nodes are spot instances at a maximum price",
+def register(commands: Commands) -> None:
+    commands.add(
+        "spot request", request_args, request_cmd,
+        "a cluster whose compute nodes are spot instances at a maximum price",
         description="Shows the spot price history, launches the head on demand, requests one spot "
         "instance per compute node at --price, then checks every --spot-interval seconds and "
         "brings each node into the cluster as soon as its request is fulfilled.",
     )
+    commands.add("spot list", list_args, list_cmd, "spot requests (of one cluster, or all of ehpc's)")
+    commands.add("spot resume", resume_args, resume_cmd, "pick up the monitor of open spot requests")
+    commands.add("spot cancel", cancel_args, cancel_cmd,
+                 "cancel spot requests (a fulfilled one's instance keeps running, as on AWS)")
+    commands.add("spot prices", prices_args, prices_cmd, "spot price history of an instance type")
+
+
+def request_args(request: argparse.ArgumentParser) -> None:
     add_settings_flags(request)
     request.add_argument("--provision-only", action="store_true",
                          help="only make the machines (no SSH, no bootstrap)")
     request.add_argument("--no-wait", action="store_true",
                          help="request and return; `ehpc spot resume NAME` monitors later")
     request.add_argument("--json", action="store_true")
-    request.set_defaults(handler=request_cmd)
 
-    listing = sub.add_parser("list", help="spot requests (of one cluster, or all of ehpc's)")
+
+def list_args(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("name", nargs="?", help="cluster name")
-    add_settings_flags(listing, CLOUD_SECTIONS)
+    add_access_flags(listing, accept_all=True)
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=list_cmd)
 
-    resume = sub.add_parser("resume", help="pick up the monitor of open spot requests")
+
+def resume_args(resume: argparse.ArgumentParser) -> None:
     resume.add_argument("name", nargs="?", help="cluster name (default: every cluster waiting)")
     resume.add_argument("--interval", type=float, help="seconds between checks (default: as requested)")
     resume.add_argument("--max-checks", type=int, help="stop after this many checks")
     add_settings_flags(resume, CLOUD_SECTIONS)
-    resume.set_defaults(handler=resume_cmd)
 
-    cancel = sub.add_parser(
-        "cancel", help="cancel spot requests (a fulfilled one's instance keeps running, as on AWS)"
-    )
+
+def cancel_args(cancel: argparse.ArgumentParser) -> None:
     cancel.add_argument("request_ids", nargs="+", metavar="REQUEST_ID")
-    add_settings_flags(cancel, CLOUD_SECTIONS)
-    cancel.set_defaults(handler=cancel_cmd)
+    add_access_flags(cancel, accept_all=True)
 
-    prices = sub.add_parser("prices", help="spot price history of an instance type")
+
+def prices_args(prices: argparse.ArgumentParser) -> None:
     add_settings_flags(prices, CLOUD_SECTIONS)
     prices.add_argument("--json", action="store_true")
-    prices.set_defaults(handler=prices_cmd)
 
 
 def _provider(args: argparse.Namespace) -> Any:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..config import Settings
 from ..errors import EhpcError
-from ..providers import Machine
 from ..state import Journal
-from .context import open_cluster
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..providers import Machine
 
 
 @dataclass
@@ -55,6 +56,10 @@ def list_nodes(
     name: str, journal: Journal | None = None, settings: Settings | None = None
 ) -> list[NodeStatus]:
     """The cluster's nodes as the provider finds them by tag, with their scheduler state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .context import open_cluster
+
     context = open_cluster(name, journal, settings)
 
     def scheduler_states() -> dict[str, str]:

@@ -214,6 +214,13 @@ class Journal:
         ).fetchone()
         return JobRow(**{**dict(row), "info": json.loads(row["info"])}) if row else None
 
+    def jobs(self, cluster: str) -> list[JobRow]:
+        """The jobs submitted through ehpc to `cluster`, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM jobs WHERE cluster = ? ORDER BY submitted_at, rowid", (cluster,)
+        ).fetchall()
+        return [JobRow(**{**dict(row), "info": json.loads(row["info"])}) for row in rows]
+
     # events
     def event(self, cluster: str, kind: str, message: str) -> None:
         with self.transaction() as db:
