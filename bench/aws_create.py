@@ -47,8 +47,9 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
 
 def measure(size: int, image: str) -> dict[str, Any]:
     from elastichpc.config import load_spec
-    from elastichpc.orchestration.create import plan_nodes
-    from elastichpc.providers import get_provider, no_report
+    from elastichpc.orchestration.fleet import Fleet
+    from elastichpc.orchestration.plan import plan_nodes
+    from elastichpc.providers import no_report
     from elastichpc.remote import ClusterKeys
     from elastichpc.state import Journal
 
@@ -58,7 +59,8 @@ def measure(size: int, image: str) -> dict[str, Any]:
         ("CLUSTER", "CLUSTER SIZE"): str(size), ("AWS", "REGION"): REGION,
         ("IMAGE", "AWS_IMAGE_ID"): image, ("AWS", "INSTANCE TYPE"): "t3.micro",
     })
-    provider = get_provider("aws", spec.settings)
+    fleet = Fleet(spec)
+    provider = fleet.head
     calls: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -66,7 +68,7 @@ def measure(size: int, image: str) -> dict[str, Any]:
 
     provider.ec2.meta.events.register("before-call.ec2", count)
     start, cpu = time.perf_counter(), time.process_time()
-    plans = plan_nodes(spec, provider, ClusterKeys(Journal().cluster_dir(name), name))
+    plans = plan_nodes(spec, fleet, ClusterKeys(Journal().cluster_dir(name), name))
     machines = provider.launch(spec, plans, no_report)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert len(machines) == size + 1

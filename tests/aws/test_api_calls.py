@@ -6,7 +6,9 @@ from collections import Counter
 from typing import Any
 
 from elastichpc.config import load_spec
-from elastichpc.orchestration.create import create_cluster, plan_nodes
+from elastichpc.orchestration.create import create_cluster
+from elastichpc.orchestration.fleet import Fleet
+from elastichpc.orchestration.plan import plan_nodes
 from elastichpc.orchestration.terminate import terminate_cluster
 from elastichpc.providers import get_provider, no_report
 from elastichpc.remote import ClusterKeys
@@ -26,14 +28,15 @@ def spec_for(name: str, size: int, image: str) -> Any:
 def counted_launch(name: str, size: int, image: str) -> Counter[str]:
     """The provider's launch with a botocore before-call hook counting every operation."""
     spec = spec_for(name, size, image)
-    provider = get_provider("aws", spec.settings)
+    fleet = Fleet(spec)
+    provider = fleet.head
     calls: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
     provider.ec2.meta.events.register("before-call.ec2", count)
-    plans = plan_nodes(spec, provider, ClusterKeys(Journal().cluster_dir(name), name))
+    plans = plan_nodes(spec, fleet, ClusterKeys(Journal().cluster_dir(name), name))
     machines = provider.launch(spec, plans, no_report)
     assert len(machines) == size + 1 and all(m.state == "running" for m in machines)
     return calls

@@ -51,9 +51,10 @@ def test_create_list_terminate(aws_env, capsys, ec2, image, state_dir: Path) -> 
     # The user-data is exactly the bootstrap every provider runs (same renderer, same keys).
     spec = load_spec(overrides={("CLUSTER", "PROVIDER"): "aws", ("CLUSTER", "CLUSTER_PREFIX"): "demo",
                                 ("CLUSTER", "CLUSTER SIZE"): "3"})
-    from elastichpc.orchestration.create import plan_nodes
+    from elastichpc.orchestration.fleet import Fleet
+    from elastichpc.orchestration.plan import plan_nodes
 
-    plans = {p.name: p for p in plan_nodes(spec, get_provider("aws", spec.settings),
+    plans = {p.name: p for p in plan_nodes(spec, Fleet(spec),
                                             ClusterKeys(Journal().cluster_dir("demo"), "demo"))}
     for node in created["nodes"]:
         script = user_data(ec2, node["provider_id"])

@@ -36,7 +36,8 @@ def test_cluster_and_nodes_are_listed(cli: Ehpc) -> None:
     assert [n["scheduler_state"] for n in nodes[1:]] == ["idle"] * 3
     assert len({n["address"] for n in nodes}) == 4
     table = cli.run("nodes", "list", NAME).stdout
-    assert table.splitlines()[0].split() == ["NAME", "ROLE", "ADDRESS", "STATE", "SCHEDULER", "SPOT"]
+    assert table.splitlines()[0].split() == ["NAME", "ROLE", "PROVIDER", "REGION", "MARKET", "ADDRESS",
+                                         "OVERLAY", "STATE", "SCHEDULER"]
 
 
 def test_array_job_runs_on_every_compute_node(cli: Ehpc) -> None:

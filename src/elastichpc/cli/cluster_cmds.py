@@ -114,9 +114,10 @@ def nodes_cmd(args: argparse.Namespace) -> int:
         print_json(nodes)
     else:
         print_table(
-            ["NAME", "ROLE", "ADDRESS", "STATE", "SCHEDULER", "SPOT"],
-            [[n.name, n.role, n.address, n.state, n.scheduler_state or "-",
-              "yes" if n.spot else "no"] for n in nodes],
+            ["NAME", "ROLE", "PROVIDER", "REGION", "MARKET", "ADDRESS", "OVERLAY", "STATE",
+             "SCHEDULER"],
+            [[n.name, n.role, n.provider or "-", n.region or "-", n.market, n.address,
+              n.overlay_address or "-", n.state, n.scheduler_state or "-"] for n in nodes],
         )
     return 0
 

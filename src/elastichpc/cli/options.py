@@ -67,6 +67,8 @@ def add_settings_flags(parser: argparse.ArgumentParser, sections: tuple[str, ...
         extra: dict[str, Any] = {}
         if keydef.convert is to_bool:
             extra = {"nargs": "?", "const": "true"}
+        elif keydef.repeatable:
+            extra = {"action": "append"}
         group.add_argument(
             *names, dest=f"cfg:{keydef.section}:{keydef.name}", metavar="VALUE",
             help=(keydef.help or None) if shown else argparse.SUPPRESS, **extra,
@@ -88,5 +90,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for dest, value in vars(args).items():
         if dest.startswith("cfg:") and value is not None:
             _, section, key = dest.split(":", 2)
-            overrides[(section, key)] = value
+            overrides[(section, key)] = ",".join(value) if isinstance(value, list) else value
     return load_settings(getattr(args, "config", None), overrides)

@@ -1,5 +1,7 @@
 """cluster.conf and flags, validated into typed specs."""
 
+from .capabilities import CAPABILITIES, Capabilities
+from .pools import Placement, Pool, parse_placement, parse_pool
 from .schema import PROVIDERS, SCHEDULERS, KeyDef, all_keys, lookup, normalize
 from .spec import (
     ClusterSpec,
@@ -13,11 +15,15 @@ from .spec import (
 )
 
 __all__ = [
+    "CAPABILITIES",
     "PROVIDERS",
     "SCHEDULERS",
+    "Capabilities",
     "ClusterSpec",
     "FirewallRule",
     "KeyDef",
+    "Placement",
+    "Pool",
     "Settings",
     "all_keys",
     "build_spec",
@@ -27,4 +33,6 @@ __all__ = [
     "load_spec",
     "lookup",
     "normalize",
+    "parse_placement",
+    "parse_pool",
 ]

@@ -92,6 +92,7 @@ class KeyDef:
     secret: bool = False  # never written to state, logs or --json
     default: Any = None
     help: str = ""
+    repeatable: bool = False  # a list whose flag may be given several times
 
     @property
     def key(self) -> str:
@@ -121,6 +122,14 @@ _KEYS = [
     KeyDef("CLUSTER", "SPOT_INTERVAL", to_float, default=60.0,
            help="seconds between two checks of open spot requests"),
     KeyDef("CLUSTER", "ACCOUNTING", to_bool, default=False, help="slurmdbd accounting on the head"),
+    KeyDef("CLUSTER", "HEAD", help="where the head goes: PROVIDER[/SITE] (default: the first pool)"),
+    KeyDef("CLUSTER", "POOL", to_list, default=[], repeatable=True,
+           help="a pool of compute nodes: PROVIDER[/SITE]:COUNT[:spot[:PRICE]] (repeatable)"),
+    KeyDef("CLUSTER", "CROSS", to_bool, default=False,
+           help="compute nodes on several providers as [CROSS] gives them (the guide's --cross)"),
+    KeyDef("CLUSTER", "OVERLAY", to_bool,
+           help="an encrypted WireGuard overlay between the nodes (default: when the cluster "
+           "spans more than one provider or site)"),
     KeyDef("CLUSTER", "GLUSTER", to_bool, default=False,
            help="shared directory on a GlusterFS volume of the compute nodes ([GLUSTERFS])"),
     KeyDef("CLUSTER", "NFS", to_bool, default=False,
@@ -224,6 +233,8 @@ _KEYS = [
     KeyDef("AZURE", "SSH_USER", default="azureuser"),
     # [LOCAL]: the embedded provider.
     KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),
+    KeyDef("LOCAL", "SITE", default="",
+           help="local site: a network of its own on this machine (a pool's /SITE sets it)"),
     KeyDef("LOCAL", "NODE_CPUS", to_int, help="CPUs each node announces (default: the host's)"),
     KeyDef("LOCAL", "NODE_MEMORY", to_int, help="MB each node announces (default: share of host)"),
 ]

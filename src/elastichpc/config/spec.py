@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .capabilities import CAPABILITIES
 from .conffile import RawConfig, RawValue, parse_conf
+from .pools import Placement, Pool, read_pools
 from .schema import SECTIONS, KeyDef, lookup
 
 NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+/?$")
-MAX_SIZE = {"local": 200, "aws": 1000, "gce": 1000, "azure": 1000}
 
 
 def check_name(name: str, what: str = "cluster name") -> str:
@@ -107,16 +108,58 @@ class FirewallRule:
 @dataclass
 class ClusterSpec:
     name: str
-    provider: str
-    size: int
+    head: Placement
+    pools: list[Pool]
     scheduler: str
     shared_dir: str
     cluster_user: str
-    spot: bool
-    spot_price: float | None
     accounting: bool
     firewall: list[FirewallRule]
     settings: Settings
+    overlay: bool  # nodes joined by the WireGuard overlay (bootstrap/overlay.py)
+
+    @property
+    def provider(self) -> str:
+        """The head's provider: the cluster's home (its disks, its spot requests)."""
+        return self.head.provider
+
+    @property
+    def providers(self) -> list[str]:
+        return list(dict.fromkeys([self.head.provider, *(p.provider for p in self.pools)]))
+
+    @property
+    def size(self) -> int:
+        return sum(pool.count for pool in self.pools)
+
+    @property
+    def spot(self) -> bool:
+        return any(pool.spot for pool in self.pools)
+
+    @property
+    def spot_price(self) -> float | None:
+        return next((pool.max_price for pool in self.pools if pool.spot), None)
+
+    @property
+    def places(self) -> list[str]:
+        """Every distinct place of the cluster (the head's first)."""
+        return list(dict.fromkeys([self.head.name, *(p.name for p in self.pools)]))
+
+    def pool(self, name: str) -> Pool:
+        for pool in self.pools:
+            if pool.name == name:
+                return pool
+        raise ConfigError(f"cluster {self.name} has no pool {name!r} "
+                          f"(pools: {', '.join(p.name for p in self.pools)})")
+
+    def at(self, place: Placement) -> ClusterSpec:
+        """This spec as one place's provider sees it: the settings of that site, and only the
+        pool there (none for the head's own place without compute nodes)."""
+        settings = Settings(dict(self.settings.values), dict(self.settings.sources),
+                            dict(self.settings.placeholders))
+        if place.site:
+            settings.values[CAPABILITIES[place.provider].site_key] = place.site
+        return replace(self, pools=[p for p in self.pools if p.name == place.name],
+                       settings=settings)
 
     def to_public(self) -> dict[str, Any]:
         return {"name": self.name, "provider": self.provider, "settings": self.settings.public()}
@@ -167,35 +210,26 @@ def _firewall(settings: Settings) -> list[FirewallRule]:
 
 
 def build_spec(settings: Settings, name: str | None = None) -> ClusterSpec:
-    provider = settings.get("CLUSTER", "PROVIDER")
     name = name or settings.get("CLUSTER", "CLUSTER_PREFIX")
     if not name:
         raise ConfigError("a cluster needs a name: pass --name or set [CLUSTER] CLUSTER_PREFIX")
-    size = settings.get("CLUSTER", "CLUSTER SIZE")
-    limit = MAX_SIZE[provider]
-    if not 1 <= size <= limit:
-        raise ConfigError(
-            f"{settings.source('CLUSTER', 'CLUSTER SIZE')}: cluster size must be 1 to {limit} "
-            f"compute nodes on {provider}, got {size}"
-        )
+    head, pools = read_pools(settings)
     user = settings.get("CLUSTER", "CLUSTER_USER")
     if not USER_RE.match(user) or user == "root":
         raise ConfigError(f"[CLUSTER] CLUSTER_USER {user!r} is not a valid non-root user name")
-    price = settings.get("CLUSTER", "SPOT_PRICE")
-    if price is not None and price <= 0:
-        raise ConfigError(f"[CLUSTER] SPOT_PRICE must be positive, got {price}")
+    overlay = settings.get("CLUSTER", "OVERLAY")
+    places = {head.name, *(p.name for p in pools)}
     return ClusterSpec(
         name=check_name(name),
-        provider=provider,
-        size=size,
+        head=head,
+        pools=pools,
         scheduler=settings.get("CLUSTER", "SCHEDULER"),
         shared_dir=check_path(settings.get("CLUSTER", "SHARED_DIR"), "[CLUSTER] SHARED_DIR"),
         cluster_user=user,
-        spot=bool(settings.get("CLUSTER", "SPOT") or price is not None),
-        spot_price=price,
         accounting=settings.get("CLUSTER", "ACCOUNTING"),
         firewall=_firewall(settings),
         settings=settings,
+        overlay=len(places) > 1 if overlay is None else overlay,
     )
 
 

@@ -7,10 +7,11 @@ from functools import cached_property
 
 from ..config import ClusterSpec, Settings, check_name
 from ..errors import ClusterNotFound
-from ..providers import Provider, get_provider
+from ..providers import Provider
 from ..remote import ClusterKeys, ClusterShell
 from ..schedulers import Scheduler, get_scheduler
 from ..state import ClusterRow, Journal, NodeRow
+from .fleet import Fleet
 
 
 @dataclass
@@ -33,8 +34,14 @@ class ClusterContext:
         return self.row.name
 
     @cached_property
+    def fleet(self) -> Fleet:
+        """The cluster's providers, each node routed to the pool the journal recorded."""
+        return Fleet(self.spec, {n.name: n.pool for n in self.nodes if n.pool})
+
+    @property
     def provider(self) -> Provider:
-        return get_provider(self.row.provider, self.spec.settings)
+        """The head's provider (the cluster's disks, volumes and spot requests live there)."""
+        return self.fleet.head
 
     @cached_property
     def scheduler(self) -> Scheduler:

@@ -97,7 +97,7 @@ def node_machine(context: ClusterContext, node: str | int = 0) -> Machine:
     wanted = str(node)
     if wanted.isdigit():
         wanted = "head" if wanted == "0" else f"node{wanted}"
-    machines = context.provider.machines(context.name)
+    machines = context.fleet.machines()
     for machine in machines:
         if machine.name in (wanted, f"{context.name}-{wanted}"):
             return machine

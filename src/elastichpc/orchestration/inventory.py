@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EhpcError
 from ..state import Journal
@@ -36,20 +36,28 @@ class NodeStatus:
     scheduler_state: str  # idle, alloc, down... ("" when the scheduler is not reachable)
     spot: bool
     provider_id: str
+    provider: str = ""
+    pool: str = ""  # "" for the head
+    region: str = ""  # region, zone or local site
+    market: str = "on-demand"
+    overlay_address: str = ""
 
 
 def list_clusters(journal: Journal | None = None) -> list[ClusterSummary]:
     journal = journal or Journal()
     return [
-        ClusterSummary(
-            row.name,
-            row.provider,
-            int(row.spec["settings"].get("CLUSTER", {}).get("CLUSTER SIZE", 0)),
-            row.status,
-            row.created_at,
-        )
+        ClusterSummary(row.name, row.provider, _size(row.spec), row.status, row.created_at)
         for row in journal.clusters()
     ]
+
+
+def _size(spec: dict[str, Any]) -> int:
+    from ..config import ClusterSpec
+
+    try:
+        return ClusterSpec.from_public(spec).size
+    except EhpcError:  # a row written by a version that validated differently
+        return 0
 
 
 def list_nodes(
@@ -72,7 +80,7 @@ def list_nodes(
         return context.scheduler.parse_nodes(result.stdout) if result.returncode == 0 else {}
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        cloud = pool.submit(context.provider.machines, name)
+        cloud = pool.submit(context.fleet.machines)
         # Only a bootstrapped cluster has a scheduler to ask (a --provision-only one has none).
         bootstrapped = context.nodes and context.row.status == "running"
         sched = pool.submit(scheduler_states) if bootstrapped else None
@@ -91,12 +99,18 @@ def list_nodes(
                 states.get(node.name, "-" if node.role == "head" else ""),
                 bool(node.info.get("spot")),
                 node.provider_id,
+                node.provider or (machine.provider if machine else ""),
+                node.pool,
+                node.region or (machine.region if machine else ""),
+                node.market,
+                node.overlay_address,
             )
         )
     for machine in machines.values():  # in the cloud but not (yet) in the journal
         statuses.append(
             NodeStatus(machine.name, machine.role, machine.address or machine.private_address,
                        machine.state, states.get(machine.name, ""), machine.spot,
-                       machine.provider_id)
+                       machine.provider_id, machine.provider, machine.pool, machine.region,
+                       "spot" if machine.spot else "on-demand")
         )
     return statuses

@@ -15,12 +15,15 @@ from dataclasses import dataclass, replace
 
 from ..config import ClusterSpec, Settings
 from ..errors import ConfigError, EhpcError
-from ..providers import Machine, Provider, SpotPrice, SpotRequest, get_provider
+from ..providers import Machine, SpotPrice, SpotRequest
 from ..remote import ClusterKeys
 from ..state import Journal, NodeRow
 from .context import ClusterContext, open_cluster
-from .create import _record, _start, bootstrap_machines, plan_nodes
+from .fleet import Fleet
+from .join import bootstrap_machines
+from .plan import plan_nodes
 from .progress import Progress
+from .record import record_machines, start_cluster
 
 DEFAULT_INTERVAL = 60.0
 OPEN = "spot-open"  # journal status of a node whose request is not fulfilled yet
@@ -60,14 +63,17 @@ def request_spot_cluster(
     progress = progress or Progress()
     journal = journal or Journal()
     interval = interval or float(spec.settings.get("CLUSTER", "SPOT_INTERVAL"))
-    provider = get_provider(spec.provider, spec.settings)
-    if type(provider).request_spot is Provider.request_spot:  # before anything is recorded
-        raise EhpcError(f"the {provider.name} provider has no spot requests (the guide's spot "
+    fleet = Fleet(spec)
+    if not fleet.head.capabilities.spot_requests:  # before anything is recorded
+        raise EhpcError(f"the {fleet.head.name} provider has no spot requests (the guide's spot "
                         "instances are on AWS)")
-    provider.check_ready(spec)
-    _start(spec, journal)
+    if len(spec.places) > 1:
+        raise EhpcError("spot requests are for a one-pool cluster: give a cluster of several "
+                        "pools spot pools instead (--pool PROVIDER:COUNT:spot)")
+    fleet.check_ready()
+    start_cluster(spec, journal)
     try:
-        _request(spec, provider, journal, progress, spec.spot_price)
+        _request(spec, fleet, journal, progress, spec.spot_price)
         journal.event(spec.name, "spot-monitor",
                       json.dumps({"interval": interval, "provision_only": provision_only}))
     except Exception as err:
@@ -78,17 +84,16 @@ def request_spot_cluster(
     return monitor_spot(spec.name, progress, journal)
 
 
-def _request(
-    spec: ClusterSpec, provider: Provider, journal: Journal, progress: Progress, price: float
-) -> None:
+def _request(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress, price: float) -> None:
+    provider = fleet.head
     keys = ClusterKeys(journal.cluster_dir(spec.name), spec.name)
-    head, *computes = plan_nodes(spec, provider, keys)
+    head, *computes = plan_nodes(spec, fleet, keys)
     instance_type = computes[0].instance_type or ""
     with progress.step(f"spot prices of {instance_type} (your maximum: ${price}/h)"):
         for quote in latest_prices(provider.spot_prices(instance_type)):
             progress.note(f"{quote.zone}: ${quote.price:.4f}/h")
     with progress.step("launching the head (on demand)"):
-        _record(journal, spec.name, provider.launch(spec, [replace(head, spot=False)], progress.detail))
+        record_machines(journal, spec.name, fleet.launch([replace(head, spot=False)], progress.detail))
     requested = {row.name for row in journal.nodes(spec.name) if row.info.get("spot_request")}
     todo = [plan for plan in computes if plan.name not in requested]
     if not todo:
@@ -97,7 +102,8 @@ def _request(
         assigned = provider.request_spot(spec, todo, price)
         journal.put_nodes([
             NodeRow(spec.name, name, "compute", "", "", "", OPEN,
-                    {"spot": True, "spot_request": request, "login_user": provider.login_user})
+                    {"spot": True, "spot_request": request, "login_user": provider.login_user},
+                    provider=provider.name, pool=spec.pools[0].name, market="spot")
             for name, request in assigned.items()
         ])
         journal.event(spec.name, "spot-request", f"{len(assigned)} requests at ${price}/h")
@@ -171,13 +177,13 @@ def check_spot(context: ClusterContext, progress: Progress, provision_only: bool
     joined: list[Machine] = []
     if fulfilled:
         provider.adopt_spot(cluster, fulfilled)
-        machines = {m.name: m for m in provider.machines(cluster)}
+        machines = {m.name: m for m in context.fleet.machines()}
         joined = [machines[name] for name in fulfilled.values()
                   if name in machines and machines[name].state == "running"]
     if joined:
         for machine in joined:
             machine.extra["spot_request"] = waiting_request(waiting, machine.name)
-        _record(journal, cluster, joined)
+        record_machines(journal, cluster, joined)
         _bootstrap_running(context, provision_only, progress)
         for machine in joined:
             progress.note(f"{machine.name} joined ({machine.provider_id})")
@@ -193,8 +199,8 @@ def waiting_request(waiting: dict[str, NodeRow], name: str) -> str:
 def _bootstrap_running(context: ClusterContext, provision_only: bool, progress: Progress) -> None:
     """The same bootstrap as every create, over the head and every compute node running now."""
     running = {row.name for row in context.journal.nodes(context.name) if row.status == "running"}
-    machines = [m for m in context.provider.machines(context.name) if m.name in running]
+    machines = [m for m in context.fleet.machines() if m.name in running]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"the head of {context.name} is not running: terminate and create it again")
-    bootstrap_machines(context.spec, context.provider, context.keys, machines, progress, provision_only,
+    bootstrap_machines(context.spec, context.fleet, context.keys, machines, progress, provision_only,
                        context.journal)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..bootstrap.storage import GlusterVolume, NfsExport
-from ..config import ClusterSpec, Settings, check_name
+from ..config import CAPABILITIES, ClusterSpec, Settings, check_name
 from ..errors import ConfigError, EhpcError
 from ..providers import Machine
 from ..remote import in_parallel
@@ -41,7 +41,7 @@ def check_shared_choice(spec: ClusterSpec) -> None:
 
 def _machines(context: ClusterContext) -> list[Machine]:
     context.shell  # noqa: B018  (reads the journal here: SQLite stays in this thread)
-    machines = [m for m in context.provider.machines(context.name) if m.state == "running"]
+    machines = [m for m in context.fleet.machines() if m.state == "running"]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"cluster {context.name} has no running head node")
     return machines
@@ -144,7 +144,7 @@ def _nfs_volume(context: ClusterContext, settings: Settings, head: Machine) -> s
     not on AWS (the guide marks these keys AWS ONLY: elsewhere DEVICE is exported)."""
     size = settings.get("NFS", "AWS_VOLUME_SIZE")
     name = settings.get("NFS", "AWS_VOLUME_NAME")
-    if context.provider.name != "aws" or (not size and not name):
+    if not context.provider.capabilities.ebs_nfs or (not size and not name):
         return ""
     mount_point = settings.get("NFS", "AWS_MOUNT_POINT") or settings.get("NFS", "MOUNTING_POINT")
     provider = context.provider
@@ -205,8 +205,8 @@ def create_time_storage(spec: ClusterSpec) -> str:
         return f"shared directory {spec.shared_dir} on GlusterFS"
     if spec.settings.get("CLUSTER", "NFS"):
         return f"shared directory {spec.shared_dir} on NFS"
-    nfs = spec.settings
-    if spec.provider == "aws" and (nfs.get("NFS", "AWS_VOLUME_SIZE") or nfs.get("NFS", "AWS_VOLUME_NAME")):
+    volume = spec.settings.get("NFS", "AWS_VOLUME_SIZE") or spec.settings.get("NFS", "AWS_VOLUME_NAME")
+    if CAPABILITIES[spec.provider].ebs_nfs and volume:
         return "NFS from the head on an EBS volume"
     return ""
 

@@ -1,7 +1,7 @@
-"""Terminating a cluster: everything the provider finds by tag, then keys and journal rows.
+"""Terminating a cluster: everything its providers find by tag, then keys and journal rows.
 
-Works on a half-created cluster, on one whose journal row is gone (provider and cluster name are
-enough: the cloud is searched by tag), and a second time (then it finds nothing to do).
+Works on a half-created cluster, on one whose journal row is gone (the providers and the cluster
+name are enough: each is searched by tag), and a second time (then it finds nothing to do).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ..providers import get_provider
 from ..remote import close_connections
 from ..state import Journal
 from .context import ClusterContext
+from .fleet import each
 from .progress import Progress
 
 
@@ -31,16 +32,20 @@ def terminate_cluster(
     progress = progress or Progress()
     journal = journal or Journal()
     row = journal.get_cluster(name)
-    if row is not None:
-        provider = ClusterContext(journal, row, settings).provider
-        journal.set_status(name, "terminating")
-    else:
-        provider = get_provider(provider_name or "local", settings or Settings())
-    provider.check_ready()
     directory = journal.directory / "clusters" / name
-    close_connections(directory)
-    with progress.step(f"terminating {name} on {provider.name}"):
-        removed = provider.terminate(name, progress.detail)
+    if row is not None:
+        fleet = ClusterContext(journal, row, settings).fleet
+        journal.set_status(name, "terminating")
+        fleet.check_ready(launching=False)
+        close_connections(directory)
+        with progress.step(f"terminating {name} on {row.provider}"):
+            removed = fleet.terminate(progress.detail)
+    else:
+        providers = [get_provider(provider_name or "local", settings or Settings())]
+        each(lambda p: p.check_ready(), providers)
+        close_connections(directory)
+        with progress.step(f"terminating {name} on {', '.join(p.name for p in providers)}"):
+            removed = [item for p in providers for item in p.terminate(name, progress.detail)]
     if directory.exists():
         shutil.rmtree(directory)
     if row is not None:

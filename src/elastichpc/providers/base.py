@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..config import ClusterSpec, Settings
+from ..config import CAPABILITIES, Capabilities, ClusterSpec, Settings
 from ..errors import EhpcError
 
 TAG = "ehpc-cluster"  # key of the tag/label every resource carries; its value is the cluster name
@@ -33,6 +33,7 @@ class NodePlan:
     boot_script: str  # run as root on first boot (user-data / custom data / startup-script)
     spot: bool = False
     ssh_public_key: str = ""  # the cluster's login key, for clouds that install it themselves
+    pool: str = ""  # the place it goes ("gce", "local/b"); the head's is the head's place
 
 
 @dataclass
@@ -46,6 +47,10 @@ class Machine:
     login_user: str  # user the cluster key logs in as (sudo when not root)
     spot: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by the fleet: which provider, pool ("" for the head) and region/zone/site it is in.
+    provider: str = ""
+    pool: str = ""
+    region: str = ""
 
 
 @dataclass
@@ -95,13 +100,19 @@ class Provider(ABC):
     """One cloud (or the local host). Subclasses live in providers/<name>/ and are loaded lazily."""
 
     name: ClassVar[str]
-    # True when compute nodes are launched many per call from one boot script: they then share
-    # one host key, and each node's host name is set by the configure step.
-    shared_compute_boot: ClassVar[bool] = False
-    # True when launch() itself makes NodePlan.spot machines (no price, no requests: GCE Spot VMs).
-    spot_in_launch: ClassVar[bool] = False
-    # Its nodes run this machine's software (/usr): packages must be installed here, not there.
-    shares_host_software: ClassVar[bool] = False
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this provider can do (declared in config/capabilities.py, the one place)."""
+        return CAPABILITIES[self.name]
+
+    @property
+    def shared_compute_boot(self) -> bool:
+        return self.capabilities.shared_compute_boot
+
+    @property
+    def shares_host_software(self) -> bool:
+        return self.capabilities.shares_host_software
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -10,6 +10,7 @@ from ..config import Settings
 from ..errors import ConfigError, PrerequisiteError
 
 WHAT_IS_MY_IP = "https://checkip.amazonaws.com"
+OVERLAY_PORT = 51820  # the WireGuard overlay's UDP port: open only between a cluster's nodes
 
 
 def source_cidr(settings: Settings) -> str:

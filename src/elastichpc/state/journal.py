@@ -58,6 +58,18 @@ MIGRATIONS = [
     );
     CREATE INDEX events_cluster ON events(cluster, at);
     """,
+    # Pools: each node knows its provider, pool ("" for the head), region and market, and its
+    # address on the cluster's overlay. Existing nodes are on their cluster's one provider.
+    """
+    ALTER TABLE nodes ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+    ALTER TABLE nodes ADD COLUMN pool TEXT NOT NULL DEFAULT '';
+    ALTER TABLE nodes ADD COLUMN region TEXT NOT NULL DEFAULT '';
+    ALTER TABLE nodes ADD COLUMN market TEXT NOT NULL DEFAULT 'on-demand';
+    ALTER TABLE nodes ADD COLUMN overlay_address TEXT NOT NULL DEFAULT '';
+    UPDATE nodes SET provider = (SELECT provider FROM clusters WHERE clusters.name = nodes.cluster);
+    UPDATE nodes SET pool = provider WHERE role = 'compute';
+    UPDATE nodes SET market = 'spot' WHERE json_extract(info, '$.spot') = 1
+    """,
 ]
 
 
@@ -91,6 +103,15 @@ class NodeRow:
     private_address: str
     status: str
     info: dict[str, Any]
+    provider: str = ""
+    pool: str = ""  # "" for the head
+    region: str = ""
+    market: str = "on-demand"  # or "spot"
+    overlay_address: str = ""
+
+
+NODE_COLUMNS = ("cluster", "name", "role", "provider_id", "address", "private_address", "status",
+                "info", "provider", "pool", "region", "market", "overlay_address")
 
 
 @dataclass
@@ -179,10 +200,10 @@ class Journal:
     def put_nodes(self, nodes: list[NodeRow]) -> None:
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO nodes ({', '.join(NODE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(NODE_COLUMNS))})",
                 [
-                    (n.cluster, n.name, n.role, n.provider_id, n.address, n.private_address,
-                     n.status, json.dumps(n.info))
+                    tuple(json.dumps(n.info) if c == "info" else getattr(n, c) for c in NODE_COLUMNS)
                     for n in nodes
                 ],
             )

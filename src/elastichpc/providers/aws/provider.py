@@ -31,7 +31,6 @@ from .tags import cluster_filter, tag_dict
 
 class AwsProvider(Provider):
     name = "aws"
-    shared_compute_boot = True
 
     @property
     def login_user(self) -> str:

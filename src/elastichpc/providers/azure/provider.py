@@ -41,7 +41,6 @@ def _node_order(machine: Machine) -> tuple[bool, int, str]:
 
 class AzureProvider(Provider):
     name = "azure"
-    spot_in_launch = True  # Spot priority VMs with a max price, made by launch() itself
 
     @cached_property
     def clients(self) -> AzureClients:

@@ -30,8 +30,6 @@ BY_ID = "/dev/disk/by-id/google-"  # where a disk attached with device name D ap
 
 class GceProvider(Provider):
     name = "gce"
-    shared_compute_boot = True  # one bulkInsert gives every worker the same metadata
-    spot_in_launch = True  # Spot VMs: provisioning model SPOT, no bid price
 
     # ---- settings ---------------------------------------------------------------------------------
     @property

@@ -1,19 +1,37 @@
-"""The host side of a local cluster's network: one bridge and /24 per cluster, a veth per node.
+"""The host side of a local cluster's network: one bridge and /24 per site, a veth per node.
 
-Addresses come from 10.201.0.0/16; cluster k gets 10.201.k.0/24 and bridge `ehbr<k>`. Bridges
+Addresses come from 10.201.0.0/16; a site (a cluster has one, or several) gets 10.201.k.0/24 and
+bridge `ehbr<k>`, with no route to any other (the host forwards nothing between them). Bridges
 and veths carry the interface alias `ehpc-cluster=<name>`: that alias is the local "tag" by which
 terminate finds them, even when every file of ours is gone.
+
+A cluster with an overlay also gives each node a "public" address on `ehpub`, one segment shared
+by every cluster as the Internet is: 10.202.p.(10+slot), p being the cluster's first site. There
+each node's own firewall (nftables in its namespace, as a cloud's security group) lets in the
+overlay's UDP port from the cluster's own public range and nothing else.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import dataclass
 
 from ..base import TAG
+from ..network import OVERLAY_PORT
 from .commands import run
 
 PREFIX = "10.201"
+PUBLIC_PREFIX = "10.202"
+PUBLIC_BRIDGE = "ehpub"
+MAX_SLOTS = 240  # nodes of one cluster: addresses .10 to .249
+
+
+@dataclass(frozen=True)
+class Network:
+    index: int  # the site's k in 10.201.k.0/24
+    bridge: str
+    public: int | None  # the cluster's p in 10.202.p.0/24, None without an overlay
 
 
 def alias(cluster: str) -> str:
@@ -65,6 +83,41 @@ def add_node_link(netns: str, veth: str, bridge: str, address: str, cluster: str
     run(["ip", "-n", netns, "link", "set", "eth0", "up"])
     run(["ip", "-n", netns, "link", "set", "lo", "up"])
     run(["ip", "-n", netns, "route", "add", "default", "via", f"{PREFIX}.{index}.1"])
+
+
+def public_address(index: int, slot: int) -> str:
+    return f"{PUBLIC_PREFIX}.{index}.{10 + slot}"
+
+
+def ensure_public_bridge() -> None:
+    """The shared public segment: a bridge with no host address (the host routes nothing)."""
+    if PUBLIC_BRIDGE not in {link["ifname"] for link in links()}:
+        run(["ip", "link", "add", PUBLIC_BRIDGE, "type", "bridge"], check=False)  # racing twin
+        run(["ip", "link", "set", PUBLIC_BRIDGE, "alias", "ehpc-public"])
+        run(["ip", "link", "set", PUBLIC_BRIDGE, "up"])
+
+
+def public_firewall(public: int) -> str:
+    """nftables rules for a node: on eth1 only the overlay's port, from the cluster's range."""
+    return f"""table inet ehpc_public {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname "eth1" ct state established,related accept
+    iifname "eth1" udp dport {OVERLAY_PORT} ip saddr {PUBLIC_PREFIX}.{public}.0/24 accept
+    iifname "eth1" drop
+  }}
+}}
+"""
+
+
+def add_public_link(netns: str, veth: str, address: str, cluster: str, public: int) -> None:
+    """eth1 on the public segment, behind the node's own firewall."""
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth1", "netns", netns])
+    run(["ip", "link", "set", veth, "alias", alias(cluster)])
+    run(["ip", "link", "set", veth, "master", PUBLIC_BRIDGE, "up"])
+    run(["ip", "netns", "exec", netns, "nft", "-f", "-"], input=public_firewall(public))
+    run(["ip", "-n", netns, "addr", "add", f"{address}/16", "dev", "eth1"])
+    run(["ip", "-n", netns, "link", "set", "eth1", "up"])
 
 
 def netns_names() -> list[str]:

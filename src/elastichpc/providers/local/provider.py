@@ -25,6 +25,7 @@ from . import hostnet, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
 from .files import exclusive, read_json
+from .hostnet import Network
 
 HOST_TOOLS = {  # command -> Debian package
     "ip": "iproute2",
@@ -35,12 +36,13 @@ HOST_TOOLS = {  # command -> Debian package
 }
 
 
+OVERLAY_TOOLS = {"nft": "nftables", "wg": "wireguard-tools", "wireguard-go": "wireguard-go"}
+
 NETWORK_LOCK = Path("/run/ehpc/local-network.lock")
 
 
 class LocalProvider(LocalDisks, Provider):
     name = "local"
-    shares_host_software = True  # nodes run the host's /usr: packages are installed on the host
 
     @property
     def root(self) -> Path:
@@ -56,6 +58,8 @@ class LocalProvider(LocalDisks, Provider):
                 "mounts): run ehpc as root"
             )
         require_packages(HOST_TOOLS, "local clusters")
+        if spec is not None and spec.overlay:
+            require_packages(OVERLAY_TOOLS, "the overlay between sites")
         with open("/proc/filesystems") as fs:
             if "overlay" not in fs.read():
                 raise PrerequisiteError("the kernel has no overlay file system (needed for nodes)")
@@ -67,33 +71,50 @@ class LocalProvider(LocalDisks, Provider):
     def _read_meta(self, cluster: str) -> dict:
         return read_json(self._meta_path(cluster))
 
-    def _network(self, spec: ClusterSpec) -> tuple[int, str]:
+    def _free_subnet(self) -> int:
+        taken = hostnet.used_subnets()
+        for path in self.root.glob("*/cluster.json"):
+            meta = read_json(path)
+            taken |= {meta.get("subnet", 0), *meta.get("sites", {}).values()}
+        free = [k for k in range(1, 255) if k not in taken]
+        if not free:
+            raise ProviderError("no free 10.201.k.0/24 range left for another cluster or site")
+        return free[0]
+
+    def _network(self, spec: ClusterSpec, plans: list[NodePlan]) -> tuple[Network, dict[str, int]]:
+        """The site's network (made if new) and every planned node's slot: its number within the
+        cluster, kept for good, from which its addresses follow whatever the plan's order."""
+        site = spec.settings.get("LOCAL", "SITE") or ""
         # Serializes subnet choice and bridge creation between concurrent creates, host-wide:
-        # clusters under other ROOT_DIRs share the host's address ranges.
+        # clusters under other ROOT_DIRs share the host's address ranges; sites of one cluster
+        # launch at once.
         with exclusive(NETWORK_LOCK):
-            meta = self._read_meta(spec.name)
-            if "subnet" not in meta:
-                taken = hostnet.used_subnets() | {
-                    read_json(p).get("subnet", 0)
-                    for p in self.root.glob("*/cluster.json")
-                }
-                free = [k for k in range(1, 255) if k not in taken]
-                if not free:
-                    raise ProviderError("no free 10.201.k.0/24 range left for another cluster")
-                meta = {
-                    "name": spec.name,
-                    "subnet": free[0],
-                    "shared_dir": spec.shared_dir,
-                    "created": time.time(),
-                }
-                self.cluster_dir(spec.name).mkdir(parents=True, exist_ok=True)
-                self._meta_path(spec.name).write_text(json.dumps(meta))
-            bridge = hostnet.ensure_bridge(meta["subnet"], spec.name)
-        return meta["subnet"], bridge
+            meta = self._read_meta(spec.name) or {
+                "name": spec.name, "shared_dir": spec.shared_dir, "created": time.time()}
+            sites = meta.setdefault("sites", {})
+            if "subnet" in meta:
+                sites.setdefault("", meta["subnet"])  # a cluster made before sites
+            if site not in sites:
+                sites[site] = self._free_subnet()
+            meta.setdefault("subnet", sites[site])  # the first site's number: the cluster's
+            slots: dict[str, int] = meta.setdefault("slots", {})
+            for plan in plans:
+                if plan.name not in slots:
+                    marker = read_json(self.cluster_dir(spec.name) / "nodes" / plan.name / "machine.json")
+                    used = set(slots.values())
+                    slots[plan.name] = marker.get("extra", {}).get("slot", min(
+                        set(range(hostnet.MAX_SLOTS)) - used))
+            self.cluster_dir(spec.name).mkdir(parents=True, exist_ok=True)
+            self._meta_path(spec.name).write_text(json.dumps(meta))
+            network = hostnet.Network(sites[site], hostnet.ensure_bridge(sites[site], spec.name),
+                                      meta["subnet"] if spec.overlay else None)
+            if spec.overlay:
+                hostnet.ensure_public_bridge()
+        return network, slots
 
     # ---- launch ------------------------------------------------------------------------------
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
-        index, bridge = self._network(spec)
+        network, slots = self._network(spec, plans)
         cdir = self.cluster_dir(spec.name)
         ns_dir = cdir / "ns"
         nodefs.ensure_ns_dir(ns_dir)
@@ -102,16 +123,16 @@ class LocalProvider(LocalDisks, Provider):
         existing = set(hostnet.netns_names())
         done = 0
 
-        def launch_one(slot: int, plan: NodePlan) -> Machine:
+        def launch_one(plan: NodePlan) -> Machine:
             nonlocal done
-            machine = self._machine_for(spec.name, index, slot, plan)
+            machine = self._machine_for(spec, network, slots[plan.name], plan)
             marker = cdir / "nodes" / plan.name / "machine.json"
             complete = marker.exists() and machine.provider_id in existing
             if complete and nodefs.has_namespaces(ns_dir, plan.name):
                 machine.state = "running"
             else:
                 self._destroy_node(spec.name, plan.name, machine.provider_id)
-                self._create_node(spec, machine, bridge, ns_dir, shared)
+                self._create_node(spec, machine, network, ns_dir, shared)
                 marker.write_text(json.dumps(machine.__dict__))
             self._boot(spec.name, machine, plan.boot_script)
             done += 1
@@ -119,31 +140,37 @@ class LocalProvider(LocalDisks, Provider):
             return machine
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            futures = [pool.submit(launch_one, slot, plan) for slot, plan in enumerate(plans)]
-            return [future.result() for future in futures]
+            return list(pool.map(launch_one, plans))
 
-    def _machine_for(self, cluster: str, index: int, slot: int, plan: NodePlan) -> Machine:
-        address = hostnet.node_address(index, slot)
+    def _machine_for(self, spec: ClusterSpec, network: Network, slot: int, plan: NodePlan) -> Machine:
+        address = hostnet.node_address(network.index, slot)
+        extra: dict[str, object] = {"veth": f"eh{network.index}n{slot}", "slot": slot,
+                                    "site": spec.settings.get("LOCAL", "SITE") or ""}
+        if network.public is not None:
+            extra["public_address"] = hostnet.public_address(network.public, slot)
         return Machine(
             name=plan.name,
             role=plan.role,
-            provider_id=f"ehpc.{cluster}.{plan.name}",
+            provider_id=f"ehpc.{spec.name}.{plan.name}",
             address=address,
             private_address=address,
             state="running",
             login_user="root",
             spot=plan.spot,
-            extra={"veth": f"eh{index}n{slot}", "slot": slot},
+            extra=extra,
         )
 
     def _create_node(
-        self, spec: ClusterSpec, machine: Machine, bridge: str, ns_dir: Path, shared: Path
+        self, spec: ClusterSpec, machine: Machine, network: Network, ns_dir: Path, shared: Path
     ) -> None:
         node_dir = self.cluster_dir(spec.name) / "nodes" / machine.name
         node_dir.mkdir(parents=True, exist_ok=True)
         hostnet.add_node_link(
-            machine.provider_id, machine.extra["veth"], bridge, machine.address, spec.name
+            machine.provider_id, machine.extra["veth"], network.bridge, machine.address, spec.name
         )
+        if network.public is not None:  # the overlay's way between sites, its port only
+            hostnet.add_public_link(machine.provider_id, f"eh{network.index}p{machine.extra['slot']}",
+                                    machine.extra["public_address"], spec.name, network.public)
         on_gluster = spec.settings.get("CLUSTER", "GLUSTER")  # then the volume is mounted there
         script = nodefs.setup_script(
             machine.name, node_dir, None if on_gluster else shared, spec.shared_dir

@@ -1,0 +1,29 @@
+"""What each provider can do, declared once: the spec validates against it, the fleet routes by
+it and `Provider` exposes it (no SDK is imported to answer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    max_nodes: int  # compute nodes one cluster may have on this provider
+    site_key: tuple[str, str]  # the setting a pool's SITE stands for (region, zone, local site)
+    # The guide's price-bid spot requests (3.d), used by a one-pool spot cluster; spot pools of a
+    # multi-pool cluster (and every spot node elsewhere) are spot machines made by launch().
+    spot_requests: bool = False
+    # Compute nodes launched many per call from one boot script share one host key.
+    shared_compute_boot: bool = False
+    shares_host_software: bool = False  # nodes run this machine's /usr (packages go here)
+    regional_inventory: bool = False  # machines() sees one region only: ask each pool's region
+    ebs_nfs: bool = False  # the guide's NFS on a new cloud volume (AWS_VOLUME_*)
+
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True),
+    "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
+                        regional_inventory=True, ebs_nfs=True),
+    "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True),
+    "azure": Capabilities(1000, ("AZURE", "REGION")),
+}

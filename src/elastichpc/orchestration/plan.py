@@ -1,0 +1,64 @@
+"""Node names and launch plans: what create, spot requests and resizing all make nodes from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..bootstrap import boot_script
+from ..config import ClusterSpec, Placement
+from ..providers import NodePlan, Provider
+from ..remote import ClusterKeys
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
+
+
+def node_names(spec: ClusterSpec) -> list[tuple[str, str, str]]:
+    """(name, role, place) of every node: `<cluster>-head`, then `<cluster>-node1..N` numbered
+    across the pools in their order."""
+    names = [(f"{spec.name}-head", "head", spec.head.name)]
+    for pool in spec.pools:
+        start = len(names)
+        names += [(f"{spec.name}-node{i}", "compute", pool.name) for i in range(start, start + pool.count)]
+    return names
+
+
+def planned_pools(spec: ClusterSpec) -> dict[str, str]:
+    """Compute node name -> pool, as a create plans them."""
+    return {name: place for name, role, place in node_names(spec) if role == "compute"}
+
+
+def host_key_owner(spec: ClusterSpec, provider: Provider, name: str, role: str) -> str:
+    """Whose host key (and boot-time host name) a node gets: its own, or the cluster's shared
+    compute key when the provider boots all compute nodes from one script."""
+    return f"{spec.name}-compute" if role == "compute" and provider.shared_compute_boot else name
+
+
+def instance_type(spec: ClusterSpec, place: Placement, role: str) -> str | None:
+    if place.instance_type or place.provider == "local":
+        return place.instance_type
+    key = "MASTER TYPE" if role == "head" else "INSTANCE TYPE"
+    return str(spec.settings.get(place.provider.upper(), key))
+
+
+def plan_node(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, name: str, role: str,
+              place: str) -> NodePlan:
+    provider = fleet.provider(place)
+    _, login_pub = keys.login_key()
+    owner = host_key_owner(spec, provider, name, role)
+    host_key, host_pub = keys.host_key(owner)
+    placement = fleet.place(place)
+    spot = role == "compute" and spec.pool(place).spot
+    return NodePlan(
+        name=name,
+        role=role,
+        instance_type=instance_type(spec, placement, role),
+        boot_script=boot_script(owner, provider.login_user, login_pub, host_key, host_pub),
+        spot=spot,
+        ssh_public_key=login_pub,
+        pool=place,
+    )
+
+
+def plan_nodes(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys) -> list[NodePlan]:
+    return [plan_node(spec, fleet, keys, name, role, place) for name, role, place in node_names(spec)]
