@@ -110,9 +110,11 @@ def test_spot_nodes_and_preemption(gce: Emulator, capsys: pytest.CaptureFixture[
     code, out, _ = ehpc(capsys, "nodes", "list", "gc3")
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
     assert code == 0
-    assert rows["gc3-node2"][3:] == ["preempted", "-", "yes"]
-    assert rows["gc3-node1"][3:] == ["running", "-", "yes"]
-    assert rows["gc3-head"][3:] == ["running", "-", "no"]
+    # NAME ROLE PROVIDER REGION MARKET ADDRESS OVERLAY STATE SCHEDULER
+    assert rows["gc3-node2"][2:5] == ["gce", ZONE, "spot"]
+    assert rows["gc3-node2"][6:] == ["-", "preempted", "-"]
+    assert rows["gc3-node1"][4:5] + rows["gc3-node1"][7:] == ["spot", "running", "-"]
+    assert rows["gc3-head"][4:5] + rows["gc3-head"][7:] == ["on-demand", "running", "-"]
     ehpc(capsys, "cluster", "terminate", "gc3")
     assert gce.labelled(TAG, "gc3") == []
 

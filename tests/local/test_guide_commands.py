@@ -67,7 +67,9 @@ def test_other_owners_make_scheduler_jobs(guide: Guide) -> None:
 
 def test_client_job_submit_and_status_by_head_address(guide: Guide) -> None:
     nodes = guide.run("ehpcutils", "--provider=local", "--compute", "--list").stdout
-    head_address = next(line.split()[2] for line in nodes.splitlines() if line.startswith(f"{NAME}-head"))
+    column = nodes.splitlines()[0].split().index("ADDRESS")
+    head_address = next(line.split()[column] for line in nodes.splitlines()
+                        if line.startswith(f"{NAME}-head"))
     job_id = guide.run("ehpc-client", "--job-submit", f"--domain={head_address}", "--owner=john",
                        "--commmand=echo hi").stdout.strip()
     assert job_id.isdigit()
