@@ -16,7 +16,11 @@ def register(commands: Commands) -> None:
     commands.add("cluster create", create_args, create_cmd,
                  "create a cluster (head + compute nodes + scheduler)",
                  description="Create a cluster from cluster.conf and/or flags (flags win).")
-    commands.add("cluster list", json_flag, list_cmd, "every cluster: provider, size, state, age")
+    commands.add("cluster list", json_flag, list_cmd,
+                 "every cluster: provider, size, state, age (and why, when not running)")
+    commands.add("cluster status", status_args, status_cmd,
+                 "one cluster: state and why, nodes, scheduler, shared file system, last "
+                 "events, what to run next")
     commands.add("cluster terminate", terminate_args, terminate_cmd,
                  "remove a cluster and everything made for it")
     commands.add("nodes list", nodes_args, nodes_cmd,
@@ -38,6 +42,14 @@ def create_args(parser: argparse.ArgumentParser) -> None:
         help="only make the machines, network and firewall (no SSH, no bootstrap); "
         "a later create without it finishes the cluster",
     )
+
+
+def status_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--events", type=int, default=5, metavar="N",
+                        help="how many of the last events to show (default 5)")
+    add_access_flags(parser)
+    json_flag(parser)
 
 
 def terminate_args(parser: argparse.ArgumentParser) -> None:
@@ -81,13 +93,60 @@ def list_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{**c.__dict__, "age_s": round(c.age_s)} for c in clusters])
     elif clusters:
-        print_table(
-            ["NAME", "PROVIDER", "SIZE", "STATE", "AGE"],
-            [[c.name, c.provider, c.size, c.status, human_age(c.age_s)] for c in clusters],
-        )
+        headers = ["NAME", "PROVIDER", "SIZE", "STATE", "AGE"]
+        rows = [[c.name, c.provider, c.size, c.status, human_age(c.age_s)] for c in clusters]
+        if any(c.reason for c in clusters):
+            headers.append("WHY")
+            for row, cluster in zip(rows, clusters, strict=True):
+                row.append(_short(cluster.reason) or "-")
+        print_table(headers, rows)
     else:
         print("No clusters. Create one: ehpc cluster create --name demo --size 2")
     return 0
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def status_cmd(args: argparse.Namespace) -> int:
+    import time
+
+    from ..orchestration.status import cluster_status
+
+    status = cluster_status(args.name, settings=settings_from(args), events=args.events)
+    if args.json:
+        print_json(status)
+        return 0
+    why = f" ({status.reason})" if status.reason else ""
+    print(f"{status.name}: {status.state}{why}")
+    print(f"  created     {human_age(status.age_s)} ago on {', '.join(status.providers)}, "
+          f"{status.size} compute nodes, {status.scheduler}")
+    print(f"  nodes       {_counts(status.nodes) or 'none recorded'}")
+    health = status.scheduler_health
+    if health.get("responding"):
+        print(f"  scheduler   responding; nodes {_counts(health['nodes']) or 'none'}")
+    else:
+        print(f"  scheduler   not responding: {health.get('error', '?')}")
+    shared = status.shared_fs
+    where = f"{shared['path']} ({shared['kind']})"
+    if "size_gb" in shared:
+        where += (f": {shared['filesystem']} from {shared['source']}, "
+                  f"{shared['used_gb']} of {shared['size_gb']} GiB used")
+    print(f"  shared      {where}")
+    if status.events:
+        print("  events")
+        for event in status.events:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event["at"]))
+            print(f"    {stamp}  {event['kind']:<12} {_short(event['message'], 100)}")
+    print("  next")
+    for line in status.next:
+        print(f"    {line}")
+    return 0
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
 def terminate_cmd(args: argparse.Namespace) -> int:

@@ -162,7 +162,9 @@ class ClusterSpec:
                        settings=settings)
 
     def to_public(self) -> dict[str, Any]:
-        return {"name": self.name, "provider": self.provider, "settings": self.settings.public()}
+        # size: so `cluster list` reads it without building the spec (from_public ignores it)
+        return {"name": self.name, "provider": self.provider, "size": self.size,
+                "settings": self.settings.public()}
 
     @classmethod
     def from_public(cls, data: dict[str, Any]) -> ClusterSpec:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EhpcError
 from ..state import Journal
+from .status import reason
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -21,6 +22,7 @@ class ClusterSummary:
     size: int
     status: str
     created_at: float
+    reason: str  # why a failed or half-made cluster is as it is ("" when running)
 
     @property
     def age_s(self) -> float:
@@ -46,12 +48,15 @@ class NodeStatus:
 def list_clusters(journal: Journal | None = None) -> list[ClusterSummary]:
     journal = journal or Journal()
     return [
-        ClusterSummary(row.name, row.provider, _size(row.spec), row.status, row.created_at)
+        ClusterSummary(row.name, row.provider, _size(row.spec), row.status, row.created_at,
+                       reason(journal, row))
         for row in journal.clusters()
     ]
 
 
 def _size(spec: dict[str, Any]) -> int:
+    if isinstance(spec.get("size"), int):
+        return int(spec["size"])
     from ..config import ClusterSpec
 
     try:
