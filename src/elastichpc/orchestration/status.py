@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EhpcError
-from ..state import ClusterRow, Journal
+from ..state import ClusterRow, Journal, NodeRow
 
 if TYPE_CHECKING:
     from ..config import Settings
     from .context import ClusterContext
+    from .fleet import Fleet
 
 # Status words a cluster is left in when something did not finish, with what each means.
 HALF_MADE = {
@@ -99,15 +100,15 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
 
     context = open_cluster(name, journal, settings)
     row, spec = context.row, context.spec
+    fleet, recorded = context.fleet, context.nodes  # read here: the journal is this thread's
     with ThreadPoolExecutor(max_workers=2) as pool:
-        machines = pool.submit(_machines, context)
-        head = pool.submit(_probe_head, context) if context.nodes else None
+        machines = pool.submit(_machines, fleet, recorded)
+        head = pool.submit(_probe_head, context) if recorded else None
         nodes = machines.result()
         health, shared = head.result() if head else ({"responding": False,
                                                       "error": "no head node yet"}, {})
     shared = {"path": spec.shared_dir, "kind": _shared_kind(spec), **shared}
-    providers = sorted({row.provider, *(n.info.get("provider", row.provider)
-                                        for n in context.nodes)})
+    providers = sorted({row.provider, *(n.provider for n in recorded if n.provider)})
     return ClusterStatus(
         name=name, state=row.status, reason=reason(context.journal, row), providers=providers,
         scheduler=spec.scheduler, created_at=row.created_at,
@@ -128,14 +129,14 @@ def _shared_kind(spec: Any) -> str:
     return "directory"
 
 
-def _machines(context: ClusterContext) -> dict[str, int]:
-    """Nodes by state: the provider's view; journaled nodes it does not find are `missing`."""
+def _machines(fleet: Fleet, recorded: list[NodeRow]) -> dict[str, int]:
+    """Nodes by state: the providers' view; journaled nodes they do not find are `missing`."""
     try:
-        found = {m.name: m.state for m in context.provider.machines(context.name)}
+        found = {m.name: m.state for m in fleet.machines()}
     except EhpcError as err:
-        return {f"unknown ({err})": len(context.nodes)}
+        return {f"unknown ({err})": len(recorded)}
     counts: dict[str, int] = {}
-    for node in {n.name for n in context.nodes} | set(found):
+    for node in {n.name for n in recorded} | set(found):
         state = found.get(node, "missing")
         counts[state] = counts.get(state, 0) + 1
     return counts
