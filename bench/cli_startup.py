@@ -33,7 +33,9 @@ def _seed(state: str, env: dict[str, str]) -> None:
     code = (
         "from elastichpc.state import Journal, JobRow\n"
         "j = Journal()\n"
-        "j.add_cluster('clbench', 'local', 'running', {'settings': {}})\n"
+        "spec = {'name': 'clbench', 'provider': 'local', 'size': 2,\n"
+        "        'settings': {'CLUSTER': {'CLUSTER_PREFIX': 'clbench', 'CLUSTER SIZE': 2}}}\n"
+        "j.add_cluster('clbench', 'local', 'running', spec)\n"
         "j.add_jobs([JobRow('clbench', str(i), 'slurm', 'ehpcuser', 'job', {}, i)"
         " for i in range(1, 201)])\n"
     )

@@ -4,7 +4,6 @@ system, the last events and the command that continues or cleans up (`ehpc clust
 
 from __future__ import annotations
 
-import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -144,6 +143,8 @@ def _machines(fleet: Fleet, recorded: list[NodeRow]) -> dict[str, int]:
 
 def _probe_head(context: ClusterContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """One SSH call: the scheduler's node list (is it answering?) and `df` of the shared dir."""
+    import secrets
+
     if context.row.status != "running":  # never SSH to machines that were not bootstrapped
         return {"responding": False, "error": f"not bootstrapped ({context.row.status})"}, {}
     mark = f"--ehpc-{secrets.token_hex(6)}--"
