@@ -12,6 +12,7 @@ packages=(
   emboss                                               # the README's demo job (seqret)
   xfsprogs glusterfs-server glusterfs-client            # data disks (ext4/xfs), GlusterFS
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils     # NFS server in a node, libnfs client
+  zsh                                                  # the zsh completion test
 )
 missing=()
 for pkg in "${packages[@]}"; do

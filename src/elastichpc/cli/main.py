@@ -28,6 +28,7 @@ GROUPS = {
     "disk": ("disk_cmds", "data disks and snapshots (create, attach, list...)"),
     "fs": ("fs_cmds", "shared file systems on a running cluster (GlusterFS, NFS)"),
     "spot": ("spot_cmds", "spot compute nodes: request, list, resume, cancel, prices"),
+    "completion": ("completion_cmds", "print the shell completion script (bash or zsh)"),
 }
 
 
@@ -97,7 +98,12 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:  # what the completion script asks on Tab (not listed)
+        from .completion_cmds import complete_cmd
+
+        return complete_cmd(words[1:])
+    own, command = split_command(words)
     args = build_parser(own).parse_args(own)
     args.command = command
     debug = args.debug or os.environ.get("EHPC_DEBUG") == "1"
