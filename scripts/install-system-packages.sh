@@ -13,6 +13,7 @@ packages=(
   xfsprogs glusterfs-server glusterfs-client            # data disks (ext4/xfs), GlusterFS
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils     # NFS server in a node, libnfs client
   zsh                                                  # the zsh completion test
+  wireguard-tools wireguard-go nftables iperf3         # the overlay between sites, its firewall
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from ..config import ClusterSpec, Settings, check_name
 from ..errors import ClusterNotFound
-from ..providers import Provider
+from ..providers import Machine, Provider
 from ..remote import ClusterKeys, ClusterShell
 from ..schedulers import Scheduler, get_scheduler
 from ..state import ClusterRow, Journal, NodeRow
@@ -37,6 +37,13 @@ class ClusterContext:
     def fleet(self) -> Fleet:
         """The cluster's providers, each node routed to the pool the journal recorded."""
         return Fleet(self.spec, {n.name: n.pool for n in self.nodes if n.pool})
+
+    def machines(self) -> list[Machine]:
+        """The cluster's machines as the providers find them, each with the address the other
+        nodes reach it at (its overlay address when the cluster has an overlay)."""
+        overlay = {n.name: n.overlay_address for n in self.nodes if n.overlay_address}
+        return [replace(m, private_address=overlay.get(m.name, m.private_address))
+                for m in self.fleet.machines()]
 
     @property
     def provider(self) -> Provider:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ..bootstrap import required_commands
 from ..config import CAPABILITIES, ClusterSpec
-from ..errors import EhpcError
 from ..remote import ClusterKeys
 from ..state import Journal
 from ..system_packages import require_packages
@@ -44,9 +43,6 @@ def create_cluster(
         from .spot import request_spot_cluster
 
         return request_spot_cluster(spec, progress, journal, provision_only)
-    if spec.overlay and not provision_only:  # the WireGuard step lands next
-        raise EhpcError("clusters across providers or sites need the overlay, not built yet: "
-                        "use --provision-only")
     fleet = Fleet(spec)
     fleet.check_ready()
     if any(CAPABILITIES[p].shares_host_software for p in spec.providers):  # nodes run our /usr

@@ -5,16 +5,18 @@ monitor and resizing all join nodes this way; every step is rerunnable."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from ..bootstrap import ClusterLayout, NodeFacts, configure_script
 from ..config import ClusterSpec
 from ..errors import ProviderError
 from ..providers import Machine
-from ..remote import ClusterKeys, ClusterShell, SshHost, in_parallel, write_ssh_files
+from ..remote import ClusterKeys, ClusterShell, SshHost, close_connections, in_parallel, write_ssh_files
 from ..schedulers import get_scheduler
 from ..state import Journal
 from .context import open_cluster
 from .fleet import Fleet
+from .overlay import join_overlay
 from .plan import host_key_owner
 from .progress import Progress
 from .storage import create_time_storage, setup_shared_dir
@@ -52,8 +54,19 @@ def bootstrap_machines(
     shell = ClusterShell(directory, {m.name: m.login_user for m in machines})
 
     with progress.step("waiting for SSH on every node (host keys pinned)"):
-        probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
-        facts = [node_facts(m, p) for m, p in zip(machines, probes, strict=True)]
+        probes = dict(zip((m.name for m in machines),
+                          in_parallel(shell.wait_reachable, [m.name for m in machines]), strict=True))
+
+    if spec.overlay and journal is not None:
+        with progress.step("joining the nodes to the encrypted overlay (WireGuard, head as hub)"):
+            machines = join_overlay(spec, keys, shell, machines, journal, progress)
+        # From now on the compute nodes are reached through the head, over the overlay.
+        close_connections(directory)
+        hosts = ssh_hosts(spec, fleet, keys, machines)
+        write_ssh_files(directory, keys.identity,
+                        [h if h.name == head.name else replace(h, address="") for h in hosts],
+                        jump=head.name)
+    facts = [node_facts(m, probes[m.name]) for m in machines]
 
     if journal is not None and (storage := create_time_storage(spec)):
         with progress.step(storage):

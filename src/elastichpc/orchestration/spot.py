@@ -199,7 +199,7 @@ def waiting_request(waiting: dict[str, NodeRow], name: str) -> str:
 def _bootstrap_running(context: ClusterContext, provision_only: bool, progress: Progress) -> None:
     """The same bootstrap as every create, over the head and every compute node running now."""
     running = {row.name for row in context.journal.nodes(context.name) if row.status == "running"}
-    machines = [m for m in context.fleet.machines() if m.name in running]
+    machines = [m for m in context.machines() if m.name in running]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"the head of {context.name} is not running: terminate and create it again")
     bootstrap_machines(context.spec, context.fleet, context.keys, machines, progress, provision_only,

@@ -41,7 +41,7 @@ def check_shared_choice(spec: ClusterSpec) -> None:
 
 def _machines(context: ClusterContext) -> list[Machine]:
     context.shell  # noqa: B018  (reads the journal here: SQLite stays in this thread)
-    machines = [m for m in context.fleet.machines() if m.state == "running"]
+    machines = [m for m in context.machines() if m.state == "running"]
     if not any(m.role == "head" for m in machines):
         raise EhpcError(f"cluster {context.name} has no running head node")
     return machines
@@ -205,6 +205,8 @@ def create_time_storage(spec: ClusterSpec) -> str:
         return f"shared directory {spec.shared_dir} on GlusterFS"
     if spec.settings.get("CLUSTER", "NFS"):
         return f"shared directory {spec.shared_dir} on NFS"
+    if spec.overlay:  # nodes in other places share nothing else: NFS from the head, tunnelled
+        return f"shared directory {spec.shared_dir} on NFS from the head, over the overlay"
     volume = spec.settings.get("NFS", "AWS_VOLUME_SIZE") or spec.settings.get("NFS", "AWS_VOLUME_NAME")
     if CAPABILITIES[spec.provider].ebs_nfs and volume:
         return "NFS from the head on an EBS volume"
@@ -216,7 +218,7 @@ def setup_shared_dir(context: ClusterContext, progress: Progress) -> StorageResu
     spec = context.spec
     if spec.settings.get("CLUSTER", "GLUSTER"):
         return setup_gluster(context, spec.settings, progress, shared_dir=spec.shared_dir)
-    if spec.settings.get("CLUSTER", "NFS"):
+    if spec.settings.get("CLUSTER", "NFS") or spec.overlay:
         return setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir)
     if create_time_storage(spec):
         return setup_nfs(context, spec.settings, progress)

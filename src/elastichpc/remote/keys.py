@@ -1,4 +1,5 @@
-"""Per-cluster secrets on the client: the login key, node host keys, the munge key.
+"""Per-cluster secrets on the client: the login key, node host keys, the munge key, the
+overlay's WireGuard keys (one pair per node, one preshared key per cluster).
 
 They live in the cluster's directory under the state directory (mode 0700, files 0600) and are
 made here rather than by the machines, so the CLI knows each node's host key before it ever
@@ -7,6 +8,7 @@ connects: host keys are verified, never accepted on first use.
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -26,6 +28,18 @@ def ed25519_keypair() -> tuple[str, str]:
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     ).decode()
     return private, public
+
+
+def wireguard_keypair() -> tuple[str, str]:
+    """(private, public) X25519 keys, base64 as WireGuard writes them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    key = X25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    private = key.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = key.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(private).decode(), base64.b64encode(public).decode()
 
 
 def _write_secret(path: Path, data: bytes) -> None:
@@ -54,6 +68,24 @@ class ClusterKeys:
 
     def host_key(self, node: str) -> tuple[str, str]:
         return self._pair(self.directory / "hostkeys" / node)
+
+    def overlay_key(self, node: str) -> tuple[str, str]:
+        """A node's WireGuard (private, public) key pair."""
+        directory = self.directory / "overlay"
+        directory.mkdir(mode=0o700, exist_ok=True)
+        private_path, public_path = directory / node, directory / f"{node}.pub"
+        if not private_path.exists() or not public_path.exists():
+            private, public = wireguard_keypair()
+            _write_secret(private_path, private.encode())
+            public_path.write_text(public + "\n")
+        return private_path.read_text(), public_path.read_text().strip()
+
+    def overlay_psk(self) -> str:
+        """The cluster's WireGuard preshared key: every tunnel of the cluster mixes it in."""
+        path = self.directory / "overlay-psk"
+        if not path.exists():
+            _write_secret(path, base64.b64encode(os.urandom(32)))
+        return path.read_text()
 
     def munge_key(self) -> bytes:
         path = self.directory / "munge.key"

@@ -171,9 +171,10 @@ class LocalProvider(LocalDisks, Provider):
         if network.public is not None:  # the overlay's way between sites, its port only
             hostnet.add_public_link(machine.provider_id, f"eh{network.index}p{machine.extra['slot']}",
                                     machine.extra["public_address"], spec.name, network.public)
-        on_gluster = spec.settings.get("CLUSTER", "GLUSTER")  # then the volume is mounted there
+        # With GlusterFS the volume is mounted there; with an overlay, NFS from the head.
+        elsewhere = spec.settings.get("CLUSTER", "GLUSTER") or spec.overlay
         script = nodefs.setup_script(
-            machine.name, node_dir, None if on_gluster else shared, spec.shared_dir
+            machine.name, node_dir, None if elsewhere else shared, spec.shared_dir
         )
         nodefs.create_namespaces(machine.provider_id, ns_dir, machine.name, script)
 

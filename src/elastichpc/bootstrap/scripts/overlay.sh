@@ -1,0 +1,19 @@
+# The cluster's WireGuard overlay on one node: wg-quick with the kernel's WireGuard, or with
+# wireguard-go where the kernel has none (wg-quick falls back to it by itself). The node's
+# configuration, private key included, comes inside this script (standard input over SSH) and
+# is kept in a 0600 file; a rerun with new peers applies them in place.
+ehpc_overlay() {
+  local conf=/etc/wireguard/ehpc-wg.conf
+  ehpc_packages wg:wireguard-tools wg-quick:wireguard-tools
+  [ -d /sys/module/wireguard ] || ehpc_packages wireguard-go:wireguard-go
+  install -d -m 0700 /etc/wireguard
+  ehpc_file "$conf" 0600 root:root <<< "$EHPC_WG_CONF"
+  # The head is the hub: it passes packets between the compute nodes' tunnels.
+  [ "$EHPC_WG_HUB" = 1 ] && sysctl -q -w net.ipv4.ip_forward=1
+  if ip link show ehpc-wg >/dev/null 2>&1; then
+    wg syncconf ehpc-wg <(wg-quick strip "$conf")
+  else
+    wg-quick up "$conf" 2>&1 | grep '^\[#\]' >&2 || true
+    ip link show ehpc-wg >/dev/null 2>&1 || ehpc_fail "$(hostname): the WireGuard overlay did not come up"
+  fi
+}
