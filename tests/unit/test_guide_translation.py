@@ -62,6 +62,8 @@ GUIDE_LINES = [
     (volumes, "--create-volume -r=EU1 -z=eu-west-1b -snap=snap-1626626"),
     (volumes, "--lst-avaliable-volumes --region=EU1 --zone=eu-west-1a --private-Key=K --certificate=C"),
     (volumes, "--delete-volume -r=EU1 -id=vol-dc6ca2b4 --private-Key=K --certificate=C"),
+    (ehpcutils, "--cross --create"),  # chapter 6
+    (ehpcutils, "--cross --terminate --cluster=hpc"),
 ]
 
 
@@ -80,6 +82,12 @@ def test_guide_line_becomes_valid_ehpc_commands(journal_with_hpc: Journal, tool,
     for command in tool(parse(shlex.split(line))):
         args = parser.parse_args(command)
         assert callable(args.handler)
+
+
+def test_cross_reads_the_cross_section() -> None:
+    assert ehpcutils(parse(["--cross", "--create"])) == [["cluster", "create", "--cross"]]
+    assert ehpcutils(parse(["--cross", "--terminate", "--cluster=hpc"])) == [
+        ["cluster", "terminate", "hpc"]]
 
 
 def test_meaning_is_kept() -> None:

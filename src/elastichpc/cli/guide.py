@@ -106,8 +106,8 @@ def _data(options: Options, provider: list[str]) -> list[list[str]]:
 def ehpcutils(options: Options) -> list[list[str]]:
     """Configuration mode: the settings come from cluster.conf, the action from a flag."""
     provider = ["--provider", options["provider"]] if "provider" in options else []
-    if "cross" in options:
-        raise ConfigError("clusters across several clouds ([CROSS]) are not supported yet")
+    if "cross" in options:  # pools from [CROSS]; terminate then finds every provider's part
+        provider = ["--cross"] if "create" in options else []
     if "create" in options:
         return [["cluster", "create", *provider]]
     if "compute" in options and "list" in options:
