@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# No test may ask an outside service for this machine's address (providers/network.py).
+os.environ["EHPC_WHAT_IS_MY_IP"] = "http://127.0.0.1:9/"
+
 SYSTEM_TOOLS = ("ip", "nsenter", "sshd", "slurmctld", "slurmd", "munged")
 
 

@@ -142,7 +142,8 @@ def test_pbs_parses_qstat_and_pbsnodes() -> None:
     assert pbs.parse_nodes(nodes) == {"demo-node1": "idle", "demo-node2": "alloc"}
 
 
-def test_owners_follow_the_guide() -> None:
-    assert get_scheduler("sge").direct_owners == {"system": "root", "ehpcuser": ""}
-    assert get_scheduler("pbs").direct_owners == {"system": "root", "ubuntu": "ubuntu"}
+def test_owners_follow_the_guide_the_same_way_on_every_scheduler() -> None:
+    rules = {"system": "root", "ubuntu": "ubuntu", "ehpcuser": ""}
+    for name in ("slurm", "sge", "pbs"):
+        assert get_scheduler(name).direct_owners == rules
     assert "sge" not in get_scheduler("sge").direct_owners

@@ -28,7 +28,7 @@ def test_guide_file_loads_with_typed_values() -> None:
     assert s.get("AWS", "ZONE") == "eu-west-1b"
     assert s.get("IMAGE", "AWS_IMAGE_ID") == "ami-aa07bbdd"
     assert s.get("FIREWALL", "FW_PORT") == [5000, 8080, 80]
-    assert s.get("GLUSTERFS", "MOUNT_POINT") == "/gluster/WGA/"
+    assert s.get("GLUSTERFS", "MOUNT_POINT") == "/gluster/WGA"  # trailing slash dropped
     assert s.get("GLUSTERFS", "FORMAT_DISK") is False
     assert s.get("GLUSTERFS", "STRIPE") == 1
     assert s.get("NFS", "FSID") == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from .options import add_access_flags, add_config_file, add_settings_flags, settings_from
@@ -75,7 +76,12 @@ def create_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.create import create_cluster
 
     spec = build_spec(settings_from(args))
-    context = create_cluster(spec, ConsoleProgress(), provision_only=args.provision_only)
+    try:
+        context = create_cluster(spec, ConsoleProgress(), provision_only=args.provision_only)
+    except KeyboardInterrupt:
+        print(f"\nehpc: interrupted. Run the same command again to finish {spec.name}, or "
+              f"`ehpc cluster terminate {spec.name}` to remove what was made.", file=sys.stderr)
+        return 130
     if args.json:
         print_json({"name": spec.name, "status": context.row.status,
                     "nodes": [n.__dict__ for n in context.nodes]})

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
+from ..config.conffile import suggest
 from ..errors import ConfigError
 
 Options = dict[str, str]
@@ -27,6 +28,16 @@ def parse(argv: Sequence[str]) -> Options:
             raise ConfigError(f"cannot read option {token!r}")
         options[key.lower()] = value if sep else TRUE
     return options
+
+
+def check_known(options: Options, known: Collection[str], tool: str) -> None:
+    """A flag the wrapper does not know is refused (nothing runs), with the closest known one:
+    a dropped `--ownr=system` would run the job as someone else."""
+    for key in options:
+        if key not in known:
+            dashes = "-" if len(key) <= 3 else "--"
+            hint = suggest(key, {k: ("-" if len(k) <= 3 else "--") + k for k in known})
+            raise ConfigError(f"{tool}: unknown option {dashes}{key}{hint}")
 
 
 def first(options: Options, *keys: str, default: str = "") -> str:
@@ -64,8 +75,12 @@ def _job_submit(options: Options) -> list[str]:
     if not command:
         raise ConfigError("--submit needs --command='...'")
     argv = ["job", "submit", _cluster_name(options), "--command", command]
-    if owner := first(options, "owner"):
-        argv += ["--owner", owner]
+    if job_id := first(options, "id"):  # the guide's job number: ehpc ids jobs itself
+        print(f"ehpc: note: --id={job_id} becomes the job's name; the scheduler gives the job "
+              "id (printed below)", file=sys.stderr)
+        argv += ["--job-name", job_id]
+    if "owner" in options:  # a bare or empty --owner is refused by job submit, not dropped
+        argv += ["--owner", first(options, "owner")]
     if files := first(options, "input-files"):
         argv += ["--input-files", files]
     if TRUE in (options.get("monitor"), options.get("wait")):
@@ -103,8 +118,17 @@ def _data(options: Options, provider: list[str]) -> list[list[str]]:
     return commands
 
 
+# The flags each wrapper takes: the guide's (some, such as --conf or --private-Key, are read
+# and have no effect here) and the few ehpc adds (--cluster, --monitor, --wait).
+SUBMIT_FLAGS = {"submit", "command", "commmand", "owner", "input-files", "monitor", "wait", "id",
+                "cluster", "domain", "d"}
+EHPCUTILS_FLAGS = SUBMIT_FLAGS | {"provider", "cross", "create", "compute", "list", "terminate",
+                                  "data", "size", "disk", "snapshot", "attach", "gluster", "remove"}
+
+
 def ehpcutils(options: Options) -> list[list[str]]:
     """Configuration mode: the settings come from cluster.conf, the action from a flag."""
+    check_known(options, EHPCUTILS_FLAGS, "ehpcutils")
     provider = ["--provider", options["provider"]] if "provider" in options else []
     if "cross" in options:  # pools from [CROSS]; terminate then finds every provider's part
         provider = ["--cross"] if "create" in options else []
@@ -137,6 +161,20 @@ CLIENT_FLAGS = {
               "pfx": "--azure-cert-data-path", "pfx-pass": "--azure-cert-password",
               "cer": "--azure-pkfile"},
 }
+
+
+CLIENT_FLAGS_OTHER = SUBMIT_FLAGS | {
+    "provider", "create", "conf", "n", "count", "extramachinespbscores", "nfs-mountpoint",
+    "nfs-newvolume", "nodes-lst", "nodes", "list", "nodes-terminate", "terminate", "job-submit",
+    "job-status", "list-disks", "remove-disk", "attachdatadisk", "nfs", "disk", "gluster",
+    "volume-attach-mount", "attach", "snapshot", "spot-add", "spot-resume", "spot-cancel",
+    "instance", "url", "device", "mountpoint", "fsid", "volume", "stripe", "replicate",
+    "instance-id", "volume-id", "format", "diskname", "source", "size", "zone", "cert", "price",
+}
+EHPC_CLIENT_FLAGS = CLIENT_FLAGS_OTHER.union(*CLIENT_FLAGS.values())
+VOLUMES_FLAGS = set(CLIENT_FLAGS["aws"]) | {
+    "create-volume", "delete-volume", "lst-avaliable-volumes", "lst-available-volumes", "z",
+    "zone", "s", "size", "snap", "snapshot", "id", "name", "private-key", "certificate"}
 
 
 def client_provider(options: Options) -> str:
@@ -213,6 +251,7 @@ def _client_spot(options: Options, where: list[str]) -> list[list[str]] | None:
 
 def ehpc_client(options: Options) -> list[list[str]]:
     """Command mode: everything on the command line, the provider told by its flags."""
+    check_known(options, EHPC_CLIENT_FLAGS, "ehpc-client")
     provider = client_provider(options)
     where = ["--provider", provider, *_provider_flags(provider, options)]
     if "create" in options:
@@ -221,9 +260,17 @@ def ehpc_client(options: Options) -> list[list[str]]:
             argv += ["--name", name]
         if size := first(options, "n", "count"):
             argv += ["--size", size]
+        for key, flag in (("nfs-mountpoint", "--nfs-mountPoint"), ("nfs-newvolume", "--nfs-newVolume")):
+            argv += [flag, options[key]] if first(options, key) else []  # guide 4.e
         return [argv]
     if "nodes-lst" in options or ("nodes" in options and "list" in options):
         return [["nodes", "list", _cluster_name(options)]]
+    if "nodes-terminate" in options and first(options, "id"):
+        # The guide removes one instance here; never widen that to the whole cluster.
+        raise ConfigError(
+            f"removing one node ({options['id']}) of a running cluster is not supported yet; "
+            f"`ehpc cluster terminate {_cluster_name(options)}` removes the whole cluster"
+        )
     if "nodes-terminate" in options or "terminate" in options:
         return [["cluster", "terminate", _cluster_name(options), "--provider", provider]]
     if "job-submit" in options:
@@ -238,6 +285,7 @@ def ehpc_client(options: Options) -> list[list[str]]:
 
 def volumes(options: Options) -> list[list[str]]:
     """The guide's AWS ./volumes (4.a, 4.b, 4.f, 4.g)."""
+    check_known(options, VOLUMES_FLAGS, "volumes")
     where = ["--provider", "aws", *_provider_flags("aws", options)]
     if "create-volume" in options:
         argv = ["disk", "create", first(options, "name", default="volume"), *where]

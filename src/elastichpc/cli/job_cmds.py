@@ -112,7 +112,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def submit_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
-    from ..orchestration.jobs import resolve_owner, run_direct, submit_jobs
+    from ..orchestration.jobs import resolve_owner, run_direct, staged_paths, submit_jobs
     from ..schedulers import JobSpec
     from ..state import Journal
 
@@ -145,6 +145,9 @@ def submit_cmd(args: argparse.Namespace) -> int:
         stderr=args.stderr,
     ) for command in commands]
     files = [Path(f) for item in args.input_files for f in item.split(",") if f]
+    for path, name in staged_paths(command, files).items():
+        print(f"ehpc: note: {path} is staged into the job's working directory: the command "
+              f"reads that copy ({name})", file=sys.stderr)
     job_ids = submit_jobs(args.name, specs, input_files=files, owner=args.owner, journal=journal,
                           settings=settings)
     if len(job_ids) > 1:
@@ -280,8 +283,14 @@ def wait_cmd(args: argparse.Namespace) -> int:
         print(f"job {args.job_id}: {summary}", file=sys.stderr)
 
     settings = _settings(args)
-    infos = wait_job(args.name, args.job_id, on_change=None if args.json else show,
-                     settings=settings)
+    try:
+        infos = wait_job(args.name, args.job_id, on_change=None if args.json else show,
+                         settings=settings)
+    except KeyboardInterrupt:  # the job goes on: say how to find it (a rerun would submit again)
+        print(f"\nehpc: stopped following job {args.job_id}, which keeps going on {args.name}. "
+              f"Follow it: ehpc job wait {args.name} {args.job_id}; stop it: "
+              f"ehpc job cancel {args.name} {args.job_id}", file=sys.stderr)
+        return 130
     code = exit_code(infos)
     if args.json:
         print_json({"job_id": args.job_id, "exit_code": code, "tasks": infos})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .schema import SECTIONS, lookup, normalize
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _PLACEHOLDER = re.compile(r"^<[^<>]*>$")
+_TITLE = re.compile(r"^[A-Z]+( [A-Z]+)+$")
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,52 @@ def suggest(word: str, choices: dict[str, str]) -> str:
     return f" (did you mean {choices[close[0]]}?)" if close else ""
 
 
-def parse_conf(path: Path) -> RawConfig:
+def _read(path: Path) -> str:
+    """The file's text, or one line saying why it is not a readable text file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a cluster.conf file") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8): "
+                          "is this the right cluster.conf?") from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: not a text file (it holds NUL bytes): is this the right "
+                          "cluster.conf?")
+    return text
+
+
+def _is_title(section: str, line: str) -> bool:
+    """The guide prints bare titles under a header (`CLUSTER CONFIGURATION`): words in capitals,
+    no digits, not starting like one of the section's keys (`CLUSTER SIZE 5` lacks its `=`)."""
+    if not _TITLE.match(line):
+        return False
+    words = normalize(line)
+    return not any(words.startswith(key) for key in SECTIONS.get(section, {}))
+
+
+_notified: set[Path] = set()
+
+
+def _notice(path: Path, titles: list[int]) -> None:
+    """One line per file and process (some commands read the settings more than once)."""
+    if titles and path not in _notified:
+        _notified.add(path)
+        lines = ", ".join(map(str, titles))
+        print(f"ehpc: note: {path}: read the title line{'s' if len(titles) > 1 else ''} {lines} "
+              "(words in capitals, no '=') as comments", file=sys.stderr)
+
+
+def parse_conf(path: Path) -> RawConfig:
+    text = _read(path)
     values: RawConfig = {}
     section = ""
+    seen: dict[str, str] = {}  # section -> where its header is
+    titles: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{path}:{number}"
         stripped = _COMMENT.sub("", line).strip()
@@ -58,8 +99,15 @@ def parse_conf(path: Path) -> RawConfig:
                 raise ConfigError(
                     f"{where}: unknown section [{section}]{suggest(section, {s: s for s in SECTIONS})}"
                 )
+            if section in seen:
+                raise ConfigError(f"{where}: [{section}] appears twice (first at {seen[section]}): "
+                                  "keep one")
+            seen[section] = where
             continue
         if "=" not in stripped:
+            if _is_title(section, stripped):
+                titles.append(number)
+                continue
             raise ConfigError(f"{where}: expected KEY = VALUE, got {stripped!r}")
         if not section:
             raise ConfigError(f"{where}: {stripped!r} comes before any [SECTION] header")
@@ -69,5 +117,9 @@ def parse_conf(path: Path) -> RawConfig:
             names = {k.key: k.name for k in SECTIONS[section].values()}
             hint = suggest(normalize(key), names)
             raise ConfigError(f"{where}: [{section}] unknown key {key!r}{hint}")
+        if (first := values.get((section, keydef.key))) is not None:
+            raise ConfigError(f"{where}: [{section}] {keydef.name} is set twice (first at "
+                              f"{first.source}): keep one")
         values[(section, keydef.key)] = RawValue(value, where)
+    _notice(path, titles)
     return values

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
+
 Converter = Callable[[str], Any]
 
 
@@ -70,6 +72,36 @@ def to_size_gb(text: str) -> int:
     return int(gb)
 
 
+_PATH = re.compile(r"^(/[A-Za-z0-9._+-]+)+/?$")
+# Mounting over these (or exporting them) would break or expose the node's own system.
+_SYSTEM_TREES = ("/etc", "/proc", "/sys", "/dev", "/usr", "/bin", "/sbin", "/lib", "/lib32",
+                 "/lib64", "/libx32", "/boot", "/run", "/root")
+_SYSTEM_DIRS = ("/", "/var")
+
+
+def _clean_path(path: str) -> bool:
+    return bool(_PATH.match(path)) and not {".", ".."} & set(path.split("/"))
+
+
+def check_path(path: str, what: str) -> str:
+    """An absolute path without `.`/`..` parts or shell characters; no trailing slash."""
+    if not _clean_path(path):
+        raise ConfigError(f"{what} {path!r} must be an absolute path of letters, digits, . _ + - "
+                          "(no . or .. parts)")
+    return path.rstrip("/") or "/"
+
+
+def to_mount_point(text: str) -> str:
+    """A directory to mount a file system at (or export): absolute, not a system directory."""
+    if not _clean_path(text.strip()):
+        raise ValueError(f"{text!r} is not an absolute path of letters, digits, . _ + - "
+                         "(no . or .. parts)")
+    path = text.strip().rstrip("/") or "/"
+    if path in _SYSTEM_DIRS or any(path == t or path.startswith(t + "/") for t in _SYSTEM_TREES):
+        raise ValueError(f"{path} is a system directory: mounting over it would break the node")
+    return path
+
+
 def choice(*allowed: str) -> Converter:
     def convert(text: str) -> str:
         value = text.strip().lower()
@@ -115,7 +147,8 @@ _KEYS = [
     KeyDef("CLUSTER", "CLUSTER SIZE", to_int, default=2, help="number of compute nodes"),
     KeyDef("CLUSTER", "PROVIDER", choice(*PROVIDERS), default="local"),
     KeyDef("CLUSTER", "SCHEDULER", choice(*SCHEDULERS), default="slurm"),
-    KeyDef("CLUSTER", "SHARED_DIR", default="/shared", help="work directory seen by every node"),
+    KeyDef("CLUSTER", "SHARED_DIR", to_mount_point, default="/shared",
+           help="work directory seen by every node"),
     KeyDef("CLUSTER", "CLUSTER_USER", default="ehpcuser", help="account that runs jobs"),
     KeyDef("CLUSTER", "SPOT", to_bool, default=False, help="compute nodes on spot capacity"),
     KeyDef("CLUSTER", "SPOT_PRICE", to_float, help="maximum hourly price for spot nodes"),
@@ -154,24 +187,24 @@ _KEYS = [
     KeyDef("DISK", "DISK_NUMBER", to_int, default=1),
     KeyDef("DISK", "DISK SIZE", to_size_gb),
     KeyDef("DISK", "DISK_TYPE"),
-    KeyDef("DISK", "MOUNT_POINT", help="where an attached disk is mounted"),
+    KeyDef("DISK", "MOUNT_POINT", to_mount_point, help="where an attached disk is mounted"),
     KeyDef("DISK", "FILESYSTEM", choice("ext4", "xfs"), default="ext4"),
     KeyDef("DISK", "FORMAT_DISK", to_bool, default=True),
     # [GLUSTERFS]
-    KeyDef("GLUSTERFS", "MOUNT_POINT", default="/gluster/gv0"),
+    KeyDef("GLUSTERFS", "MOUNT_POINT", to_mount_point, default="/gluster/gv0"),
     KeyDef("GLUSTERFS", "VOLUME_NAME", default="gv0"),
     KeyDef("GLUSTERFS", "STRIPE", to_int, default=1),
     KeyDef("GLUSTERFS", "REPLICATE", to_int, default=1),
     KeyDef("GLUSTERFS", "FORMAT_DISK", to_bool, default=False,
            help="give each brick node a new data disk ([DISK] DISK SIZE), formatted XFS"),
-    KeyDef("GLUSTERFS", "BRICK_DIR", default="/var/spool/ehpc-bricks",
+    KeyDef("GLUSTERFS", "BRICK_DIR", to_mount_point, default="/var/spool/ehpc-bricks",
            help="where each server node keeps its brick (a data disk is mounted here)"),
     # [NFS]
-    KeyDef("NFS", "MOUNTING_POINT", default="/home"),
-    KeyDef("NFS", "DEVICE", default="/home"),
+    KeyDef("NFS", "MOUNTING_POINT", to_mount_point, default="/home"),
+    KeyDef("NFS", "DEVICE", to_mount_point, default="/home"),
     KeyDef("NFS", "FSID", to_int, default=0),
     KeyDef("NFS", "AWS_VOLUME_SIZE", to_size_gb),
-    KeyDef("NFS", "AWS_MOUNT_POINT"),
+    KeyDef("NFS", "AWS_MOUNT_POINT", to_mount_point),
     KeyDef("NFS", "AWS_VOLUME_DEVICE"),
     KeyDef("NFS", "AWS_VOLUME_NAME"),
     # [CROSS]

@@ -12,11 +12,10 @@ from ..errors import ConfigError
 from .capabilities import CAPABILITIES
 from .conffile import RawConfig, RawValue, parse_conf
 from .pools import Placement, Pool, read_pools
-from .schema import SECTIONS, KeyDef, lookup
+from .schema import SECTIONS, KeyDef, check_path, lookup
 
 NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+/?$")
 
 
 def check_name(name: str, what: str = "cluster name") -> str:
@@ -26,12 +25,6 @@ def check_name(name: str, what: str = "cluster name") -> str:
             "starting with a letter (it becomes host names and cloud tags)"
         )
     return name
-
-
-def check_path(path: str, what: str) -> str:
-    if not PATH_RE.match(path):
-        raise ConfigError(f"{what} {path!r} must be an absolute path of letters, digits, . _ + -")
-    return path.rstrip("/") or "/"
 
 
 @dataclass

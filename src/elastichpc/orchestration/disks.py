@@ -51,10 +51,19 @@ def disk_names(name: str, number: int) -> list[str]:
 
 
 def find_disk(provider: Provider, ref: str) -> Disk:
+    """The disk with this id, else the one disk with this name (several: refused, never one of
+    them at random)."""
     disks = provider.disks()
     for disk in disks:
-        if ref in (disk.disk_id, disk.name):
+        if ref == disk.disk_id:
             return disk
+    named = [disk for disk in disks if ref == disk.name]
+    if len(named) > 1:
+        ids = ", ".join(disk.disk_id for disk in named)
+        raise EhpcError(f"{len(named)} disks on {provider.name} are named {ref!r} ({ids}): "
+                        "name the one you mean by its id")
+    if named:
+        return named[0]
     known = ", ".join(d.name or d.disk_id for d in disks) or "none"
     raise EhpcError(f"no disk {ref!r} on {provider.name} (disks: {known})")
 
@@ -81,10 +90,16 @@ def create_disks(
     """Empty disks, or copies of a snapshot or of a disk image at a URL (Azure VHD blobs)."""
     if not size_gb and not snapshot and not source_url:
         raise ConfigError("a new disk needs a size (--size 10G, [DISK] DISK SIZE), --snapshot or --url")
+    names = disk_names(name, number)
+    taken = {d.name: d.disk_id for d in provider.disks()}
+    for each in names:
+        if each in taken:
+            raise EhpcError(f"a disk named {each!r} already exists on {provider.name} "
+                            f"({taken[each]}): pick another name")
     return [
         provider.create_disk(each, size_gb, cluster=cluster, zone=zone, disk_type=disk_type,
                              snapshot=snapshot, source_url=source_url)
-        for each in disk_names(name, number)
+        for each in names
     ]
 
 

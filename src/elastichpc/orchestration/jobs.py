@@ -29,16 +29,71 @@ def _check_job_id(job_id: str) -> str:
     return job_id
 
 
+OWNER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
 def resolve_owner(context: ClusterContext, owner: str | None, direct: bool) -> tuple[bool, str]:
-    """(run directly on the head?, unix user) for the guide's --owner values."""
+    """(run directly on the head?, unix user) for the guide's --owner values, the same rules
+    on every scheduler (Scheduler.direct_owners; the cluster user's own name counts too)."""
     user = context.spec.cluster_user
     if owner is None:
         return False, user
+    if not OWNER_RE.match(owner):
+        raise ConfigError(f"--owner {owner!r} is not a user name (e.g. system, ubuntu, sge)")
     if direct:
         return True, "root" if owner == "system" else owner
+    if owner == user:
+        return True, user
     if owner in context.scheduler.direct_owners:
         return True, context.scheduler.direct_owners[owner] or user
     return False, user
+
+
+def staged_paths(command: list[str], files: Sequence[Path]) -> dict[str, str]:
+    """Paths of input files as a one-line command names them -> the staged copy's name in the
+    job's working directory (the guide's `seqret -sequence /home/user/file1` with
+    `--input-files=/home/user/file1`)."""
+    if len(command) != 1:
+        return {}
+    found = {}
+    for path in files:
+        if str(path) != path.name and re.search(_word(str(path)), command[0]):
+            found[str(path)] = path.name
+    return found
+
+
+def _word(path: str) -> str:
+    """The path as a whole word of a shell line (not part of a longer path)."""
+    return rf"(?<![\w./-]){re.escape(path)}(?![\w./-])"
+
+
+def _rewrite_staged(spec: JobSpec, files: Sequence[Path], workdir: str) -> JobSpec:
+    found = staged_paths(spec.command, files)
+    if not found:
+        return spec
+    line = spec.command[0]
+    for path, name in found.items():
+        # as a replacement template a quoted path's backslashes would be read as escapes
+        staged = shlex.quote(f"{workdir}/{name}").replace("\\", "\\\\")
+        line = re.sub(_word(path), staged, line)
+    return replace(spec, command=[line])
+
+
+def check_inputs(command: list[str], files: Sequence[Path]) -> None:
+    """Before anything is made: input files exist and have distinct names (they land in one
+    directory); a local script named as ./x or ../x exists."""
+    names: dict[str, Path] = {}
+    for path in files:
+        if not path.is_file():
+            raise ConfigError(f"input file {path} does not exist or is not a file")
+        if path.name in names:
+            raise ConfigError(f"input files {names[path.name]} and {path} have the same name: "
+                              "both would be staged as " + path.name)
+        names[path.name] = path
+    words = command[0].split() if len(command) == 1 else command[:1]
+    if words and words[0].startswith(("./", "../")) and not Path(words[0]).is_file():
+        raise ConfigError(f"script {words[0]} does not exist here (a local script is copied to "
+                          "the cluster; name a script already on the cluster by its absolute path)")
 
 
 def stage_files(
@@ -110,13 +165,15 @@ def submit_jobs(
         spec.validate()
     if len({spec.workdir for spec in specs}) > 1:
         raise ConfigError("jobs submitted together share one working directory")
+        check_inputs(spec.command, input_files)
     context = open_cluster(cluster, journal, settings)
     _, user = resolve_owner(context, owner, False)
+    _check_cpus(context, max(spec.cpus for spec in specs))
     workdir = specs[0].workdir or f"{context.spec.shared_dir}/jobs"
     scripts = {path for path in (_local_script(spec.command) for spec in specs) if path}
     if input_files or scripts:
         stage_files(context, [*input_files, *sorted(scripts)], workdir, user, executables=scripts)
-    specs = [_run_staged(spec, workdir) for spec in specs]
+    specs = [_rewrite_staged(_run_staged(spec, workdir), input_files, workdir) for spec in specs]
     submissions = [context.scheduler.submit(spec, workdir) for spec in specs]
     mark = f"--ehpc-{secrets.token_hex(8)}--"
     result = context.shell.run(
@@ -148,6 +205,17 @@ def submit_jobs(
         which = "the job" if len(specs) == 1 else f"job {len(job_ids) + 1} of {len(specs)}"
         raise EhpcError(f"{context.scheduler.name} did not accept {which}: {detail}")
     return job_ids
+
+
+def _check_cpus(context: ClusterContext, cpus: int) -> None:
+    """More CPUs than any node has would pend forever (Grid Engine and PBS take it): refuse."""
+    if cpus <= 1:
+        return
+    result = context.shell.run(context.head, context.scheduler.cpus_argv(), check=False)
+    largest = context.scheduler.parse_cpus(result.stdout) if result.returncode == 0 else 0
+    if largest and cpus > largest:
+        raise ConfigError(f"--cpus {cpus}: the largest node of {context.name} has {largest} "
+                          "CPUs, so the job could never start")
 
 
 def _batch_script(submissions: Sequence[Submission], mark: str) -> str:
@@ -228,7 +296,10 @@ def cancel_job(
     cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
 ) -> None:
     context = open_cluster(cluster, journal, settings)
-    _status(context, _check_job_id(job_id))  # unknown ids fail with one clear line
+    infos = _status(context, _check_job_id(job_id))  # unknown ids fail with one clear line
+    if all(info.finished for info in infos):
+        states = ", ".join(sorted({info.state for info in infos}))
+        raise EhpcError(f"job {job_id} has already finished ({states}): nothing to cancel")
     context.shell.run(context.head, context.scheduler.cancel_argv(job_id))
 
 
@@ -283,10 +354,15 @@ def job_logs(
 ) -> list[tuple[str, str]]:
     """(path, contents) of each output file of the job (stdout then stderr, every task)."""
     context = open_cluster(cluster, journal, settings)
-    row = context.journal.get_job(cluster, _check_job_id(job_id))
+    # `2_9` (or Grid Engine's `2.9`): task 9 of array job 2
+    base, _, task = _check_job_id(job_id).replace(".", "_").partition("_")
+    row = context.journal.get_job(cluster, base)
     if row is None:
-        raise EhpcError(f"job {job_id} was not submitted through ehpc on {cluster}: no log paths")
-    out_glob, err_glob = context.scheduler.log_globs(job_id, row.info["stdout"], row.info["stderr"])
+        raise EhpcError(f"job {base} was not submitted through ehpc on {cluster}: no log paths")
+    if task and not row.info.get("array"):
+        raise EhpcError(f"job {base} is not an array job: it has no task {task}")
+    out_glob, err_glob = context.scheduler.log_globs(base, row.info["stdout"], row.info["stderr"],
+                                                     task or "*")
     mark = f"--ehpc-{secrets.token_hex(8)}--"
     # The globs are expanded on the head, unquoted on purpose; they come from our own patterns.
     script = (

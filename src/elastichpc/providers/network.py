@@ -1,9 +1,16 @@
-"""Who may reach a cluster: the caller's address range, never the whole world by default."""
+"""Who may reach a cluster: the caller's address range, never the whole world by default.
+
+Without [FIREWALL] FW_SOURCE (or $EHPC_CALLER_CIDR) a create asks checkip.amazonaws.com for this
+machine's public address, and says so; not when the cloud endpoint is on this machine (an
+emulator): nothing outside could connect then, so loopback is the range and nothing is asked.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
+import urllib.parse
 import urllib.request
 
 from ..config import Settings
@@ -11,18 +18,39 @@ from ..errors import ConfigError, PrerequisiteError
 
 WHAT_IS_MY_IP = "https://checkip.amazonaws.com"
 OVERLAY_PORT = 51820  # the WireGuard overlay's UDP port: open only between a cluster's nodes
+LOOPBACK = "127.0.0.1/32"
 
 
-def source_cidr(settings: Settings) -> str:
-    """[FIREWALL] FW_SOURCE, else $EHPC_CALLER_CIDR, else this machine's public address /32."""
+def is_local_endpoint(url: str) -> bool:
+    """An API endpoint on this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urllib.parse.urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def source_cidr(settings: Settings, endpoint: str = "") -> str:
+    """[FIREWALL] FW_SOURCE, else $EHPC_CALLER_CIDR, else loopback for an endpoint on this
+    machine, else this machine's public address /32 (asked of WHAT_IS_MY_IP)."""
     configured = settings.get("FIREWALL", "FW_SOURCE") or os.environ.get("EHPC_CALLER_CIDR")
     if configured:
         try:
             return str(ipaddress.ip_network(configured, strict=False))
         except ValueError:
             raise ConfigError(f"[FIREWALL] FW_SOURCE {configured!r} is not a CIDR range") from None
+    if endpoint and is_local_endpoint(endpoint):
+        print(f"ehpc: note: [FIREWALL] FW_SOURCE is not set and the cloud endpoint {endpoint} is "
+              f"on this machine: SSH is opened to {LOOPBACK} only, no address lookup",
+              file=sys.stderr)
+        return LOOPBACK
+    url = os.environ.get("EHPC_WHAT_IS_MY_IP", WHAT_IS_MY_IP)  # tests point it at loopback
+    print(f"ehpc: note: [FIREWALL] FW_SOURCE is not set: asking {url} for this machine's public "
+          "address, to open SSH to it only (set FW_SOURCE to skip this)", file=sys.stderr)
     try:
-        with urllib.request.urlopen(WHAT_IS_MY_IP, timeout=3) as answer:
+        with urllib.request.urlopen(url, timeout=3) as answer:
             address = ipaddress.ip_address(answer.read().decode().strip())
     except (OSError, ValueError):
         raise PrerequisiteError(

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..config.spec import check_path
 from ..errors import ConfigError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -51,8 +52,10 @@ class JobSpec:
             raise ConfigError(f"--mem must be positive, got {self.memory_mb} MB")
         if self.walltime_min is not None and self.walltime_min < 1:
             raise ConfigError(f"--time must be at least one minute, got {self.walltime_min}")
-        if self.array is not None and not ARRAY_RE.match(self.array):
-            raise ConfigError(f"--array {self.array!r}: expected a range such as 1-20 or 1-20%4")
+        if self.array is not None:
+            check_array(self.array)
+        if self.workdir is not None:
+            check_path(self.workdir, "--workdir")
         for key in self.env:
             if not ENV_RE.match(key):
                 raise ConfigError(f"--env {key!r} is not a valid variable name")
@@ -95,9 +98,11 @@ class Submission:
 
 class Scheduler(ABC):
     name: ClassVar[str]
-    # --owner values that mean "run directly on the head" and the user they run as
-    # ("" = the cluster user). Any other owner is a scheduler job.
-    direct_owners: ClassVar[dict[str, str]] = {"system": "root"}
+    # The guide's --owner values that mean "run directly on the head", and the user they run
+    # as ("" = the cluster user), the same on every scheduler (README: "Who runs a job").
+    # Any other owner (sge, pbs, a name) is a scheduler job of the cluster user.
+    direct_owners: ClassVar[dict[str, str]] = {"system": "root", "ubuntu": "ubuntu",
+                                               "ehpcuser": ""}
 
     @abstractmethod
     def submit(self, spec: JobSpec, workdir: str) -> Submission: ...
@@ -134,9 +139,33 @@ class Scheduler(ABC):
     def parse_nodes(self, output: str) -> dict[str, str]:
         """node name -> scheduler state, e.g. idle, alloc, down."""
 
-    def log_globs(self, job_id: str, stdout: str, stderr: str) -> tuple[str, str]:
-        """Shell globs for a job's output files, from the patterns it was submitted with."""
+    def cpus_argv(self) -> list[str]:
+        """A command whose output tells each node's CPUs (see parse_cpus)."""
+        return self.nodes_argv()
+
+    @abstractmethod
+    def parse_cpus(self, output: str) -> int:
+        """The most CPUs one node offers a task (0 when no node answered)."""
+
+    def log_globs(self, job_id: str, stdout: str, stderr: str, task: str = "*") -> tuple[str, str]:
+        """Shell globs for a job's output files (every array task, or one), from the patterns
+        it was submitted with."""
         return stdout, stderr
+
+
+def check_array(array: str) -> None:
+    """1-20, 1-20:2, 1,3,5, 1-100%10: every range ascending (Grid Engine would turn 5-1 into
+    1-5 silently, Slurm refuses it)."""
+    if not ARRAY_RE.match(array):
+        raise ConfigError(f"--array {array!r}: expected a range such as 1-20 or 1-20%4")
+    for part in array.partition("%")[0].split(","):
+        low, _, rest = part.partition("-")
+        high, _, step = rest.partition(":")
+        if high and int(high) < int(low):
+            raise ConfigError(f"--array {array!r}: the range {low}-{high} runs backwards "
+                              f"(did you mean {high}-{low}?)")
+        if step and int(step) < 1:
+            raise ConfigError(f"--array {array!r}: the step must be at least 1")
 
 
 def exit_status(text: str) -> int | None:

@@ -9,7 +9,6 @@ exactly as on a `slurm` cluster.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 from ..errors import ConfigError
 from .base import JobInfo, JobSpec, Submission
@@ -41,8 +40,6 @@ def _plain(label: str, path: str) -> str:
 
 class Pbs(Slurm):
     name = "pbs"
-    # The guide's AWS owners: `system` runs as root on the head, `ubuntu` as ubuntu; others are jobs.
-    direct_owners: ClassVar[dict[str, str]] = {"system": "root", "ubuntu": "ubuntu"}
 
     def submit(self, spec: JobSpec, workdir: str) -> Submission:
         tag = "%A_%a" if spec.array else "%j"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from typing import ClassVar
 
 from ..errors import ConfigError
 from .base import JobInfo, JobSpec, Scheduler, Submission
@@ -95,8 +94,6 @@ def _sge_array(array: str) -> tuple[str, str | None]:
 
 class GridEngine(Scheduler):
     name = "sge"
-    # The guide's owners on GCE/Azure: `ehpcuser` runs directly on the head, `sge` is a job.
-    direct_owners: ClassVar[dict[str, str]] = {"system": "root", "ehpcuser": ""}
 
     def submit(self, spec: JobSpec, workdir: str) -> Submission:
         tag = "$JOB_ID.$TASK_ID" if spec.array else "$JOB_ID"
@@ -170,8 +167,14 @@ class GridEngine(Scheduler):
                 states[host] = "idle" if used == 0 else "alloc" if used >= total else "mix"
         return states
 
-    def log_globs(self, job_id: str, stdout: str, stderr: str) -> tuple[str, str]:
+    def parse_cpus(self, output: str) -> int:
+        """The slot total of each `all.q@host  BIP  0/1/2` line (slots = the node's CPUs)."""
+        totals = [int(parts[2].split("/")[-1]) for line in output.splitlines()
+                  if len(parts := line.split()) >= 3 and parts[0].startswith(f"{QUEUE}@")]
+        return max(totals, default=0)
+
+    def log_globs(self, job_id: str, stdout: str, stderr: str, task: str = "*") -> tuple[str, str]:
         def expand(pattern: str) -> str:
-            return pattern.replace("$JOB_ID", job_id).replace("$TASK_ID", "*")
+            return pattern.replace("$JOB_ID", job_id).replace("$TASK_ID", task)
 
         return expand(stdout), expand(stderr)

@@ -128,8 +128,14 @@ class Slurm(Scheduler):
                 states[node] = state.rstrip("*~#!%$@^-")
         return states
 
-    def log_globs(self, job_id: str, stdout: str, stderr: str) -> tuple[str, str]:
+    def cpus_argv(self) -> list[str]:
+        return ["sinfo", "-h", "-N", "-o", "%c"]
+
+    def parse_cpus(self, output: str) -> int:
+        return max((int(w) for w in output.split() if w.isdigit()), default=0)
+
+    def log_globs(self, job_id: str, stdout: str, stderr: str, task: str = "*") -> tuple[str, str]:
         def expand(pattern: str) -> str:
-            return pattern.replace("%A", job_id).replace("%a", "*").replace("%j", job_id)
+            return pattern.replace("%A", job_id).replace("%a", task).replace("%j", job_id)
 
         return expand(stdout), expand(stderr)

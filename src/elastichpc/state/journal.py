@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import PrerequisiteError
+
 # Each entry upgrades the schema by one version (PRAGMA user_version); append, never edit.
 MIGRATIONS = [
     """
@@ -83,6 +85,19 @@ def state_dir() -> Path:
     return base / "ehpc"
 
 
+def _unusable(directory: Path, err: Exception) -> str:
+    """One line on why the state directory cannot hold the journal."""
+    where = f"state directory {directory}"
+    if os.environ.get("EHPC_STATE_DIR"):
+        where += " ($EHPC_STATE_DIR)"
+    if directory.exists() and not directory.is_dir():
+        return f"{where} is a file, not a directory: point EHPC_STATE_DIR at a directory"
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        return f"{where} is not writable by this user"
+    reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return f"{where} cannot hold the journal: {reason}"
+
+
 @dataclass
 class ClusterRow:
     name: str
@@ -128,14 +143,17 @@ class JobRow:
 class Journal:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or state_dir()
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.directory / "state.db"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except (OSError, sqlite3.Error) as err:
+            raise PrerequisiteError(_unusable(self.directory, err)) from None
 
     def cluster_dir(self, name: str) -> Path:
         """Per-cluster files: SSH keys, known_hosts, ssh_config (mode 0700)."""

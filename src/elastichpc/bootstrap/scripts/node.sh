@@ -10,6 +10,11 @@ ehpc_node() {
     getent group "$EHPC_USER" >/dev/null || groupadd -g "$EHPC_UID" "$EHPC_USER"
     useradd -m -u "$EHPC_UID" -g "$EHPC_USER" -s /bin/bash "$EHPC_USER"
   fi
+  # The guide's owner `ubuntu` runs commands on the head, whatever the scheduler; images
+  # other than Ubuntu (and local nodes) lack that user.
+  if [ "$EHPC_ROLE" = head ] && ! getent passwd ubuntu >/dev/null; then
+    useradd -m -s /bin/bash ubuntu
+  fi
   install -d -m 0755 "$EHPC_SHARED"
   install -d -m 0775 -o "$EHPC_USER" -g "$EHPC_USER" "$EHPC_SHARED/jobs" "$EHPC_SHARED/.ehpc"
   ehpc_packages munged:munge

@@ -8,6 +8,4 @@ ehpc_pbs_head() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm-torque \
       >/dev/null
   fi
-  # The guide's AWS owner `ubuntu` runs commands on the head; images other than Ubuntu lack it.
-  getent passwd ubuntu >/dev/null || useradd -m -s /bin/bash ubuntu
 }

@@ -32,7 +32,7 @@ def ensure_security_group(ec2: Any, spec: ClusterSpec) -> str:
         )["SecurityGroups"]
     if found:
         return str(found[0]["GroupId"])
-    cidr = source_cidr(spec.settings)
+    cidr = source_cidr(spec.settings, ec2.meta.endpoint_url)
     with aws_errors("create the cluster's security group"):
         group_id = ec2.create_security_group(
             GroupName=group_name(spec.name),

@@ -80,7 +80,7 @@ class AzureProvider(Provider):
         clients = self.clients
         group, ours = self._group(spec.name)
         shared_tags = node_tags(spec.name, "network", "")
-        source = source_cidr(self.settings)
+        source = source_cidr(self.settings, clients.account.arm_endpoint)
         with self._errors(f"creating the network of {spec.name}"):
             ensure_group(clients, group, shared_tags, ours)
             subnet = ensure_network(clients, spec, group, source, shared_tags)

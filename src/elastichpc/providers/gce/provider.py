@@ -136,7 +136,8 @@ class GceProvider(Provider):
     def _ensure_firewalls(self, spec: ClusterSpec, tag: str, report: Report) -> None:
         api = self.api
         have = {f.name for f in self._cluster_firewalls(spec.name)}
-        wanted = cluster_rules(spec, self.settings.get("GCE", "NETWORK"), tag, source_cidr(self.settings))
+        wanted = cluster_rules(spec, self.settings.get("GCE", "NETWORK"), tag,
+                               source_cidr(self.settings, self.endpoint))
         missing = [rule for rule in wanted if rule.name not in have]
         if missing:
             report(f"adding {len(missing)} firewall rules")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ...config import check_name
-from ...errors import EhpcError, ProviderError
+from ...errors import ConfigError, EhpcError, ProviderError
 from ..base import Disk, Machine, Snapshot
 from .commands import run
 from .files import exclusive, read_json
@@ -115,13 +115,27 @@ class LocalDisks:
                 if size_gb and size_gb * GIB > image.stat().st_size:
                     os.truncate(image, size_gb * GIB)
             elif size_gb:
-                with open(image, "wb") as handle:  # sparse: no block is written
-                    handle.truncate(size_gb * GIB)
+                self._check_room(size_gb)
+                try:
+                    with open(image, "wb") as handle:  # sparse: no block is written
+                        handle.truncate(size_gb * GIB)
+                except OSError as err:  # never leave a 0-byte image that no command knows
+                    image.unlink(missing_ok=True)
+                    raise ProviderError(f"cannot make disk {name} of {size_gb} GiB in "
+                                        f"{self.disk_dir}: {err.strerror}") from None
             else:
                 raise EhpcError("a new disk needs a size (--size 10G) or a snapshot (--snapshot)")
             self._save(self.disk_dir, {"name": name, "cluster": cluster, "snapshot": snapshot,
                                        "type": disk_type})
         return self._as_disk(self._disk_record(name))
+
+    def _check_room(self, size_gb: int) -> None:
+        """A sparse image may outgrow the free space, not the file system that holds it."""
+        stat = os.statvfs(self.disk_dir)
+        total_gb = stat.f_blocks * stat.f_frsize // GIB
+        if size_gb > total_gb:
+            raise ConfigError(f"disk size {size_gb} GiB is larger than the file system that "
+                              f"holds local disks ({self.disk_dir}: {total_gb} GiB)")
 
     def snapshot_disk(self, disk_id: str, name: str) -> Snapshot:
         check_name(name, "snapshot name")
