@@ -99,7 +99,7 @@ def test_guide_aws_nfs_create_keeps_its_volume() -> None:
 
 
 def test_nodes_terminate_of_one_instance_never_terminates_the_cluster(state_dir: Path) -> None:
-    with pytest.raises(ConfigError, match="removing one node .i-0abc. .* not supported"):
+    with pytest.raises(ConfigError, match=r"removing one node \(i-0abc\) .* not supported"):
         ehpc_client(parse(["--nodes-terminate", "--cluster=hpc", "-id=i-0abc"]))
 
 
@@ -140,11 +140,11 @@ def test_job_specs_refused(spec: JobSpec, message: str) -> None:
 
 
 def test_missing_script_and_input_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="script ./nothere.sh does not exist"):
+    with pytest.raises(ConfigError, match=r"script \./nothere\.sh does not exist"):
         check_inputs(["./nothere.sh", "a"], [])
-    with pytest.raises(ConfigError, match="script ./nothere.sh does not exist"):
+    with pytest.raises(ConfigError, match=r"script \./nothere\.sh does not exist"):
         check_inputs(["./nothere.sh a b"], [])
-    with pytest.raises(ConfigError, match="input file .* does not exist"):
+    with pytest.raises(ConfigError, match=r"input file .* does not exist"):
         check_inputs(["true"], [tmp_path / "missing"])
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "f").write_text("1")
@@ -188,7 +188,7 @@ def what_is_my_ip(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     asked: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             asked.append(self.path)
             self.send_response(200)
             self.end_headers()

@@ -163,9 +163,9 @@ def submit_jobs(
         raise ConfigError("no jobs to submit")
     for spec in specs:
         spec.validate()
+        check_inputs(spec.command, input_files)
     if len({spec.workdir for spec in specs}) > 1:
         raise ConfigError("jobs submitted together share one working directory")
-        check_inputs(spec.command, input_files)
     context = open_cluster(cluster, journal, settings)
     _, user = resolve_owner(context, owner, False)
     _check_cpus(context, max(spec.cpus for spec in specs))

@@ -5,6 +5,11 @@
 
 ehpc_fail() { printf 'ehpc-error: %s\n' "$*" >&2; exit 3; }
 
+# The root of a shared mount is writable by the cluster's jobs (they run as the cluster user),
+# like /tmp: sticky, so each removes only its own files. /home keeps its mode: users have their
+# own directories there.
+ehpc_share_root() { [ "$1" = /home ] || chmod 1777 "$1"; }
+
 # ehpc_wait_device "DEV [ALIAS...]": cloud attachments appear a little after the API call
 # returns, and maybe under another name than the one asked for (the provider lists the names it
 # may take). Sets EHPC_DISK_DEVICE to the first that is a block device.
@@ -71,6 +76,8 @@ ehpc_disk_mount() {
   if ! findmnt -rn -S "$dev" -M "$EHPC_DISK_MOUNT" >/dev/null; then
     mount -t "$fstype" "$dev" "$EHPC_DISK_MOUNT"
   fi
+  # a new file system's root for the jobs; one that holds data keeps its owner and mode
+  [ "$EHPC_DISK_FORMAT" != yes ] || ehpc_share_root "$EHPC_DISK_MOUNT"
   ehpc_fstab_entry "ehpc-disk $EHPC_DISK_ID" "UUID=$uuid $EHPC_DISK_MOUNT $fstype defaults,nofail 0 2"
   ehpc_disk_report "$fstype" "$uuid"
 }

@@ -58,6 +58,7 @@ ehpc_gluster_client() {
     mount -t glusterfs -o "$options" "$source" "$EHPC_GLUSTER_MOUNT"
   fi
   for i in $(seq 50); do stat -f "$EHPC_GLUSTER_MOUNT" >/dev/null 2>&1 && break; sleep 0.2; done
+  ehpc_share_root "$EHPC_GLUSTER_MOUNT"
   ehpc_fstab_entry "ehpc-gluster $EHPC_GLUSTER_VOLUME" \
     "$source $EHPC_GLUSTER_MOUNT glusterfs $options,_netdev 0 0"
   if [ -n "$EHPC_GLUSTER_SHARED" ]; then  # the cluster's work directory lives on the volume

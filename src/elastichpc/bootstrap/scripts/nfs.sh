@@ -17,6 +17,7 @@ ehpc_nfs_server() {
     ehpc_fstab_entry "ehpc-nfs-export $EHPC_NFS_FSID" \
       "$EHPC_NFS_HOSTDIR $EHPC_NFS_EXPORT none bind 0 0"
   fi
+  ehpc_share_root "$EHPC_NFS_EXPORT"
   if ehpc_kernel_has nfsd; then
     ehpc_nfs_kernel_server
   else
