@@ -143,3 +143,15 @@ def test_disk_bigger_than_the_host_file_system_leaves_nothing(cli: Cli) -> None:
                    "is larger than the file system that holds local disks")
     assert "hi-huge" not in cli.disks()
     assert not list((cli.local_root / "disks").glob("hi-huge*"))
+
+
+def test_job_list_shows_recent_history(cli: Cli) -> None:
+    job = cli.run("job", "submit", NAME, "--wait", "--", "exit 3", check=False).stderr.split()[2]
+    assert job not in {j["job_id"] for j in cli.json("job", "list", NAME)}  # the queue only
+    history = {(j["job_id"], j["task"]): j for j in cli.json("job", "list", NAME, "--all")}
+    assert (history[(job, "")]["state"], history[(job, "")]["exit_code"]) == ("failed", 3)
+    assert {j["state"] for j in history.values()} >= {"completed", "failed", "cancelled"}
+    assert {(j["job_id"], j["task"]) for j in cli.json("job", "list", NAME, "--since", "1d")} \
+        == set(history)
+    table = cli.run("job", "list", NAME, "--since", "2h").stdout
+    assert table.startswith("JOB") and f"\n{job} " in table

@@ -51,7 +51,7 @@ def test_create_makes_a_sparse_tagged_image(cli: StorageCli) -> None:
     assert image.stat().st_blocks * 512 < 2**20  # sparse: nothing written yet
     again = cli.disk("create", "stdata", "--size", "1G", check=False)
     assert again.returncode == 1
-    assert again.stderr == "ehpc: error: a local disk named 'stdata' already exists\n"
+    assert again.stderr == "ehpc: error: a disk named 'stdata' already exists on local: pick another name\n"
 
 
 def test_attached_disk_is_mounted_in_its_node_only(cli: StorageCli) -> None:

@@ -61,13 +61,18 @@ def register(commands: Commands) -> None:
         ("wait", "follow a job to its end and exit with its exit code", wait_cmd),
     ):
         commands.add(f"job {action}", job_args, handler, helptext)
-    commands.add("job list", list_args, list_cmd, "jobs in the queue")
+    commands.add("job list", list_args, list_cmd,
+                 "jobs in the queue (--all, --since: finished ones too)")
 
 
 def list_args(parser: argparse.ArgumentParser) -> None:
     _cluster_arg(parser)
     parser.add_argument("--local", action="store_true",
                         help="the jobs submitted through ehpc, from the journal only (no SSH)")
+    parser.add_argument("--all", action="store_true",
+                        help="also every finished job submitted through ehpc")
+    parser.add_argument("--since", metavar="AGE",
+                        help="also the finished jobs submitted in the last AGE (30m, 6h, 2d)")
 
 
 def job_args(parser: argparse.ArgumentParser) -> None:
@@ -216,13 +221,14 @@ def list_cmd(args: argparse.Namespace) -> int:
         return _list_local(args)
     from ..orchestration.jobs import list_jobs
 
-    infos = list_jobs(args.name, settings=_settings(args))
+    since = 0.0 if args.all else time.time() - age_s(args.since) if args.since else None
+    infos = list_jobs(args.name, settings=_settings(args), since=since)
     if args.json:
         print_json(infos)
     elif infos:
         print_table(STATUS_HEADERS, _status_rows(infos))
     else:
-        print("No jobs in the queue.")
+        print("No jobs in the queue." if since is None else "No jobs in that time.")
     return 0
 
 
@@ -245,6 +251,14 @@ def _list_local(args: argparse.Namespace) -> int:
     else:
         print(f"No jobs were submitted to {args.name} through ehpc.")
     return 0
+
+
+def age_s(text: str) -> float:
+    """`30m`, `6h`, `2d`, `90s` (a bare number is minutes) -> seconds."""
+    match = re.match(r"^(\d+)\s*([smhd]?)$", text.strip())
+    if not match:
+        raise ConfigError(f"--since {text!r}: expected an age such as 30m, 6h or 2d")
+    return int(match.group(1)) * {"s": 1, "": 60, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 def logs_cmd(args: argparse.Namespace) -> int:

@@ -94,8 +94,9 @@ def create_disks(
     taken = {d.name: d.disk_id for d in provider.disks()}
     for each in names:
         if each in taken:
-            raise EhpcError(f"a disk named {each!r} already exists on {provider.name} "
-                            f"({taken[each]}): pick another name")
+            known = f" ({taken[each]})" if taken[each] != each else ""
+            raise EhpcError(f"a disk named {each!r} already exists on {provider.name}{known}: "
+                            "pick another name")
     return [
         provider.create_disk(each, size_gb, cluster=cluster, zone=zone, disk_type=disk_type,
                              snapshot=snapshot, source_url=source_url)

@@ -285,11 +285,44 @@ def _status(context: ClusterContext, job_id: str) -> list[JobInfo]:
 
 
 def list_jobs(
-    cluster: str, journal: Journal | None = None, settings: Settings | None = None
+    cluster: str, journal: Journal | None = None, settings: Settings | None = None,
+    since: float | None = None,
 ) -> list[JobInfo]:
+    """The scheduler's queue; with `since` (a time), also the jobs submitted through ehpc since
+    then that have left it, with their end from the scheduler's accounting (one round trip)."""
     context = open_cluster(cluster, journal, settings)
     result = context.shell.run(context.head, context.scheduler.list_argv())
-    return context.scheduler.parse_list(result.stdout)
+    live = context.scheduler.parse_list(result.stdout)
+    if since is None:
+        return live
+    queued = {info.job_id for info in live}
+    rows = [row for row in context.journal.jobs(cluster, since) if row.job_id not in queued]
+    return _history(context, rows) + live
+
+
+def _history(context: ClusterContext, rows: list[JobRow]) -> list[JobInfo]:
+    """Each job's status, else its accounting record, else `unknown`: every job in one script."""
+    if not rows:
+        return []
+    scheduler = context.scheduler
+    mark = f"--ehpc-{secrets.token_hex(8)}--"
+    lines = []
+    for row in rows:
+        lines.append(f"{shlex.join(scheduler.status_argv(row.job_id))} 2>/dev/null; echo {mark}")
+        past = scheduler.finished_argv(row.job_id)
+        lines.append(f"{shlex.join(past)} 2>/dev/null; echo {mark}" if past else f"echo {mark}")
+    output = context.shell.run(context.head, ["bash", "-s"], input="\n".join(lines) + "\n",
+                               check=False).stdout
+    parts = output.split(mark + "\n")
+    parts += [""] * (2 * len(rows) - len(parts))  # a run cut short: those jobs are unknown
+    infos: list[JobInfo] = []
+    for index, row in enumerate(rows):
+        now, done = parts[2 * index], parts[2 * index + 1]
+        found = (scheduler.parse_status(row.job_id, now)
+                 or scheduler.parse_finished(row.job_id, done)
+                 or [JobInfo(row.job_id, "", row.name, "unknown", "no record left")])
+        infos += found
+    return infos
 
 
 def cancel_job(

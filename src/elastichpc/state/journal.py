@@ -253,10 +253,11 @@ class Journal:
         ).fetchone()
         return JobRow(**{**dict(row), "info": json.loads(row["info"])}) if row else None
 
-    def jobs(self, cluster: str) -> list[JobRow]:
-        """The jobs submitted through ehpc to `cluster`, oldest first."""
+    def jobs(self, cluster: str, since: float = 0.0) -> list[JobRow]:
+        """The jobs submitted through ehpc to `cluster` (since a time), oldest first."""
         rows = self._db.execute(
-            "SELECT * FROM jobs WHERE cluster = ? ORDER BY submitted_at, rowid", (cluster,)
+            "SELECT * FROM jobs WHERE cluster = ? AND submitted_at >= ? "
+            "ORDER BY submitted_at, rowid", (cluster, since),
         ).fetchall()
         return [JobRow(**{**dict(row), "info": json.loads(row["info"])}) for row in rows]
 
