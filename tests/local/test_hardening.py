@@ -10,35 +10,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ..storage.helpers import StorageCli, remove_empty_dirs
 from .helpers import ROOT
+from .test_guide_commands import Guide
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "hi-hard"
 DATA = "/hi-hard-data"
 
 
 class Cli(StorageCli):
-    workdir: Path
-
-    def guide(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, str(REPO / tool), *args], cwd=self.workdir,
-                              env=self.env, capture_output=True, text=True, timeout=300)
-        if check:
-            assert proc.returncode == 0, (tool, args, proc.stdout, proc.stderr)
-        return proc
+    guide: Callable[..., subprocess.CompletedProcess[str]]  # the guide's tools, in the conf's directory
 
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     workdir = tmp_path_factory.mktemp("hi-hard")
     tool = Cli(workdir / "state", ROOT / f"hi-{workdir.name}")
-    tool.workdir = workdir
+    tool.guide = Guide(workdir, workdir / "state").run
     (workdir / "cluster.conf").write_text(
         f"[CLUSTER]\nCLUSTER CONFIGURATION\nCLUSTER_PREFIX = {NAME}\nCLUSTER SIZE = 1\n\n"
         f"[LOCAL]\nROOT_DIR = {tool.local_root}\n"
