@@ -2,7 +2,9 @@
 
 It forwards every request unchanged, except that it can be told to answer the next N calls
 (optionally only of one EC2 action) with EC2's throttling error, and to add latency to every
-call. Tests drive it through `FaultProxy` or over HTTP:
+call. It counts calls by action (`faults.calls`) and itself answers the Price List and EC2
+Service Quotas calls that moto lacks (aws_missing_services.py). Tests drive it through
+`FaultProxy` or over HTTP:
 
     POST /__proxy/fail?count=3&action=RunInstances   the next 3 RunInstances calls: 503
     POST /__proxy/delay?seconds=0.2[&action=X]       every call (of X) waits 0.2 s first
@@ -15,9 +17,13 @@ from __future__ import annotations
 import argparse
 import collections
 import http.client
+import json
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import aws_missing_services
 
 THROTTLED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded'
@@ -76,6 +82,16 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
             self.end_headers()
             self.wfile.write(body)
 
+        def _answer_json(self, handler: Any, body: bytes) -> None:
+            try:
+                status, answer = 200, handler(json.loads(body or b"{}"))
+            except KeyError:
+                status, answer = 400, {"__type": "NoSuchResourceException",
+                                       "message": "The request failed because the specified "
+                                                  "service quota does not exist."}
+            self._reply(status, json.dumps(answer).encode(),
+                        {"Content-Type": "application/x-amz-json-1.1"})
+
         def _control(self) -> None:
             url = urllib.parse.urlsplit(self.path)
             query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
@@ -97,10 +113,15 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
             if self.path.startswith("/__proxy/"):
                 self._control()
                 return
-            action = action_of(body)
+            target = self.headers.get("X-Amz-Target", "")  # the JSON protocols' action
+            action = target.rsplit(".", 1)[-1] if target else action_of(body)
             faults.released.wait(faults.pause_for(action))
             if faults.should_fail(action):
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
+                return
+            handler = aws_missing_services.TARGETS.get(target)
+            if handler is not None:  # what moto does not have: answered here
+                self._answer_json(handler, body)
                 return
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=120)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from .options import add_access_flags, add_config_file, add_settings_flags, settings_from
 from .output import ConsoleProgress, human_age, print_json, print_table
@@ -43,6 +44,11 @@ def create_args(parser: argparse.ArgumentParser) -> None:
         help="only make the machines, network and firewall (no SSH, no bootstrap); "
         "a later create without it finishes the cluster",
     )
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="print the plan (machines, image, firewall, disks, hourly prices where the cloud "
+        "tells them) and check credentials, quotas and names read-only; make nothing",
+    )
 
 
 def status_args(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +82,8 @@ def create_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.create import create_cluster
 
     spec = build_spec(settings_from(args))
+    if args.dry_run:
+        return _dry_run(spec, args.json)
     try:
         context = create_cluster(spec, ConsoleProgress(), provision_only=args.provision_only)
     except KeyboardInterrupt:
@@ -90,6 +98,53 @@ def create_cmd(args: argparse.Namespace) -> int:
     else:
         print(f"Cluster {spec.name} is ready. Try: ehpc job submit {spec.name} -- hostname")
     return 0
+
+
+def _dry_run(spec: Any, as_json: bool) -> int:
+    from ..errors import EhpcError
+    from ..orchestration.preview import preview_create
+
+    plan = preview_create(spec)
+    if as_json:
+        print_json({**asdict(plan), "hourly": plan.hourly,
+                    "places": [{**asdict(p), "hourly": p.hourly} for p in plan.places]})
+    else:
+        _print_plan(plan)
+    if plan.failed:
+        raise EhpcError(f"dry run: {len(plan.failed)} check(s) failed: "
+                        + "; ".join(f"{c.what}: {c.detail}" for c in plan.failed))
+    return 0
+
+
+def _money(value: float | None) -> str:
+    return "?" if value is None else f"${value:.4f}"
+
+
+def _print_plan(plan: Any) -> None:
+    print(f"Plan for cluster {plan.name} (dry run: nothing was made)")
+    print(f"  scheduler  {plan.scheduler}, jobs run as {plan.cluster_user}")
+    print(f"  shared     {plan.shared_fs}")
+    for rule in plan.firewall:
+        print(f"  firewall   {rule}")
+    for disk in plan.disks:
+        print(f"  disk       {disk}")
+    for place in plan.places:
+        where = f" {place.region}" if place.region else ""
+        image = f", image {place.image}" if place.image else ""
+        print(f"  {place.place}{where}{image}")
+    print_table(
+        ["  PLACE", "ROLE", "COUNT", "TYPE", "MARKET", "$/H EACH", "$/H", "PRICE FROM"],
+        [[f"  {p.place}", g.role, g.count, g.instance_type or "-", g.market, _money(g.hourly),
+          _money(None if g.hourly is None else g.hourly * g.count), g.price_source]
+         for p in plan.places for g in p.groups],
+    )
+    total = plan.hourly
+    print(f"  total      {_money(total)}/h" if total is not None else
+          "  total      unknown: not every price is known (see PRICE FROM)")
+    for check in plan.checks:
+        print(f"  {'✓' if check.ok else '✗'} {check.what}: {check.detail}")
+    for note in plan.notes:
+        print(f"  note: {note}")
 
 
 def list_cmd(args: argparse.Namespace) -> int:

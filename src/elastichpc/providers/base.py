@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from ..config import CAPABILITIES, Capabilities, ClusterSpec, Settings
 from ..errors import EhpcError
+from .preview import MachineGroup, Preview
 
 TAG = "ehpc-cluster"  # key of the tag/label every resource carries; its value is the cluster name
 
@@ -125,6 +126,13 @@ class Provider(ABC):
     @abstractmethod
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
         """Raise PrerequisiteError (one line) for missing credentials, packages or privileges."""
+
+    def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
+        """What `launch` would make here, with prices and checks, from read-only calls only:
+        sets each group's `hourly` where the provider's API tells prices."""
+        for group in groups:
+            group.price_source = f"{self.name}: no price API"
+        return Preview()
 
     @abstractmethod
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:

@@ -15,6 +15,7 @@ from typing import Any
 from ...config import ClusterSpec
 from ...errors import EhpcError, PrerequisiteError
 from ..base import Disk, Machine, NodePlan, Provider, Report, Snapshot, SpotPrice, SpotRequest
+from ..preview import MachineGroup, Preview
 from . import disks, instances, spot
 from .client import (
     aws_errors,
@@ -58,6 +59,11 @@ class AwsProvider(Provider):
         check_credentials(self.session)
         if spec is not None:
             spec.settings.require("IMAGE", "AWS_IMAGE_ID")
+
+    def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
+        from .preview import preview
+
+        return preview(self.session, self.ec2, spec, groups, self.zone)
 
     # ---- machines ------------------------------------------------------------------------------
     def _template(self, spec: ClusterSpec, plans: list[NodePlan]) -> instances.LaunchTemplate:

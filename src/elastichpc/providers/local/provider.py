@@ -21,6 +21,7 @@ from ...config import ClusterSpec
 from ...errors import PrerequisiteError, ProviderError
 from ...system_packages import require_packages
 from ..base import Machine, NodePlan, Provider, Report
+from ..preview import MachineGroup, Preview
 from . import hostnet, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
@@ -63,6 +64,16 @@ class LocalProvider(LocalDisks, Provider):
         with open("/proc/filesystems") as fs:
             if "overlay" not in fs.read():
                 raise PrerequisiteError("the kernel has no overlay file system (needed for nodes)")
+
+    def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
+        for group in groups:
+            group.hourly, group.price_source = 0.0, "this machine"
+        existing = next(p for p in (self.root, *self.root.parents) if p.exists())
+        free_gb = shutil.disk_usage(existing).free / 2**30
+        found = Preview(region="this machine")
+        found.check("disk space", free_gb >= 2, f"{free_gb:.0f} GiB free for node files under "
+                    f"{self.root}")
+        return found
 
     # ---- layout on disk --------------------------------------------------------------------
     def _meta_path(self, cluster: str) -> Path:
