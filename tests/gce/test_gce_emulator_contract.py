@@ -19,6 +19,7 @@ from google.protobuf.json_format import ParseError
 from elastichpc.config import build_spec
 from elastichpc.orchestration.create import create_cluster
 from elastichpc.providers import TAG
+from elastichpc.providers.preview import MachineGroup
 from tests.emulators.gce import Emulator, EmulatorServer
 from tests.emulators.gce.routes import ROUTES
 from tests.emulators.gce.server import PREFIX
@@ -48,7 +49,8 @@ def test_every_route_is_in_the_discovery_document() -> None:
 
 
 def exercise_every_route(gce: Emulator, server: EmulatorServer) -> None:
-    """A cluster, spot preemption, disks and snapshots, and terminate, through ehpc's provider;
+    """A cluster, spot preemption, disks and snapshots, a dry run's reads, and terminate,
+    through ehpc's provider;
     the few calls ehpc never makes (operation get/list, zones.get) through the SDK."""
     gce.set_operation_delay(0.05)  # operations start RUNNING: ehpc waits on them
     spec = build_spec(gce_settings(CLUSTER__CLUSTER_SIZE=2, CLUSTER__SPOT="true"), name="contract")
@@ -76,6 +78,7 @@ def exercise_every_route(gce: Emulator, server: EmulatorServer) -> None:
         project=PROJECT, operation=firewall_op.body["name"])
     compute_v1.ZonesClient(credentials=anonymous, transport="rest", client_options=options).get(
         project=PROJECT, zone=ZONE)
+    provider.preview(spec, [MachineGroup("head", "e2-standard-2", 1)])  # dry run's reads
     provider.terminate("contract", lambda _: None)
     assert gce.labelled(TAG, "contract") == []
 

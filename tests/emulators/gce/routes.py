@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import instances, storage
-from .resources import BASE, ApiError, ComputeState, invalid, not_found, now_rfc3339
+from .resources import BASE, ZONES, ApiError, ComputeState, invalid, not_found, now_rfc3339
 
 Params = dict[str, str]
 Body = dict[str, Any]
@@ -103,6 +103,31 @@ def get_zone(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
             "status": "UP", "selfLink": state.zone_url(p["project"], p["zone"])}
 
 
+def get_machine_type(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
+    state.check_zone(p["project"], p["zone"])
+    url, cpus, memory = state.machine_type(p["project"], p["zone"], p["machineType"])
+    return {"kind": "compute#machineType", "id": str(3000 + cpus), "name": p["machineType"],
+            "description": f"{cpus} vCPUs, {memory / 1024:g} GB RAM", "guestCpus": cpus,
+            "memoryMb": memory, "maximumPersistentDisks": 128,
+            "maximumPersistentDisksSizeGb": "263168", "zone": p["zone"],
+            "isSharedCpu": False, "selfLink": url}
+
+
+def get_region(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
+    """A region with its CPUS quota: the emulator's limit (1000 when none was set) and the
+    CPUs of the project's live instances there, as the real API counts them."""
+    region = p["region"]
+    zones = [z for z in ZONES if z.rsplit("-", 1)[0] == region]
+    if not zones:
+        raise not_found(f"projects/{p['project']}/regions/{region}")
+    url = f"{BASE}projects/{p['project']}/regions/{region}"
+    return {"kind": "compute#region", "id": "1000", "creationTimestamp": now_rfc3339(),
+            "name": region, "status": "UP", "selfLink": url,
+            "zones": [state.zone_url(p["project"], z) for z in zones],
+            "quotas": [{"metric": "CPUS", "limit": state.cpu_quota.get(region, 1000.0),
+                        "usage": float(state.region_cpus(p["project"], region))}]}
+
+
 @dataclass(frozen=True)
 class Route:
     method_id: str  # as in the discovery document, e.g. compute.instances.insert
@@ -153,6 +178,8 @@ ROUTES = [
     Route("compute.globalOperations.wait", "POST",
           "projects/{project}/global/operations/{operation}/wait", wait_operation),
     Route("compute.zones.get", "GET", ZONE, get_zone),
+    Route("compute.machineTypes.get", "GET", f"{ZONE}/machineTypes/{{machineType}}", get_machine_type),
+    Route("compute.regions.get", "GET", "projects/{project}/regions/{region}", get_region),
 ]
 
 

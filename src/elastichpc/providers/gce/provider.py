@@ -18,6 +18,7 @@ from ...config import ClusterSpec, check_name
 from ...errors import ConfigError, ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
 from ..network import source_cidr
+from ..preview import MachineGroup, Preview
 from .api import ComputeApi
 from .credentials import load_credentials
 from .firewall import cluster_rules, is_cluster_rule
@@ -54,6 +55,11 @@ class GceProvider(Provider):
 
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
         _ = self.api  # credentials and project, without a network call
+
+    def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
+        from .preview import preview
+
+        return preview(self.api, spec, groups, self.zone, self._image())
 
     def _image(self) -> str:
         image = self.settings.get("IMAGE", "GCE_IMAGE_ID")
