@@ -109,3 +109,10 @@ def test_unknown_actions_are_one_line() -> None:
     for tool in (ehpcutils, ehpc_client, volumes):
         with pytest.raises(ConfigError, match="unknown"):
             tool(parse(["--frobnicate"]))
+
+
+def test_dry_run_goes_with_the_guides_creates() -> None:
+    (create,) = ehpc_client(parse(["--create", "--cluster=hpc", "-n=2", "--dry-run"]))
+    assert create[:2] == ["cluster", "create"] and "--dry-run" in create
+    (create,) = ehpcutils(parse(["--create", "--dry-run"]))
+    assert create == ["cluster", "create", "--dry-run"]

@@ -123,7 +123,13 @@ def _data(options: Options, provider: list[str]) -> list[list[str]]:
 SUBMIT_FLAGS = {"submit", "command", "commmand", "owner", "input-files", "monitor", "wait", "id",
                 "cluster", "domain", "d"}
 EHPCUTILS_FLAGS = SUBMIT_FLAGS | {"provider", "cross", "create", "compute", "list", "terminate",
-                                  "data", "size", "disk", "snapshot", "attach", "gluster", "remove"}
+                                  "data", "size", "disk", "snapshot", "attach", "gluster", "remove",
+                                  "dry-run"}
+
+
+def _dry_run(options: Options) -> list[str]:
+    """`--dry-run` on a guide create: the plan and its checks, nothing made."""
+    return ["--dry-run"] if "dry-run" in options else []
 
 
 def ehpcutils(options: Options) -> list[list[str]]:
@@ -133,7 +139,7 @@ def ehpcutils(options: Options) -> list[list[str]]:
     if "cross" in options:  # pools from [CROSS]; terminate then finds every provider's part
         provider = ["--cross"] if "create" in options else []
     if "create" in options:
-        return [["cluster", "create", *provider]]
+        return [["cluster", "create", *provider, *_dry_run(options)]]
     if "compute" in options and "list" in options:
         return [["nodes", "list", _cluster_name(options)]]
     if "terminate" in options:
@@ -170,6 +176,7 @@ CLIENT_FLAGS_OTHER = SUBMIT_FLAGS | {
     "volume-attach-mount", "attach", "snapshot", "spot-add", "spot-resume", "spot-cancel",
     "instance", "url", "device", "mountpoint", "fsid", "volume", "stripe", "replicate",
     "instance-id", "volume-id", "format", "diskname", "source", "size", "zone", "cert", "price",
+    "dry-run",
 }
 EHPC_CLIENT_FLAGS = CLIENT_FLAGS_OTHER.union(*CLIENT_FLAGS.values())
 VOLUMES_FLAGS = set(CLIENT_FLAGS["aws"]) | {
@@ -255,7 +262,7 @@ def ehpc_client(options: Options) -> list[list[str]]:
     provider = client_provider(options)
     where = ["--provider", provider, *_provider_flags(provider, options)]
     if "create" in options:
-        argv = ["cluster", "create", *where]
+        argv = ["cluster", "create", *where, *_dry_run(options)]
         if name := first(options, "cluster"):
             argv += ["--name", name]
         if size := first(options, "n", "count"):

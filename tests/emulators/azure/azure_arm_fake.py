@@ -4,7 +4,8 @@ Served: resource groups, generic resource listing by tag or type, virtual networ
 network security groups, public IP addresses, network interfaces, virtual machines (custom data,
 SSH keys, Spot priority, `simulateEviction`, data disks on LUNs, instance view), managed disks
 (empty, imported from a VHD page blob read from Azurite, copied from a snapshot), snapshots,
-images from a VHD, and a storage account entry that points at Azurite. Also the two Entra ID
+images from a VHD, a storage account entry that points at Azurite, a region's VM sizes and
+vCPU usage, and the public retail price list (`/api/retail/prices`). Also the two Entra ID
 (AAD) endpoints a service principal's certificate credential talks to: the fake checks the
 signed client assertion against the registered certificate and hands out bearer tokens that
 every ARM request must carry.
@@ -72,6 +73,13 @@ RESOURCE_PATH = re.compile(
     re.IGNORECASE,
 )
 SUB_LIST = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)$", re.I)
+LOCATION_LIST = re.compile(r"^/subscriptions/[^/]+/providers/Microsoft.Compute/locations/"
+                           r"(?P<location>[^/]+)/(?P<what>vmSizes|usages)$", re.I)
+DEFAULT_CORE_LIMIT = 100  # "Total Regional vCPUs" when no core_quota is set
+# The retail price list's Linux pay-as-you-go and Spot prices (USD/hour) of a few sizes, as
+# prices.azure.com gives them; illustrative figures of the real order.
+RETAIL_PRICES = {"Standard_B2s": (0.0416, 0.0083), "Standard_D2s_v5": (0.096, 0.0192),
+                 "Standard_D4s_v5": (0.192, 0.0384), "Standard_F4s_v2": (0.169, 0.0338)}
 
 
 class ArmError(Exception):
@@ -203,6 +211,9 @@ class ArmFake:
                            f"The subscription '{path.split('/')[2]}' could not be found.")
         if "api-version" not in query:
             raise ArmError(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+        located = LOCATION_LIST.match(path)
+        if located and method == "GET":
+            return 200, self._location(located["location"], located["what"]), {}
         match = SUB_LIST.match(path)
         if match and method == "GET":
             return 200, {"value": self._list(type_=f"{match['ns']}/{match['type']}")}, {}
@@ -218,6 +229,44 @@ class ArmFake:
         if not match:
             raise ArmError(404, "NoRegisteredProviderFound", f"No route for {method} {path}")
         return self._resource(method, match, path, query, body)
+
+    def _location(self, location: str, what: str) -> dict[str, Any]:
+        """A region's VM sizes or its vCPU usage against the quota."""
+        if what.lower() == "vmsizes":
+            return {"value": [{"name": name, "numberOfCores": cores, "memoryInMB": memory,
+                               "maxDataDiskCount": 8, "osDiskSizeInMB": 1047552,
+                               "resourceDiskSizeInMB": 0} for name, (cores, memory) in VM_SIZES.items()]}
+        used = sum(VM_SIZES[vm["properties"]["hardwareProfile"]["vmSize"]][0]
+                   for vm in self.find("Microsoft.Compute/virtualMachines")
+                   if vm["location"] == location)
+        limit = self.faults.core_quota if self.faults.core_quota is not None else DEFAULT_CORE_LIMIT
+        return {"value": [{"unit": "Count", "currentValue": used, "limit": limit,
+                           "name": {"value": "cores", "localizedValue": "Total Regional vCPUs"}}]}
+
+    def retail_prices(self, filter_: str) -> dict[str, Any]:
+        """prices.azure.com/api/retail/prices with an OData `$filter` of `eq` terms."""
+        wanted = dict(re.findall(r"(\w+) eq '([^']*)'", filter_))
+        items = []
+        for sku, prices in RETAIL_PRICES.items():
+            short = sku.removeprefix("Standard_").replace("_", " ")
+            for price, suffix in zip(prices, ("", " Spot"), strict=True):
+                item = {
+                    "currencyCode": "USD", "tierMinimumUnits": 0.0, "retailPrice": price,
+                    "unitPrice": price, "armRegionName": "westus", "location": "US West",
+                    "effectiveStartDate": "2025-01-01T00:00:00Z", "meterId": str(uuid.uuid5(
+                        uuid.NAMESPACE_URL, sku + suffix)), "meterName": short + suffix,
+                    "productId": "DZH318Z0BQ4W", "skuId": "DZH318Z0BQ4W/00G9",
+                    "productName": f"Virtual Machines {short.split()[0][0]}s Series",
+                    "skuName": short + suffix, "serviceName": "Virtual Machines",
+                    "serviceId": "DZH313Z7MMC8", "serviceFamily": "Compute",
+                    "unitOfMeasure": "1 Hour", "type": "Consumption", "priceType": "Consumption",
+                    "isPrimaryMeterRegion": True, "armSkuName": sku,
+                }
+                if all(str(item.get(k)) == v for k, v in wanted.items()):
+                    items.append(item)
+        return {"BillingCurrency": "USD", "CustomerEntityId": "Default",
+                "CustomerEntityType": "Retail", "Items": items, "NextPageLink": None,
+                "Count": len(items)}
 
     def _list(self, type_: str = "", filter_: str = "", group: str | None = None,
               groups: bool = True) -> list[dict[str, Any]]:
@@ -763,6 +812,8 @@ class _Handler(BaseHTTPRequestHandler):
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 return self._answer(200, fake.issue_token(parts[0], form), {})
             fake.stats.requests.append((self.command, url.path))
+            if url.path == "/api/retail/prices":  # public, no token (as prices.azure.com)
+                return self._answer(200, fake.retail_prices(query.get("$filter", "")), {})
             auth = self.headers.get("Authorization", "")
             if not auth.startswith("Bearer ") or auth[7:] not in fake.tokens:
                 raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")

@@ -15,6 +15,7 @@ from ...config import ClusterSpec
 from ...errors import PrerequisiteError, ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
 from ..network import source_cidr
+from ..preview import MachineGroup, Preview
 from . import catalog
 from . import disks as disk_ops
 from .account import check_credentials, warn_retired
@@ -69,6 +70,11 @@ class AzureProvider(Provider):
         if spec is not None:  # refuse a bad size before anything is made
             for key in ("MASTER TYPE", "INSTANCE TYPE"):
                 catalog.vm_size(self.settings.get("AZURE", key))
+
+    def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
+        from .preview import preview
+
+        return preview(self.clients, spec, groups)
 
     def _group(self, cluster: str) -> tuple[str, bool]:
         """(resource group, made by us): the user's [AZURE] RESOURCE GROUP is never deleted."""
