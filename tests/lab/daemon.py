@@ -1,0 +1,222 @@
+"""The lab's supervisor: `python -m tests.lab.daemon STATE_DIR`, started by `lab up` inside the
+lab's network namespace. It serves the emulators (moto for EC2, our GCE emulator, our ARM fake
+and Azurite), the package mirror (on deb.debian.org's lab address) and a control API, then turns
+what the emulators hold into machines, twice a second, until SIGTERM; then it stops them all.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from . import aws, machines, network
+from .image import artifacts
+
+CONTROL_PORT = 7999
+POLL = 0.5
+
+
+class Lab:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        built = artifacts()
+        if not built.ready():
+            raise SystemExit("the lab image is not built: run `python -m tests.lab build`")
+        self.image = built.root
+        self.mirror = built.mirror
+        self.lock = threading.RLock()
+        self.machines: dict[str, machines.Machine] = {}
+        self.networks: set[str] = set()
+        self.subnets: set[str] = set()
+        self.next_veth = 0
+        self.stopping = threading.Event()
+        self.errors: list[str] = []
+
+    # ---- start ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        network.setup()
+        _serve(ThreadingHTTPServer((network.MIRROR_IP, 80),
+                                   functools.partial(_Mirror, directory=str(self.mirror))))
+        control = ThreadingHTTPServer(("127.0.0.1", CONTROL_PORT), _Control)
+        control.lab = self  # type: ignore[attr-defined]
+        _serve(control)
+        self.moto = aws.start()
+        self._write_state(ready=True)
+
+    def hosts(self, hostname: str) -> str:
+        """/etc/hosts as a Debian cloud image has it (cloud-init's manage_etc_hosts), plus the
+        mirror standing in for deb.debian.org (the cloud's resolver would answer that)."""
+        return (f"127.0.0.1 localhost\n127.0.1.1 {hostname}\n"
+                f"{network.MIRROR_IP} deb.debian.org security.debian.org\n"
+                "::1 localhost ip6-localhost ip6-loopback\n")
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self.stopping.wait(POLL):
+            try:
+                self.sync()
+            except Exception:  # keep the lab up; the error is in the state file and the log
+                self.errors.append(traceback.format_exc())
+                traceback.print_exc()
+            self._write_state(ready=True)
+
+    def sync(self) -> None:
+        wanted = aws.instances()
+        with self.lock:
+            for ident, (spec, state, disks) in wanted.items():
+                machine = self.machines.get(ident)
+                if state in ("running", "pending"):
+                    if machine is None or not machine.alive():
+                        machine = self.boot(spec)
+                    self.sync_disks(machine, disks)
+                elif machine is not None:
+                    self.halt(ident, remove=state == "terminated")
+            for ident in list(self.machines):
+                if ident not in wanted:
+                    self.halt(ident, remove=True)
+
+    def boot(self, spec: machines.Spec) -> machines.Machine:
+        cidr = str(ipaddress.ip_interface(f"{spec.private_ip}/{spec.prefix}").network)
+        if spec.network not in self.networks:
+            network.add_network(spec.network, [cidr])
+            self.networks.add(spec.network)
+        elif cidr not in self.subnets:
+            network.add_subnet(spec.network, cidr)
+        self.subnets.add(cidr)
+        old = self.machines.get(spec.ident)
+        veth = old.veth if old else f"m{self.next_veth}"
+        if not old:
+            self.next_veth += 1
+        print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
+        machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
+                                self.hosts(spec.hostname))
+        network.add_machine(spec.private_ip, spec.public_ip, outbound=False)
+        self.machines[spec.ident] = machine
+        return machine
+
+    def sync_disks(self, machine: machines.Machine, disks: list[aws.Disk]) -> None:
+        attached = {d.volume: d for d in disks}
+        for disk in disks:
+            if disk.volume not in machine.disks:
+                backing = self.state / "volumes" / f"{disk.volume}.img"
+                machines.attach_disk(machine, disk.volume, backing, disk.size_gib, disk.names)
+        for volume in list(machine.disks):
+            if volume not in attached:
+                names = machine.disk_names.get(volume, []) if hasattr(machine, "disk_names") else []
+                machines.detach_disk(machine, volume, names)
+
+    def halt(self, ident: str, remove: bool) -> None:
+        machine = self.machines[ident]
+        print(f"{'terminate' if remove else 'stop'} {ident}", flush=True)
+        machine.stop()
+        for volume in list(machine.disks):
+            machines.detach_disk(machine, volume, [])
+        network.remove_machine(machine.spec.private_ip, machine.spec.public_ip)
+        if remove:
+            del self.machines[ident]
+            machines.remove_tree(machine.directory)
+
+    # ---- stop ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            for ident in list(self.machines):
+                self.halt(ident, remove=True)
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{"cloud": m.spec.cloud, "id": m.spec.ident, "hostname": m.spec.hostname,
+                     "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip,
+                     "pid": m.pid, "alive": m.alive(), "loops": sorted(m.disks.values()),
+                     "console": str(m.directory / "console.log")}
+                    for m in self.machines.values()]
+
+    def _write_state(self, ready: bool) -> None:
+        data = {"pid": os.getpid(), "ready": ready, "control": f"http://127.0.0.1:{CONTROL_PORT}",
+                "env": {**aws.env(), "EHPC_CALLER_CIDR": network.CALLER_NET},
+                "machines": self.describe(), "errors": self.errors[-5:]}
+        tmp = self.state / "state.json.tmp"
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.state / "state.json")
+
+
+class _Mirror(SimpleHTTPRequestHandler):
+    """The mirror at http://deb.debian.org/debian/ (only that path)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def translate_path(self, path: str) -> str:
+        if not path.startswith("/debian/"):
+            return "/nonexistent"
+        return super().translate_path(path.removeprefix("/debian"))
+
+
+class _Control(BaseHTTPRequestHandler):
+    """GET /machines; POST /aws/interrupt/<instance-id>; GET /console/<id>."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        lab: Lab = self.server.lab  # type: ignore[attr-defined]
+        parts = self.path.strip("/").split("/")
+        if parts == ["machines"]:
+            return self._answer(200, lab.describe())
+        if len(parts) == 2 and parts[0] == "console" and parts[1] in lab.machines:
+            return self._answer(200, (lab.machines[parts[1]].directory / "console.log").read_text())
+        self._answer(404, {"error": self.path})
+
+    def do_POST(self) -> None:
+        lab: Lab = self.server.lab  # type: ignore[attr-defined]
+        parts = self.path.strip("/").split("/")
+        try:
+            if len(parts) == 3 and parts[:2] == ["aws", "interrupt"]:
+                aws.interrupt(parts[2])
+                lab.sync()
+                return self._answer(200, {"interrupted": parts[2]})
+        except KeyError as err:
+            return self._answer(404, {"error": f"no such instance {err}"})
+        self._answer(404, {"error": self.path})
+
+
+def _serve(server: ThreadingHTTPServer) -> None:
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def main() -> int:
+    state = Path(sys.argv[1])
+    os.environ.update(aws.VALIDATION)
+    lab = Lab(state)
+    signal.signal(signal.SIGTERM, lambda *_: lab.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: lab.stopping.set())
+    try:
+        lab.start()
+        lab.run()
+    finally:
+        lab.stop()
+        lab._write_state(ready=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

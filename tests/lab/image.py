@@ -1,0 +1,183 @@
+"""The lab's machine image and package mirror, built once and cached outside the checkout.
+
+The image is a pristine Debian 12 root made with debootstrap: what a Debian cloud image holds
+(sshd, sudo, curl, python3, systemd's tools) and nothing of ours. The mirror holds the real
+Debian packages our boot and configure scripts install (every `ehpc_packages` in the bootstrap
+scripts and every scheduler's commands) with their dependencies, fetched once from Debian,
+indexed with apt-ftparchive and signed with a key of the lab's own that the image trusts. Both
+live under EHPC_LAB_CACHE (default /var/cache/ehpc-lab), keyed by what went into them, so a
+change of the package lists rebuilds them and nothing else does.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+SUITE = "bookworm"
+UPSTREAM = "http://deb.debian.org/debian"
+# A Debian cloud image beyond debootstrap's minbase (no cloud-init: the lab plays its part).
+IMAGE_PACKAGES = ["openssh-server", "sudo", "ca-certificates", "curl", "iproute2", "procps",
+                  "python3", "gnupg", "less", "netbase", "systemd", "udev", "kmod"]
+ARCHIVE_KEY_NAME = "ElasticHPC cloud lab archive"
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "src" / "elastichpc" / "bootstrap"
+BUILD_VERSION = "1"  # bump when the build steps below change
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EHPC_LAB_CACHE", "/var/cache/ehpc-lab"))
+
+
+def mirror_packages() -> list[str]:
+    """Every package a bootstrap script may install: the arguments of `ehpc_packages CMD:PKG`
+    in scripts/*.sh and the schedulers' COMMANDS tables (their values)."""
+    found: set[str] = set()
+    for script in sorted((BOOTSTRAP / "scripts").glob("*.sh")):
+        for args in re.findall(r"^[^#\n]*\behpc_packages +([^(\n].*)", script.read_text(), re.M):
+            for arg in shlex.split(args):
+                if ":" in arg and "$" not in arg:
+                    found.update(arg.split(":", 1)[1].split())
+    for module in sorted(BOOTSTRAP.glob("*.py")):
+        for table in re.findall(r"^COMMANDS = \{(.*?)\}", module.read_text(), re.M | re.S):
+            found.update(re.findall(r':\s*"([a-z0-9][a-z0-9.+-]+)"', table))
+    return sorted(found)
+
+
+def build_key() -> str:
+    text = "\n".join([BUILD_VERSION, SUITE, UPSTREAM, *IMAGE_PACKAGES, "--", *mirror_packages()])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class Artifacts:
+    """Where a built image and mirror are: root/ (the image) and mirror/ (the archive root)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.root = path / "root"
+        self.mirror = path / "mirror"
+
+    def ready(self) -> bool:
+        return (self.path / "done").exists()
+
+
+def artifacts() -> Artifacts:
+    return Artifacts(cache_dir() / f"build-{build_key()}")
+
+
+def ensure_built(log: bool = True) -> Artifacts:
+    """The image and mirror for the current package lists, building them if needed (this needs
+    the Debian mirror and takes a few minutes, once). Safe against concurrent callers."""
+    built = artifacts()
+    if built.ready():
+        return built
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if built.ready():
+            return built
+        for tool in ("debootstrap", "apt-ftparchive", "gpg"):
+            if not shutil.which(tool):
+                raise RuntimeError(f"the lab image build needs {tool} (scripts/install-system-packages.sh)")
+        built.path.mkdir(exist_ok=True)
+        _build(built, log)
+        (built.path / "done").write_text(build_key() + "\n")
+    for stale in cache.glob("build-*"):  # earlier package lists
+        if stale != built.path:
+            _remove_tree(stale)
+    return built
+
+
+def _run(argv: list[str], log: bool, **kwargs: object) -> None:
+    if log:
+        print("lab image:", " ".join(argv[:6]), "..." if len(argv) > 6 else "", flush=True)
+    subprocess.run(argv, check=True, stdout=None if log else subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+
+
+def _chroot(root: Path, script: str, log: bool) -> None:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+    _run(["chroot", str(root), "/bin/sh", "-euc", script], log, env=env)
+
+
+def _build(built: Artifacts, log: bool) -> None:
+    root = built.root
+    stage = built.path / "debootstrapped"  # an interrupted build resumes after debootstrap
+    if not stage.exists():
+        if root.exists():
+            _remove_tree(root)
+        _run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
+              SUITE, str(root), UPSTREAM], log)
+        stage.touch()
+    # The mirror's packages: what apt in this very image would download for them.
+    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    pool = root / "var/tmp/lab-pool"
+    (pool / "partial").mkdir(parents=True, exist_ok=True)
+    apt = "apt-get -q -o Dir::State::Lists=/var/tmp/lab-lists -o Dir::Cache::archives=/var/tmp/lab-pool"
+    # One package at a time: some conflict with each other (slurm-wlm-torque, gridengine-client).
+    _chroot(root, f"mkdir -p /var/tmp/lab-lists/partial; {apt} update; for p in {' '.join(mirror_packages())}; "
+            f"do {apt} install -y --download-only --no-install-recommends $p; done", log)
+    mirror = built.mirror
+    if mirror.exists():
+        _remove_tree(mirror)
+    target = mirror / "pool/main"
+    target.mkdir(parents=True)
+    for deb in pool.glob("*.deb"):
+        shutil.move(str(deb), target / deb.name)
+    _index(mirror, log)
+    # Make it the pristine image a cloud boots: lab mirror trusted, no host keys, no state.
+    key = archive_key()
+    (root / "etc/apt/trusted.gpg.d/ehpc-lab-archive.asc").write_text(key)
+    (root / "etc/apt/sources.list").write_text(f"deb {UPSTREAM} {SUITE} main\n")
+    _chroot(root, "rm -rf /var/tmp/lab-pool /var/tmp/lab-lists /var/lib/apt/lists/* "
+            "/var/cache/apt/*.bin /etc/ssh/ssh_host_* /etc/apt/sources.list.d/*; apt-get clean; "
+            ": > /etc/machine-id; rm -f /etc/hostname /etc/resolv.conf", log)
+
+
+def _gpg(*args: str) -> list[str]:
+    home = cache_dir() / "archive-key"
+    home.mkdir(mode=0o700, exist_ok=True)
+    return ["gpg", "--batch", "--quiet", "--homedir", str(home), *args]
+
+
+def archive_key() -> str:
+    """The lab archive's public key (armored), made on first use."""
+    found = subprocess.run(_gpg("--export", "--armor", ARCHIVE_KEY_NAME), capture_output=True,
+                           text=True, check=True).stdout
+    if found.strip():
+        return found
+    subprocess.run(_gpg("--passphrase", "", "--quick-gen-key", ARCHIVE_KEY_NAME, "ed25519",
+                        "sign", "never"), check=True, capture_output=True)
+    return archive_key()
+
+
+def _index(mirror: Path, log: bool) -> None:
+    dists = mirror / "dists" / SUITE
+    binary = dists / "main/binary-amd64"
+    binary.mkdir(parents=True)
+    packages = subprocess.run(["apt-ftparchive", "packages", "pool"], cwd=mirror, check=True,
+                              capture_output=True).stdout
+    (binary / "Packages").write_bytes(packages)
+    _run(["gzip", "-k9", str(binary / "Packages")], log)
+    fields = {"Origin": "Debian", "Label": "Debian", "Suite": SUITE, "Codename": SUITE,
+              "Components": "main", "Architectures": "amd64"}
+    options = [f"-oAPT::FTPArchive::Release::{k}={v}" for k, v in fields.items()]
+    release = subprocess.run(["apt-ftparchive", *options, "release", str(dists)], check=True,
+                             capture_output=True).stdout
+    (dists / "Release").write_bytes(release)
+    archive_key()
+    subprocess.run(_gpg("--yes", "--local-user", ARCHIVE_KEY_NAME, "--clearsign", "--output",
+                        str(dists / "InRelease"), str(dists / "Release")), check=True)
+
+
+def _remove_tree(path: Path) -> None:
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
+
+
+if __name__ == "__main__":
+    print(ensure_built().path)
