@@ -98,15 +98,22 @@ def _disks(backend: Any, inst: Any) -> list[Disk]:
     return disks
 
 
-def interrupt(instance_id: str) -> None:
-    """A spot interruption: AWS terminates the instance with the spot reason."""
+def interrupt(instance_id: str, stop: bool = False) -> None:
+    """A spot interruption as AWS makes it: the instance terminated (or stopped, for the
+    stop/hibernate behaviour) with the spot reason in its state reason."""
+    from moto.ec2.models.instances import StateReason
+
     for backend in _backends():
         for inst in backend.all_instances():
             if inst.id == instance_id:
-                backend.terminate_instances([instance_id])
-                inst._state_reason = None
-                inst.state_reason.code = "Server.SpotInstanceTermination"
-                inst.state_reason.message = "Server.SpotInstanceTermination: Spot instance termination"
+                if stop:
+                    backend.stop_instances([instance_id])
+                    code = "Server.SpotInstanceShutdown"
+                else:
+                    backend.terminate_instances([instance_id])
+                    code = "Server.SpotInstanceTermination"
+                inst._reason = f"{code}: Spot instance interruption"
+                inst.state_reason = StateReason(inst._reason, code)
                 return
     raise KeyError(instance_id)
 

@@ -47,8 +47,9 @@ class Lab:
     def env(self) -> dict[str, str]:
         return dict(self.state().get("env", {}))
 
-    def up(self, timeout: float = 60.0) -> None:
-        """Build the image if needed (outside the lab: it downloads), then start the lab."""
+    def up(self, owner: int | None = None, timeout: float = 60.0) -> None:
+        """Build the image if needed (outside the lab: it downloads), then start the lab.
+        With an owner pid, the lab removes itself once that process has gone."""
         ensure_built()
         self.down()
         self.run_dir.mkdir(parents=True)
@@ -58,7 +59,7 @@ class Lab:
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(
             ["ip", "netns", "exec", self.name, sys.executable, "-m", "tests.lab.daemon",
-             str(self.data_dir)],
+             str(self.data_dir), self.name, str(owner or 0)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -108,6 +109,12 @@ class Lab:
                 removed.append(f"machine {machine['id']}")
             for loop in machine.get("loops", []):
                 subprocess.run(["losetup", "-d", loop], capture_output=True)
+            for group in machine.get("cgroups", []):
+                path = Path("/sys/fs/cgroup") / group
+                if path.is_dir():
+                    subprocess.run(["find", str(path), "-depth", "-type", "d", "-delete"],
+                                   capture_output=True)
+                    removed.append(f"cgroup {group}")
         if self.data_dir.exists():  # loop devices whose backing file is the lab's
             listing = subprocess.run(["losetup", "-J", "-l"], capture_output=True, text=True).stdout
             for loop in json.loads(listing or '{"loopdevices": []}')["loopdevices"]:

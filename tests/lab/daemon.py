@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 from typing import Any
 
-from . import aws, machines, network
+from . import aws, cgroups, machines, network
 from .image import artifacts
 
 CONTROL_PORT = 7999
@@ -41,10 +42,12 @@ class Lab:
         self.next_veth = 0
         self.stopping = threading.Event()
         self.errors: list[str] = []
+        self.orphaned = False
 
     # ---- start ---------------------------------------------------------------------------------
     def start(self) -> None:
         network.setup()
+        cgroups.mount_all(self.state / "cgroup")
         _serve(ThreadingHTTPServer((network.MIRROR_IP, 80),
                                    functools.partial(_Mirror, directory=str(self.mirror))))
         control = ThreadingHTTPServer(("127.0.0.1", CONTROL_PORT), _Control)
@@ -61,8 +64,12 @@ class Lab:
                 "::1 localhost ip6-localhost ip6-loopback\n")
 
     # ---- the loop ------------------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, owner: int) -> None:
         while not self.stopping.wait(POLL):
+            if owner and not _alive(owner):
+                print(f"owner {owner} has gone: removing the lab", flush=True)
+                self.orphaned = True
+                break
             try:
                 self.sync()
             except Exception:  # keep the lab up; the error is in the state file and the log
@@ -99,7 +106,7 @@ class Lab:
             self.next_veth += 1
         print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
         machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
-                                self.hosts(spec.hostname))
+                                self.hosts(spec.hostname), self.state / "cgroup")
         network.add_machine(spec.private_ip, spec.public_ip, outbound=False)
         self.machines[spec.ident] = machine
         return machine
@@ -112,15 +119,14 @@ class Lab:
                 machines.attach_disk(machine, disk.volume, backing, disk.size_gib, disk.names)
         for volume in list(machine.disks):
             if volume not in attached:
-                names = machine.disk_names.get(volume, []) if hasattr(machine, "disk_names") else []
-                machines.detach_disk(machine, volume, names)
+                machines.detach_disk(machine, volume)
 
     def halt(self, ident: str, remove: bool) -> None:
         machine = self.machines[ident]
         print(f"{'terminate' if remove else 'stop'} {ident}", flush=True)
         machine.stop()
         for volume in list(machine.disks):
-            machines.detach_disk(machine, volume, [])
+            machines.detach_disk(machine, volume)
         network.remove_machine(machine.spec.private_ip, machine.spec.public_ip)
         if remove:
             del self.machines[ident]
@@ -137,7 +143,8 @@ class Lab:
         with self.lock:
             return [{"cloud": m.spec.cloud, "id": m.spec.ident, "hostname": m.spec.hostname,
                      "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip,
-                     "pid": m.pid, "alive": m.alive(), "loops": sorted(m.disks.values()),
+                     "pid": m.pid, "alive": m.alive(), "loops": sorted(loop for loop, _ in m.disks.values()),
+                     "cgroups": [str(p.relative_to(self.state / "cgroup")) for p in m.cgroups],
                      "console": str(m.directory / "console.log")}
                     for m in self.machines.values()]
 
@@ -163,7 +170,7 @@ class _Mirror(SimpleHTTPRequestHandler):
 
 
 class _Control(BaseHTTPRequestHandler):
-    """GET /machines; POST /aws/interrupt/<instance-id>; GET /console/<id>."""
+    """GET /machines; GET /console/<id>; POST /aws/interrupt/<instance-id>[?stop]."""
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -187,10 +194,11 @@ class _Control(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         lab: Lab = self.server.lab  # type: ignore[attr-defined]
-        parts = self.path.strip("/").split("/")
+        path, _, query = self.path.partition("?")
+        parts = path.strip("/").split("/")
         try:
             if len(parts) == 3 and parts[:2] == ["aws", "interrupt"]:
-                aws.interrupt(parts[2])
+                aws.interrupt(parts[2], stop=query == "stop")
                 lab.sync()
                 return self._answer(200, {"interrupted": parts[2]})
         except KeyError as err:
@@ -203,18 +211,29 @@ def _serve(server: ThreadingHTTPServer) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def main() -> int:
-    state = Path(sys.argv[1])
+    state, name, owner = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     os.environ.update(aws.VALIDATION)
     lab = Lab(state)
     signal.signal(signal.SIGTERM, lambda *_: lab.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: lab.stopping.set())
     try:
         lab.start()
-        lab.run()
+        lab.run(owner)
     finally:
         lab.stop()
         lab._write_state(ready=False)
+        if lab.orphaned:  # the rest (namespace, directories) by `down`, once this has exited
+            subprocess.Popen([sys.executable, "-m", "tests.lab", "down", "--name", name],
+                             start_new_session=True)
     return 0
 
 

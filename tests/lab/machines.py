@@ -10,6 +10,7 @@ mount (overlay, disks, FUSE) and interface of the machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import signal
@@ -17,6 +18,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import cgroups
 
 # Stage 1 runs in the new namespaces with the host's tools: mount the machine's file systems,
 # wait for the lab to wire the network (a line on stdin), pivot into the overlay, start INIT.
@@ -28,7 +31,7 @@ mount -t overlay overlay -o "lowerdir=$image,upperdir=$dir/upper,workdir=$dir/wo
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o mode=0755,size=64m dev "$root/dev"
-for spec in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+for spec in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0 fuse:10:229; do
   IFS=: read -r name major minor <<EOS
 $spec
 EOS
@@ -39,6 +42,13 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"
+mount -t tmpfs -o mode=0755 cgroup "$root/sys/fs/cgroup"
+for spec in $LAB_CGROUPS; do
+  mkdir "$root/sys/fs/cgroup/${spec#*:}"
+  mount -t cgroup -o "${spec%:*}" cgroup "$root/sys/fs/cgroup/${spec#*:}"
+done
+mkdir "$root/sys/fs/cgroup/unified"
+mount -t cgroup2 cgroup2 "$root/sys/fs/cgroup/unified"
 mount -t tmpfs -o mode=0755 run "$root/run"
 mkdir -p "$root/run/lab" "$root/run/oldroot"
 mount --bind -o ro "$dir/seed" "$root/run/lab"
@@ -124,27 +134,37 @@ class Machine:
     directory: Path
     process: subprocess.Popen[bytes]
     veth: str
-    disks: dict[str, str] = field(default_factory=dict)  # volume id -> loop device
+    cgroups: list[Path]
+    disks: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # volume -> loop, names
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def init_pid(self) -> int:
+        """The machine's PID 1 (as this host numbers it): unshare's only child."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(children[0])
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def run(self, argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         """Run a command inside the machine (as root, in its namespaces and root)."""
-        enter = ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w"]
+        enter = ["nsenter", "-t", str(self.init_pid), "-a", "-r", "-w"]
         return subprocess.run([*enter, *argv], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
 
     def stop(self) -> None:
         if self.alive():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+        cgroups.remove(self.cgroups)
 
 
-def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str) -> Machine:
+def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup_base: Path
+         ) -> Machine:
     """Start a machine and wire it to its bridge (which must exist)."""
     for sub in ("upper", "work", "root", "seed"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
@@ -158,13 +178,18 @@ def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str) -> Mac
     if spec.every_boot:
         (seed / "every_boot").touch()
     console = open(directory / "console.log", "ab")
+    groups = cgroups.create(cgroup_base, spec.ident)
+    layout = " ".join(f"{options}:{name}" for options, name in cgroups.HIERARCHIES)
     process = subprocess.Popen(
-        ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--kill-child",
-         "--propagation", "private", "sh", "-c", STAGE1, "stage1", str(image), str(directory)],
+        ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
+         "--kill-child", "--propagation", "private", "sh", "-c", STAGE1, "stage1", str(image),
+         str(directory)],
         stdin=subprocess.PIPE, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LAB_CGROUPS": layout},
+        preexec_fn=functools.partial(cgroups.enter, groups),
     )
     console.close()
-    machine = Machine(spec, directory, process, veth)
+    machine = Machine(spec, directory, process, veth, groups)
     try:
         _wire(machine)
         assert process.stdin is not None
@@ -216,13 +241,16 @@ def attach_disk(machine: Machine, volume: str, backing: Path, size_gib: int, nam
     if result.returncode != 0:
         subprocess.run(["losetup", "-d", loop], check=False)
         raise RuntimeError(f"attach {volume} in {machine.spec.ident}: {result.stderr.strip()}")
-    machine.disks[volume] = loop
+    machine.disks[volume] = (loop, names)
     return loop
 
 
-def detach_disk(machine: Machine, volume: str, names: list[str]) -> None:
-    loop = machine.disks.pop(volume, None)
+def detach_disk(machine: Machine, volume: str) -> None:
+    loop, names = machine.disks.pop(volume)
     if machine.alive():
         machine.run(["rm", "-f", *names])
-    if loop:
-        subprocess.run(["losetup", "-d", loop], check=False, capture_output=True)
+    subprocess.run(["losetup", "-d", loop], check=False, capture_output=True)
+
+
+def remove_tree(path: Path) -> None:
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)

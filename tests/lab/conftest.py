@@ -1,0 +1,61 @@
+"""The `lab` fixture: one cloud lab for the session (tests/lab/), removed at the end even when
+the run fails or is interrupted (and by its supervisor itself if this process dies)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .control import ROOT, Lab
+
+LAB_TOOLS = ("debootstrap", "apt-ftparchive", "gpg", "nft", "unshare", "nsenter", "losetup")
+
+
+def lab_unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return "the cloud lab needs root"
+    missing = [t for t in LAB_TOOLS if not shutil.which(t, path="/usr/sbin:/usr/bin:/sbin:/bin")]
+    return f"the cloud lab needs {missing} (scripts/install-system-packages.sh)" if missing else None
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    why = lab_unavailable()
+    if why:
+        pytest.skip(why)
+    the_lab = Lab(os.environ.get("EHPC_LAB_NAME", "ehpclab-test"))
+    the_lab.up(owner=os.getpid())
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class LabCli:
+    """`ehpc` run inside the lab, with a state directory and cluster.conf of its own."""
+
+    lab: Lab
+    state: Path
+    conf: Path
+
+    def __call__(self, *argv: str, timeout: float = 600) -> Result:
+        env = {"EHPC_STATE_DIR": str(self.state), "EHPC_CONFIG": str(self.conf),
+               "PYTHONPATH": str(ROOT / "src"), "HOME": str(self.state.parent)}
+        command = self.lab.command(["env", *(f"{k}={v}" for k, v in env.items()),
+                                    "python3", "-m", "elastichpc", *argv])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        return Result(done.returncode, done.stdout, done.stderr)
