@@ -14,6 +14,7 @@ packages=(
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils     # NFS server in a node, libnfs client
   zsh                                                  # the zsh completion test
   wireguard-tools wireguard-go nftables iperf3         # the overlay between sites, its firewall
+  debootstrap apt-utils gnupg                          # the cloud lab: image, package mirror
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -55,15 +55,14 @@ class Lab:
         self.run_dir.mkdir(parents=True)
         self.data_dir.mkdir(parents=True)
         subprocess.run(["ip", "netns", "add", self.name], check=True)
-        log = open(self.run_dir / "daemon.log", "ab")
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", self.name, sys.executable, "-m", "tests.lab.daemon",
-             str(self.data_dir), self.name, str(owner or 0)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+        with open(self.run_dir / "daemon.log", "ab") as log:
+            process = subprocess.Popen(
+                ["ip", "netns", "exec", self.name, sys.executable, "-m", "tests.lab.daemon",
+                 str(self.data_dir), self.name, str(owner or 0)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         (self.run_dir / "daemon.pid").write_text(f"{process.pid}\n")
         deadline = time.monotonic() + timeout
         while not (self.data_dir / "state.json").exists() or not self._data_state().get("ready"):
@@ -167,8 +166,11 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether pid runs (a zombie child of ours is reaped and counts as gone)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -120,8 +120,9 @@ def _build(built: Artifacts, log: bool) -> None:
     (pool / "partial").mkdir(parents=True, exist_ok=True)
     apt = "apt-get -q -o Dir::State::Lists=/var/tmp/lab-lists -o Dir::Cache::archives=/var/tmp/lab-pool"
     # One package at a time: some conflict with each other (slurm-wlm-torque, gridengine-client).
-    _chroot(root, f"mkdir -p /var/tmp/lab-lists/partial; {apt} update; for p in {' '.join(mirror_packages())}; "
-            f"do {apt} install -y --download-only --no-install-recommends $p; done", log)
+    each = f"{apt} install -y --download-only --no-install-recommends"
+    _chroot(root, f"mkdir -p /var/tmp/lab-lists/partial; {apt} update; "
+            f"for p in {' '.join(mirror_packages())}; do {each} $p; done", log)
     mirror = built.mirror
     if mirror.exists():
         _remove_tree(mirror)

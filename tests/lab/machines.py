@@ -177,18 +177,17 @@ def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup
     (seed / "user-data").write_text(spec.user_data)
     if spec.every_boot:
         (seed / "every_boot").touch()
-    console = open(directory / "console.log", "ab")
     groups = cgroups.create(cgroup_base, spec.ident)
     layout = " ".join(f"{options}:{name}" for options, name in cgroups.HIERARCHIES)
-    process = subprocess.Popen(
-        ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
-         "--kill-child", "--propagation", "private", "sh", "-c", STAGE1, "stage1", str(image),
-         str(directory)],
-        stdin=subprocess.PIPE, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LAB_CGROUPS": layout},
-        preexec_fn=functools.partial(cgroups.enter, groups),
-    )
-    console.close()
+    with open(directory / "console.log", "ab") as console:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
+             "--kill-child", "--propagation", "private", "sh", "-c", STAGE1, "stage1", str(image),
+             str(directory)],
+            stdin=subprocess.PIPE, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LAB_CGROUPS": layout},
+            preexec_fn=functools.partial(cgroups.enter, groups),
+        )
     machine = Machine(spec, directory, process, veth, groups)
     try:
         _wire(machine)
