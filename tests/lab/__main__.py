@@ -25,7 +25,7 @@ def main() -> int:
     args = parser.parse_args()
     lab = Lab(args.name)
     if args.action == "build":
-        print(ensure_built().path)
+        print(ensure_built().mirror)
     elif args.action == "up":
         lab.up()
         print(f"lab {args.name} up; run commands in it with: python -m tests.lab run -- CMD")

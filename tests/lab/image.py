@@ -49,30 +49,32 @@ def mirror_packages() -> list[str]:
     return sorted(found)
 
 
-def build_key() -> str:
-    text = "\n".join([BUILD_VERSION, SUITE, UPSTREAM, *IMAGE_PACKAGES, "--", *mirror_packages()])
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\n".join([BUILD_VERSION, SUITE, UPSTREAM, *parts]).encode()).hexdigest()[:12]
 
 
 class Artifacts:
-    """Where a built image and mirror are: root/ (the image) and mirror/ (the archive root)."""
+    """A built image (root/) and mirror (the archive root, served as /debian/)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.root = path / "root"
-        self.mirror = path / "mirror"
+    def __init__(self, cache: Path) -> None:
+        image_key = _key(*IMAGE_PACKAGES)
+        self.image = cache / f"image-{image_key}"
+        self.root = self.image / "root"
+        self.mirror_dir = cache / f"mirror-{_key(image_key, *mirror_packages())}"
+        self.mirror = self.mirror_dir / "debian"
 
     def ready(self) -> bool:
-        return (self.path / "done").exists()
+        return (self.image / "done").exists() and (self.mirror_dir / "done").exists()
 
 
 def artifacts() -> Artifacts:
-    return Artifacts(cache_dir() / f"build-{build_key()}")
+    return Artifacts(cache_dir())
 
 
 def ensure_built(log: bool = True) -> Artifacts:
-    """The image and mirror for the current package lists, building them if needed (this needs
-    the Debian mirror and takes a few minutes, once). Safe against concurrent callers."""
+    """The image and mirror for the current package lists, building what is missing (this
+    needs the Debian mirror: debootstrap ~1.5 min, the mirror's downloads ~30 s). A change of
+    the bootstrap scripts' packages rebuilds the mirror only. Safe against concurrent callers."""
     built = artifacts()
     if built.ready():
         return built
@@ -80,17 +82,19 @@ def ensure_built(log: bool = True) -> Artifacts:
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if built.ready():
-            return built
         for tool in ("debootstrap", "apt-ftparchive", "gpg"):
             if not shutil.which(tool):
                 raise RuntimeError(f"the lab image build needs {tool} (scripts/install-system-packages.sh)")
-        built.path.mkdir(exist_ok=True)
-        _build(built, log)
-        (built.path / "done").write_text(build_key() + "\n")
-    for stale in cache.glob("build-*"):  # earlier package lists
-        if stale != built.path:
-            _remove_tree(stale)
+        for path, build in ((built.image, _build_image), (built.mirror_dir, _build_mirror)):
+            if not (path / "done").exists():
+                if path.exists():
+                    _remove_tree(path)
+                path.mkdir()
+                build(built, log)
+                (path / "done").touch()
+                for stale in cache.glob(path.name.split("-")[0] + "-*"):  # earlier versions
+                    if stale != path:
+                        _remove_tree(stale)
     return built
 
 
@@ -100,44 +104,53 @@ def _run(argv: list[str], log: bool, **kwargs: object) -> None:
     subprocess.run(argv, check=True, stdout=None if log else subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
 
 
-def _chroot(root: Path, script: str, log: bool) -> None:
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
-    _run(["chroot", str(root), "/bin/sh", "-euc", script], log, env=env)
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
 
 
-def _build(built: Artifacts, log: bool) -> None:
+def _build_image(built: Artifacts, log: bool) -> None:
+    """debootstrap, then what a cloud image is at first boot: the (lab) mirror trusted, no host
+    keys, no machine id, no apt lists."""
     root = built.root
-    stage = built.path / "debootstrapped"  # an interrupted build resumes after debootstrap
-    if not stage.exists():
-        if root.exists():
-            _remove_tree(root)
-        _run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
-              SUITE, str(root), UPSTREAM], log)
-        stage.touch()
-    # The mirror's packages: what apt in this very image would download for them.
-    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
-    pool = root / "var/tmp/lab-pool"
-    (pool / "partial").mkdir(parents=True, exist_ok=True)
-    apt = "apt-get -q -o Dir::State::Lists=/var/tmp/lab-lists -o Dir::Cache::archives=/var/tmp/lab-pool"
-    # One package at a time: some conflict with each other (slurm-wlm-torque, gridengine-client).
-    each = f"{apt} install -y --download-only --no-install-recommends"
-    _chroot(root, f"mkdir -p /var/tmp/lab-lists/partial; {apt} update; "
-            f"for p in {' '.join(mirror_packages())}; do {each} $p; done", log)
-    mirror = built.mirror
-    if mirror.exists():
-        _remove_tree(mirror)
-    target = mirror / "pool/main"
-    target.mkdir(parents=True)
-    for deb in pool.glob("*.deb"):
-        shutil.move(str(deb), target / deb.name)
-    _index(mirror, log)
-    # Make it the pristine image a cloud boots: lab mirror trusted, no host keys, no state.
-    key = archive_key()
-    (root / "etc/apt/trusted.gpg.d/ehpc-lab-archive.asc").write_text(key)
+    _run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
+          SUITE, str(root), UPSTREAM], log)
+    (root / "etc/apt/trusted.gpg.d/ehpc-lab-archive.asc").write_text(archive_key())
     (root / "etc/apt/sources.list").write_text(f"deb {UPSTREAM} {SUITE} main\n")
-    _chroot(root, "rm -rf /var/tmp/lab-pool /var/tmp/lab-lists /var/lib/apt/lists/* "
-            "/var/cache/apt/*.bin /etc/ssh/ssh_host_* /etc/apt/sources.list.d/*; apt-get clean; "
-            ": > /etc/machine-id; rm -f /etc/hostname /etc/resolv.conf", log)
+    _run(["chroot", str(root), "/bin/sh", "-euc",
+          "rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /etc/ssh/ssh_host_* "
+          "/etc/apt/sources.list.d/*; apt-get clean; : > /etc/machine-id; "
+          "rm -f /etc/hostname /etc/resolv.conf"], log, env=ENV)
+
+
+# Inside a throw-away overlay on the image (own mount namespace): apt of this very image, on
+# Debian's real mirror, downloads each package with what it needs beyond the image. One at a
+# time: some conflict with each other (slurm-wlm-torque and gridengine-client).
+DOWNLOAD = r"""
+set -eu
+image=$1 work=$2 packages=$3
+mkdir -p "$work/upper" "$work/work" "$work/root"
+mount -t overlay overlay -o "lowerdir=$image,upperdir=$work/upper,workdir=$work/work" "$work/root"
+cp /etc/resolv.conf "$work/root/etc/resolv.conf"
+mkdir -p "$work/root/var/tmp/pool/partial" "$work/root/var/tmp/lists/partial"
+apt="apt-get -q -o Dir::State::Lists=/var/tmp/lists -o Dir::Cache::archives=/var/tmp/pool"
+chroot "$work/root" /bin/sh -euc "
+  rm -f /etc/apt/trusted.gpg.d/ehpc-lab-archive.asc
+  echo 'deb $UPSTREAM $SUITE main' > /etc/apt/sources.list
+  $apt update
+  for p in $packages; do $apt install -y --download-only --no-install-recommends \$p; done"
+"""
+
+
+def _build_mirror(built: Artifacts, log: bool) -> None:
+    work = built.mirror_dir / "work"
+    _run(["unshare", "--mount", "--propagation", "private", "sh", "-c", DOWNLOAD, "download",
+          str(built.root), str(work), " ".join(mirror_packages())], log,
+         env={**ENV, "UPSTREAM": UPSTREAM, "SUITE": SUITE})
+    target = built.mirror / "pool/main"
+    target.mkdir(parents=True)
+    for deb in (work / "upper/var/tmp/pool").glob("*.deb"):
+        shutil.move(str(deb), target / deb.name)
+    _remove_tree(work)
+    _index(built.mirror, log)
 
 
 def _gpg(*args: str) -> list[str]:
@@ -181,4 +194,4 @@ def _remove_tree(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(ensure_built().path)
+    print(ensure_built().mirror)
