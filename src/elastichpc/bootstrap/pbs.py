@@ -11,4 +11,5 @@ COMMANDS = {**slurm.COMMANDS, "/opt/ehpc-pbs/usr/bin/qsub": "slurm-wlm-torque"}
 SCRIPTS = (*slurm.SCRIPTS, "pbs.sh")
 STEPS = {"head": "ehpc_pbs_head", "compute": slurm.STEPS["compute"]}
 
+MEMBERSHIP = slurm.MEMBERSHIP
 files = slurm.files

@@ -67,9 +67,7 @@ def boot_script(
     )
 
 
-def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
-    """Joins a node to the cluster: hosts, user, shared directory, munge, scheduler role."""
-    setup = scheduler_setup(layout.scheduler)
+def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
     variables = {
         "EHPC_NODE": node.name,
         "EHPC_ROLE": node.role,
@@ -79,10 +77,36 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
     }
-    variables.update({key: _b64(text) for key, text in setup.files(layout).items()})
+    files = scheduler_setup(layout.scheduler).files(layout)
+    variables.update({key: _b64(text) for key, text in files.items()})
+    return variables
+
+
+def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
+    """Joins a node to the cluster: hosts, user, shared directory, munge, scheduler role."""
+    setup = scheduler_setup(layout.scheduler)
     return _script(
         f"configure script for {node.name} ({node.role})",
-        variables,
+        _layout_variables(layout, node),
         ["node.sh", *setup.SCRIPTS],
         ["ehpc_node", setup.STEPS[node.role]],
+    )
+
+
+def membership_script(
+    layout: ClusterLayout, node: NodeFacts, added: list[NodeFacts], removed: list[str]
+) -> str:
+    """For a node that stays when others join or leave: the new hosts block and scheduler files;
+    on the head, the scheduler learns who joined (before they start) and who left."""
+    setup = scheduler_setup(layout.scheduler)
+    variables = {
+        **_layout_variables(layout, node),
+        "EHPC_ADDED": _b64(",".join(f"{n.name}:{n.cpus}" for n in added)),
+        "EHPC_REMOVED": _b64(",".join(removed)),
+    }
+    return _script(
+        f"membership script for {node.name} ({node.role})",
+        variables,
+        ["node.sh", *setup.SCRIPTS],
+        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role]],
     )

@@ -12,6 +12,9 @@ COMMANDS = {"sge_qmaster": "gridengine-master", "sge_execd": "gridengine-exec",
             "qsub": "gridengine-client", "munged": "munge"}
 SCRIPTS = ("sge.sh",)
 STEPS = {"head": "ehpc_sge_head", "compute": "ehpc_sge_compute"}
+# After nodes joined or left: the head registers and forgets exec hosts; the others only need
+# the new hosts block.
+MEMBERSHIP = {"head": "ehpc_sge_membership", "compute": "ehpc_sge_refresh"}
 QUEUE = "all.q"
 PE = "smp"  # one job's slots on one host: how --cpus reaches Grid Engine
 

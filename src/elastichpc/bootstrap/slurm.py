@@ -8,6 +8,8 @@ COMMANDS = {"slurmctld": "slurmctld", "slurmd": "slurmd", "sbatch": "slurm-clien
             "munged": "munge"}
 SCRIPTS = ("slurm.sh",)
 STEPS = {"head": "ehpc_slurm_head", "compute": "ehpc_slurm_compute"}
+# After nodes joined or left: what the head and the compute nodes that stay run.
+MEMBERSHIP = {"head": "ehpc_slurm_membership", "compute": "ehpc_slurm_refresh"}
 
 _GLOBAL = """\
 # Written by ElasticHPC for cluster {name}; rewritten on every bootstrap.

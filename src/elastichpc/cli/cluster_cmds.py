@@ -25,6 +25,9 @@ def register(commands: Commands) -> None:
                  "events, what to run next")
     commands.add("cluster terminate", terminate_args, terminate_cmd,
                  "remove a cluster and everything made for it")
+    from .elastic_cmds import register_cluster_commands
+
+    register_cluster_commands(commands)
     commands.add("nodes list", nodes_args, nodes_cmd,
                  "name, role, address, state, scheduler state")
     commands.add("ssh", ssh_args, ssh_cmd, "a shell or one command on the head (or a node)",

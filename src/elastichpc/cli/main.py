@@ -29,6 +29,7 @@ GROUPS = {
     "fs": ("fs_cmds", "shared file systems on a running cluster (GlusterFS, NFS)"),
     "spot": ("spot_cmds", "spot compute nodes: request, list, resume, cancel, prices"),
     "completion": ("completion_cmds", "print the shell completion script (bash or zsh)"),
+    "node": ("elastic_cmds", "one node: reclaim a local spot node as a cloud would"),
 }
 
 

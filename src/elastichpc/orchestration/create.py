@@ -73,3 +73,7 @@ def _build(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress
         machines = fleet.launch(plans, progress.detail)
         record_machines(journal, spec.name, machines)
     bootstrap_machines(spec, fleet, keys, machines, progress, provision_only, journal)
+    if not provision_only:
+        from ..agent.install import install_agent
+
+        install_agent(open_cluster(spec.name, journal, spec.settings), progress)

@@ -58,6 +58,10 @@ class Fleet:
             self._providers[place] = get_provider(self.place(place).provider, spec.settings)
         return self._providers[place]
 
+    def use(self, place: str, provider: Provider) -> None:
+        """Send `place`'s calls to this provider object (the head agent's way to its cloud)."""
+        self._providers[place] = provider
+
     @property
     def head(self) -> Provider:
         return self.provider(self.spec.head.name)
@@ -124,6 +128,14 @@ class Fleet:
             for machine in self._annotate(machines, place):
                 found.setdefault(machine.name, machine)
         return sorted(found.values(), key=lambda m: (m.role != "head", m.extra.get("slot", 0), m.name))
+
+    def terminate_nodes(self, names: list[str], report: Report) -> list[str]:
+        """Remove these compute nodes, each through its pool's provider."""
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(self.place_of(name, "compute"), []).append(name)
+        removed = each(lambda p: self.provider(p).terminate_nodes(self.spec.name, groups[p], report), groups)
+        return [item for items in removed for item in items]
 
     def terminate(self, report: Report) -> list[str]:
         """Everything tagged with the cluster, on every provider and region of it."""

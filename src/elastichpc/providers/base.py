@@ -147,6 +147,16 @@ class Provider(ABC):
     def terminate(self, cluster: str, report: Report) -> list[str]:
         """Remove every resource tagged with the cluster; return what was removed. Idempotent."""
 
+    def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
+        """Remove these compute nodes of the cluster (resize, repair); return what was removed."""
+        raise self._unsupported("removing single nodes")
+
+    def agent_access(self, cluster: str) -> dict[str, str]:
+        """Secrets the cluster's head agent needs to call this provider beyond the cluster's own
+        settings (the local provider: its control endpoint and token). Never logged or stored
+        outside the head's root-only credentials file."""
+        return {}
+
     # Disks: optional. Default: one clear line.
     def _unsupported(self, what: str) -> EhpcError:
         return EhpcError(f"the {self.name} provider does not support {what}")

@@ -157,6 +157,11 @@ class ClusterShell:
             )
         return result
 
+    def forget(self, node: str) -> None:
+        """Drop the kept connection to a machine that went away (a hung one would make the next
+        command wait for its keep-alive timeout): the next command connects afresh."""
+        (control_dir(self.directory) / node).unlink(missing_ok=True)
+
     def wait_reachable(self, node: str, timeout: float = 120.0) -> str:
         """Retry a trivial command until sshd answers; return what it printed (node facts)."""
         deadline = time.monotonic() + timeout

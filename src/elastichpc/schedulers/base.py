@@ -152,6 +152,34 @@ class Scheduler(ABC):
         it was submitted with."""
         return stdout, stderr
 
+    # Nodes joining and leaving (resize, reclaimed spot nodes).
+    @abstractmethod
+    def drain_argv(self, nodes: list[str], reason: str) -> list[str]:
+        """Stop placing jobs on these nodes; running jobs go on."""
+
+    @abstractmethod
+    def down_argv(self, nodes: list[str], reason: str) -> list[str]:
+        """These nodes are gone: take them out of scheduling now (Slurm requeues their jobs)."""
+
+    @abstractmethod
+    def jobs_on_argv(self, nodes: list[str]) -> list[str]: ...
+
+    @abstractmethod
+    def parse_jobs_on(self, output: str, nodes: list[str]) -> list[str]:
+        """Ids (array tasks included) of the jobs running on these nodes."""
+
+    @abstractmethod
+    def requeue_argv(self, job_ids: list[str]) -> list[str]:
+        """Put running jobs back in the queue to run again from the start."""
+
+    @abstractmethod
+    def resume_argv(self, nodes: list[str]) -> list[str]:
+        """Schedule on these nodes again (a replacement of a node that was taken down)."""
+
+    def release_argv(self, job_ids: list[str]) -> list[str] | None:
+        """Let requeued jobs start at once (None: they already may)."""
+        return None
+
 
 def check_array(array: str) -> None:
     """1-20, 1-20:2, 1,3,5, 1-100%10: every range ascending (Grid Engine would turn 5-1 into

@@ -178,3 +178,22 @@ class GridEngine(Scheduler):
             return pattern.replace("$JOB_ID", job_id).replace("$TASK_ID", task)
 
         return expand(stdout), expand(stderr)
+
+    def drain_argv(self, nodes: list[str], reason: str) -> list[str]:
+        return ["qmod", "-d", *(f"{QUEUE}@{node}" for node in nodes)]
+
+    down_argv = drain_argv  # Grid Engine requeues nothing by itself: the caller reschedules
+
+    def resume_argv(self, nodes: list[str]) -> list[str]:
+        return ["qmod", "-e", *(f"{QUEUE}@{node}" for node in nodes)]
+
+    def jobs_on_argv(self, nodes: list[str]) -> list[str]:
+        return self.list_argv()
+
+    def parse_jobs_on(self, output: str, nodes: list[str]) -> list[str]:
+        return [f"{i.job_id}.{i.task}" if i.task else i.job_id
+                for i in _live(output) if i.state == "running" and i.nodes in nodes]
+
+    def requeue_argv(self, job_ids: list[str]) -> list[str]:
+        # -f: also jobs not marked rerunnable, and on an exec host that no longer answers
+        return ["qmod", "-f", "-rj", *job_ids]

@@ -139,3 +139,25 @@ class Slurm(Scheduler):
             return pattern.replace("%A", job_id).replace("%a", task).replace("%j", job_id)
 
         return expand(stdout), expand(stderr)
+
+    def drain_argv(self, nodes: list[str], reason: str) -> list[str]:
+        return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=DRAIN", f"Reason={reason}"]
+
+    def down_argv(self, nodes: list[str], reason: str) -> list[str]:
+        return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=DOWN", f"Reason={reason}"]
+
+    def resume_argv(self, nodes: list[str]) -> list[str]:
+        return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=RESUME"]
+
+    def jobs_on_argv(self, nodes: list[str]) -> list[str]:
+        return ["squeue", "-h", "-t", "RUNNING,COMPLETING,CONFIGURING", "-w", ",".join(nodes), "-o", "%i"]
+
+    def parse_jobs_on(self, output: str, nodes: list[str]) -> list[str]:
+        return output.split()
+
+    def requeue_argv(self, job_ids: list[str]) -> list[str]:
+        return ["scontrol", "requeue", ",".join(job_ids)]
+
+    def release_argv(self, job_ids: list[str]) -> list[str] | None:
+        # A requeued job waits about two minutes (its begin time) unless released.
+        return ["scontrol", "update", f"JobId={','.join(job_ids)}", "StartTime=now"]

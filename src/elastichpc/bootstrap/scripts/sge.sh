@@ -72,14 +72,11 @@ ehpc_sge_head() {
 # nodes share one kernel, so every execd gets its own range: a finished job on one node must not
 # take another node's job with it.
 ehpc_sge_gid_ranges() {
-  local dir host first=20000
-  dir=$(mktemp -d /tmp/ehpc-sge-hosts.XXXXXX)
+  local host first=20000
   for host in $(base64 -d <<< "$EHPC_SGE_EXECS" | tr ',' ' '); do
-    printf 'gid_range %d-%d\n' "$first" $((first + 999)) > "$dir/$host"
-    qconf -Aconf "$dir/$host" >/dev/null
+    ehpc_sge_gid_range "$host" "$first"
     first=$((first + 1000))
   done
-  rm -rf "$dir"
 }
 
 ehpc_sge_compute() {
@@ -87,4 +84,47 @@ ehpc_sge_compute() {
   ehpc_sge_common
   install -d -o sgeadmin -g sgeadmin -m 0755 "$EHPC_SGE_SPOOL/execd"
   ehpc_service gridengine-exec "$EHPC_SGE_SPOOL/execd/$(hostname)/execd.pid" /usr/sbin/sge_execd
+}
+
+# Membership changed (resize, replacement), on the head: forget removed exec hosts, register
+# added ones (admin host, own gid range, host group, slots) before their execd starts.
+ehpc_sge_membership() {
+  local host pair cpus
+  for host in $(base64 -d <<< "$EHPC_REMOVED" | tr ',' ' '); do
+    qconf -dattr hostgroup hostlist "$host" @allhosts >/dev/null 2>&1 || true
+    qconf -purge queue slots "all.q@$host" >/dev/null 2>&1 || true
+    qconf -ke "$host" >/dev/null 2>&1 || true
+    qconf -de "$host" >/dev/null 2>&1 || true
+    qconf -dconf "$host" >/dev/null 2>&1 || true
+    qconf -dh "$host" >/dev/null 2>&1 || true
+  done
+  for pair in $(base64 -d <<< "$EHPC_ADDED" | tr ',' ' '); do
+    host=${pair%%:*}
+    cpus=${pair#*:}
+    qconf -ah "$host" >/dev/null 2>&1 || true
+    qconf -sconf "$host" >/dev/null 2>&1 || ehpc_sge_gid_range "$host" "$(ehpc_sge_next_gid)"
+    qconf -shgrp @allhosts | grep -qw "$host" \
+      || qconf -aattr hostgroup hostlist "$host" @allhosts >/dev/null
+    qconf -aattr queue slots "[$host=$cpus]" all.q >/dev/null 2>&1 \
+      || qconf -mattr queue slots "$cpus" "all.q@$host" >/dev/null
+  done
+}
+
+ehpc_sge_refresh() { :; }
+
+ehpc_sge_gid_range() {  # HOST FIRST
+  local file
+  file=$(mktemp -d /tmp/ehpc-sge-host.XXXXXX)
+  printf 'gid_range %d-%d\n' "$2" $(($2 + 999)) > "$file/$1"
+  qconf -Aconf "$file/$1" >/dev/null
+  rm -rf "$file"
+}
+
+ehpc_sge_next_gid() {  # one past the highest gid range any exec host has
+  local host first max=19000
+  for host in $(qconf -sconfl 2>/dev/null); do
+    first=$(qconf -sconf "$host" | awk '/^gid_range/ {split($2, r, "-"); print r[1]}')
+    [ -n "$first" ] && [ "$first" -gt "$max" ] && max=$first
+  done
+  echo $((max + 1000))
 }

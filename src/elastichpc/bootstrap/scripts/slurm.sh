@@ -42,3 +42,18 @@ ehpc_slurm_compute() {
   install -d -m 0755 /var/spool/slurmd
   ehpc_service slurmd /run/slurmd.pid /usr/sbin/slurmd
 }
+
+# Membership changed (resize, replacement): every node gets the new slurm.conf; the head then
+# restarts slurmctld (node definitions are read at start; running jobs survive in its saved
+# state) and tells every slurmd to read the file again.
+ehpc_slurm_refresh() {
+  ehpc_slurm_common
+}
+
+ehpc_slurm_membership() {
+  local i
+  ehpc_slurm_common
+  ehpc_service slurmctld /run/slurmctld.pid /usr/sbin/slurmctld
+  for i in $(seq 150); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
+  scontrol reconfigure
+}

@@ -18,11 +18,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from ...config import ClusterSpec
-from ...errors import PrerequisiteError, ProviderError
+from ...errors import EhpcError, PrerequisiteError, ProviderError
 from ...system_packages import require_packages
-from ..base import Machine, NodePlan, Provider, Report
+from ..base import Machine, NodePlan, Provider, Report, no_report
 from ..preview import MachineGroup, Preview
-from . import hostnet, nodefs
+from . import control, hostnet, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
 from .files import exclusive, read_json
@@ -40,6 +40,7 @@ HOST_TOOLS = {  # command -> Debian package
 OVERLAY_TOOLS = {"nft": "nftables", "wg": "wireguard-tools", "wireguard-go": "wireguard-go"}
 
 NETWORK_LOCK = Path("/run/ehpc/local-network.lock")
+RECLAIMED = "reclaimed"  # marker in a node's directory: `ehpc node reclaim` took it away
 
 
 class LocalProvider(LocalDisks, Provider):
@@ -127,6 +128,8 @@ class LocalProvider(LocalDisks, Provider):
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
         network, slots = self._network(spec, plans)
         cdir = self.cluster_dir(spec.name)
+        if any(plan.role == "head" for plan in plans):  # on the head's own network
+            control.ensure_server(cdir, spec, network.index)
         ns_dir = cdir / "ns"
         nodefs.ensure_ns_dir(ns_dir)
         shared = cdir / "shared"
@@ -145,6 +148,7 @@ class LocalProvider(LocalDisks, Provider):
                 self._destroy_node(spec.name, plan.name, machine.provider_id)
                 self._create_node(spec, machine, network, ns_dir, shared)
                 marker.write_text(json.dumps(machine.__dict__))
+            (marker.parent / RECLAIMED).unlink(missing_ok=True)
             self._boot(spec.name, machine, plan.boot_script)
             done += 1
             report(f"{done}/{len(plans)} nodes running")
@@ -213,11 +217,50 @@ class LocalProvider(LocalDisks, Provider):
                 machine = Machine(node, "unknown", netns, "", "", "pending", "root")
             machine.state = "running" if hostnet.netns_pids(netns) else "stopped"
             found.append(machine)
+        for mark in (self.cluster_dir(cluster) / "nodes").glob(f"*/{RECLAIMED}"):
+            record = read_json(mark.parent / "machine.json")
+            if record and prefix + mark.parent.name not in {m.provider_id for m in found}:
+                gone = Machine(**record)
+                gone.state = "preempted"  # as a cloud shows a spot machine it took back
+                found.append(gone)
         return sorted(found, key=lambda m: (m.role != "head", m.extra.get("slot", 0), m.name))
+
+    # ---- single nodes, spot reclaim, the agent's access -------------------------------------
+    def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
+        prefix = f"ehpc.{cluster}."
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            removed = list(pool.map(lambda n: self._destroy_node(cluster, n, prefix + n), names))
+        for name in names:
+            shutil.rmtree(self.cluster_dir(cluster) / "nodes" / name, ignore_errors=True)
+        return [f"node {name}" for name in removed]
+
+    def reclaim(self, cluster: str, node: str) -> None:
+        """Take a spot node away as a cloud does: its machine stops existing at once, with no
+        shutdown of its daemons; the provider then shows it as preempted."""
+        marker = self.cluster_dir(cluster) / "nodes" / node / "machine.json"
+        record = read_json(marker)
+        if not record or f"ehpc.{cluster}.{node}" not in hostnet.netns_names():
+            raise EhpcError(f"cluster {cluster} has no running node {node!r}")
+        if not record.get("spot"):
+            raise EhpcError(f"{node} is not a spot node: only spot capacity is reclaimed")
+        self._destroy_node(cluster, node, f"ehpc.{cluster}.{node}", grace=0.0)
+        shutil.rmtree(marker.parent)  # its disk is gone: a replacement starts fresh
+        marker.parent.mkdir()
+        marker.write_text(json.dumps(record))
+        (marker.parent / RECLAIMED).write_text(str(time.time()))
+
+    def agent_access(self, cluster: str) -> dict[str, str]:
+        record = read_json(control.record_path(self.cluster_dir(cluster)))
+        if not record:
+            raise ProviderError(f"cluster {cluster} has no control endpoint (launch its head first)")
+        return {"control_url": f"http://{record['address']}:{record['port']}",
+                "control_token": record["token"]}
 
     # ---- terminate -----------------------------------------------------------------------------
     def terminate(self, cluster: str, report: Report) -> list[str]:
         removed: list[str] = []
+        if control.stop_server(self.cluster_dir(cluster)):
+            removed.append("control endpoint")
         prefix = f"ehpc.{cluster}."
         nodes = [n[len(prefix):] for n in hostnet.netns_names() if n.startswith(prefix)]
         if nodes:
@@ -243,8 +286,8 @@ class LocalProvider(LocalDisks, Provider):
             _remove_mountpoint(self.root, shared_dir)
         return removed
 
-    def _destroy_node(self, cluster: str, node: str, netns: str) -> str:
-        _kill_all(lambda: hostnet.netns_pids(netns) if netns in hostnet.netns_names() else [])
+    def _destroy_node(self, cluster: str, node: str, netns: str, grace: float = 5.0) -> str:
+        _kill_all(lambda: hostnet.netns_pids(netns) if netns in hostnet.netns_names() else [], grace)
         nodefs.release_namespaces(self.cluster_dir(cluster) / "ns", node)
         hostnet.delete_netns(netns)
         return node
@@ -255,7 +298,7 @@ def _kill_all(pids_of: Callable[[], list[int]], grace: float = 5.0) -> None:
     start = time.monotonic()
     while pids := pids_of():
         waited = time.monotonic() - start
-        if waited > 3 * grace:
+        if waited > 3 * grace + 5:
             raise ProviderError(f"processes {pids} would not exit")
         for pid in pids:
             with suppress(ProcessLookupError):

@@ -1,0 +1,72 @@
+"""`ehpc-agent` on the head (the launcher runs `python -m elastichpc.agent`).
+
+run                      the daemon
+seed DIR                 take what the client uploaded (install)
+nodes | events           JSON for the client
+resize --add N | --remove NODE... [--now]   change the nodes under the membership lock
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import EhpcError
+from . import AGENT_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ehpc-agent")
+    parser.add_argument("--dir", default=AGENT_DIR)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run")
+    sub.add_parser("seed").add_argument("incoming")
+    sub.add_parser("nodes")
+    sub.add_parser("events")
+    resize = sub.add_parser("resize")
+    resize.add_argument("--add", type=int, default=0)
+    resize.add_argument("--remove", nargs="*", default=[])
+    resize.add_argument("--now", action="store_true")
+    args = parser.parse_args(argv)
+    directory = Path(args.dir)
+    try:
+        return _run(args, directory)
+    except EhpcError as err:
+        print(f"ehpc-agent: error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def _run(args: argparse.Namespace, directory: Path) -> int:
+    from .head import membership_lock, open_head, seed
+
+    if args.command == "seed":
+        seed(directory, Path(args.incoming))
+        return 0
+    if args.command == "run":
+        from .daemon import Agent
+
+        Agent(directory).run()
+        return 0
+    context = open_head(directory)
+    if args.command == "nodes":
+        print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
+    elif args.command == "events":
+        print(json.dumps(context.journal.events(context.name)))
+    elif args.command == "resize":
+        from ..cli.output import ConsoleProgress
+        from ..orchestration import membership
+
+        with membership_lock(directory):
+            if args.add:
+                membership.add_nodes(context, membership.next_names(context, args.add), ConsoleProgress())
+            if args.remove:
+                membership.remove_nodes(context, args.remove, ConsoleProgress(), now=args.now)
+        print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

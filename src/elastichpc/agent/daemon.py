@@ -1,0 +1,58 @@
+"""The agent's loop on the head: every second, look for reclaimed nodes and replace them.
+
+Each watcher runs under the membership lock, so a resize the client asked for and a repair never
+change the nodes at the same time. The loop survives any error of one round (logged and written
+to the journal as an event); the supervisor (systemd or a restart loop) restarts the process if
+it dies.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .. import __version__
+from ..orchestration.progress import Progress
+from ..orchestration.repair import Repairer
+from .head import membership_lock, open_head
+
+INTERVAL = 1.0
+
+
+class LogProgress(Progress):
+    """Progress lines into the agent's log (its standard error)."""
+
+    def note(self, line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+class Agent:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.context = open_head(directory)
+        self.repairer = Repairer(self.context)
+        self.progress = LogProgress()
+
+    def run(self) -> None:
+        (self.directory / "agent.pid").write_text(str(os.getpid()))
+        started = f"agent {__version__} started (pid {os.getpid()})"
+        self.context.journal.event(self.context.name, "agent", started)
+        while True:
+            try:
+                self.tick()
+            except Exception as err:  # one bad round must not end the agent
+                traceback.print_exc()
+                self.context.journal.event(self.context.name, "agent-error", f"{type(err).__name__}: {err}")
+                time.sleep(5 * INTERVAL)
+            time.sleep(INTERVAL)
+
+    def tick(self) -> None:
+        with membership_lock(self.directory):
+            lost = self.repairer.lost()
+            if lost:
+                self.progress.note(f"lost: {', '.join(lost)}")
+                self.repairer.take_down(lost)
+            self.repairer.replace_lost(self.progress)

@@ -1,0 +1,71 @@
+"""The agent's view of its cluster, on the head: its own journal, keys, and provider access.
+
+`seed` takes what the client uploaded; `open_head` gives the same ClusterContext the client's
+commands use, with the provider built from the root-only credentials file (on the local
+provider, the cluster's control endpoint instead of the host itself).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..config import Settings
+from ..orchestration.context import ClusterContext
+from ..orchestration.membership import write_cluster_ssh
+from ..providers.local.files import exclusive
+from ..state import Journal, NodeRow
+
+
+def state_dir(directory: Path) -> Path:
+    return directory / "state"
+
+
+def open_head(directory: Path) -> ClusterContext:
+    journal = Journal(state_dir(directory))
+    (row,) = journal.clusters()
+    secrets = json.loads((directory / "credentials.json").read_text())
+    settings = Settings({(section, key): value for section, key, value in secrets["secrets"]})
+    context = ClusterContext(journal, row, settings)
+    if "control_url" in secrets["access"]:  # local places: through the control endpoint
+        from ..providers.local.control import ControlClient
+
+        client = ControlClient(context.spec.settings, secrets["access"]["control_url"],
+                               secrets["access"]["control_token"])
+        for place in context.fleet.places:
+            if place.provider == "local":
+                context.fleet.use(place.name, client)
+    return context
+
+
+@contextmanager
+def membership_lock(directory: Path) -> Iterator[None]:
+    """One change of the cluster's nodes at a time (the daemon's repairs, resize calls)."""
+    with exclusive(directory / "membership.lock"):
+        yield
+
+
+def seed(directory: Path, incoming: Path) -> None:
+    """Take the client's cluster row, nodes and keys (at create, or a later reinstall)."""
+    data = json.loads((incoming / "seed.json").read_text())
+    journal = Journal(state_dir(directory))
+    name = data["name"]
+    if journal.get_cluster(name) is None:
+        journal.add_cluster(name, data["provider"], data["status"], data["spec"])
+    rows = [NodeRow(**n) for n in data["nodes"]]
+    journal.remove_nodes(name, [n.name for n in journal.nodes(name)])
+    journal.put_nodes(rows)
+    target = journal.cluster_dir(name)
+    shutil.copytree(incoming / "keys", target, dirs_exist_ok=True)
+    context = open_head(directory)
+    write_cluster_ssh(context, [_on_head(row) for row in rows])
+    journal.event(name, "agent", f"seeded with {len(rows)} nodes")
+
+
+def _on_head(row: NodeRow) -> NodeRow:
+    """From the head every node is reached at its private address."""
+    row.address = row.private_address or row.address
+    return row

@@ -1,0 +1,129 @@
+"""The client's side of the head agent: upload and start it, call it, and copy back what it did.
+
+The agent runs the client's own package: the files of the `elastichpc` package this process
+imported are packed (with the scheduler scripts), so the head runs the same version even when the
+client is an editable checkout the head cannot see, and a later change of that checkout does not
+change a running agent. It runs with the client's interpreter path when the head has it (local
+nodes share this machine's /usr and /root), else the head's python3.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import sys
+import tarfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..config.schema import SECTIONS
+from ..errors import EhpcError
+from ..orchestration.context import ClusterContext
+from ..orchestration.progress import Progress
+from ..state import NodeRow
+from . import AGENT_DIR, LAUNCHER
+
+PACKAGE = Path(__file__).resolve().parent.parent
+KEY_FILES = ("id_ed25519", "id_ed25519.pub", "munge.key", "hostkeys")
+
+# Runs on the head as root with the bundle on standard input. Replaces the package, credentials
+# and seed, then (re)starts the agent under systemd (Restart=always) or a restart loop.
+_INSTALL = r"""
+set -euo pipefail
+umask 077
+D=$1 PY=$2
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+install -d -m 0700 "$D"
+rm -rf "$D/incoming"
+install -d -m 0700 "$D/incoming"
+tar -x -C "$D/incoming"
+rm -rf "$D/lib"
+mv "$D/incoming/lib" "$D/lib"
+mv -f "$D/incoming/credentials.json" "$D/credentials.json"
+printf '#!/bin/sh\nexec env PYTHONPATH=%s %s -m elastichpc.agent "$@"\n' "$D/lib" "$PY" > "$D/ehpc-agent"
+chmod 0700 "$D/ehpc-agent"
+"$D/ehpc-agent" seed "$D/incoming"
+rm -rf "$D/incoming"
+if [ -d /run/systemd/system ]; then
+  printf '%s\n' '[Unit]' 'Description=ElasticHPC head agent' '[Service]' \
+    "ExecStart=$D/ehpc-agent run" 'Restart=always' 'RestartSec=1' '[Install]' \
+    'WantedBy=multi-user.target' > /etc/systemd/system/ehpc-agent.service
+  systemctl daemon-reload
+  systemctl enable -q ehpc-agent
+  systemctl restart ehpc-agent
+else
+  for f in supervisor.pid agent.pid; do
+    [ -f "$D/$f" ] && kill "$(cat "$D/$f")" 2>/dev/null || true
+  done
+  printf 'while :; do "%s" run; sleep 1; done\n' "$D/ehpc-agent" > "$D/supervise.sh"
+  setsid bash "$D/supervise.sh" </dev/null >>"$D/agent.log" 2>&1 &
+  echo $! > "$D/supervisor.pid"
+fi
+"""
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o600) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def bundle(context: ClusterContext) -> bytes:
+    """The package, the keys, the seed (cluster row and nodes) and the credentials, as a tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                _add(tar, f"lib/elastichpc/{path.relative_to(PACKAGE)}", path.read_bytes(), 0o644)
+        for name in KEY_FILES:
+            source = context.keys.directory / name
+            for path in [source] if source.is_file() else sorted(source.glob("*")):
+                _add(tar, f"keys/{path.relative_to(context.keys.directory)}", path.read_bytes())
+        row = context.row
+        seed = {"name": row.name, "provider": row.provider, "status": row.status, "spec": row.spec,
+                "nodes": [asdict(n) for n in context.journal.nodes(row.name)]}
+        _add(tar, "seed.json", json.dumps(seed).encode())
+        _add(tar, "credentials.json", json.dumps(credentials(context)).encode())
+    return buffer.getvalue()
+
+
+def credentials(context: ClusterContext) -> dict[str, Any]:
+    """What the agent needs to call the cluster's provider: its access (the local provider's
+    control endpoint) and the secret settings this call was given."""
+    settings = context.spec.settings
+    secrets = [[section, key, value] for (section, key), value in settings.values.items()
+               if SECTIONS[section][key].secret]
+    return {"access": context.provider.agent_access(context.name), "secrets": secrets}
+
+
+def install_agent(context: ClusterContext, progress: Progress) -> None:
+    with progress.step("starting the head agent"):
+        context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR, sys.executable],
+                          input=bundle(context))
+    context.journal.event(context.name, "agent", "head agent installed")
+
+
+def call_agent(context: ClusterContext, argv: list[str], timeout: float | None = None) -> Any:
+    """Run an agent command on the head; its standard output is JSON."""
+    result = context.shell.run(context.head, [LAUNCHER, *argv], check=False, timeout=timeout)
+    if result.returncode != 0:
+        lines = (result.stderr or "").strip().splitlines()
+        detail = lines[-1].removeprefix("ehpc-agent: error: ") if lines else f"exit {result.returncode}"
+        if result.returncode == 127 or "No such file" in detail:
+            detail = f"the cluster has no head agent (run `{shlex.join(argv)}` after it is installed)"
+        raise EhpcError(detail)
+    return json.loads(result.stdout or "null")
+
+
+def sync_nodes(context: ClusterContext) -> list[NodeRow]:
+    """Take the agent's node list as the truth (it made the changes) and rewrite the SSH files."""
+    from ..orchestration.membership import write_cluster_ssh
+
+    rows = [NodeRow(**n) for n in call_agent(context, ["nodes"])]
+    gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
+    context.journal.remove_nodes(context.name, gone)
+    context.journal.put_nodes(rows)
+    write_cluster_ssh(context, rows)
+    return rows

@@ -1,0 +1,160 @@
+"""Compute nodes joining and leaving a running cluster: resize, replacement of reclaimed spot
+nodes, power up and down. The same code runs in the CLI (resize) and in the head agent.
+
+Joining: launch through the provider, then every node that stays gets the new hosts block and
+scheduler files, the head's scheduler learns the new nodes before they start, and the new nodes
+run the same configure script as at create. Leaving: drain (or requeue with `now`), wait for the
+nodes' jobs to be gone, remove the machines, then the same refresh without them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Collection, Sequence
+
+from ..bootstrap import ClusterLayout, NodeFacts, configure_script, membership_script
+from ..errors import ConfigError, EhpcError
+from ..providers import Machine
+from ..remote import ClusterShell, in_parallel, write_ssh_files
+from ..state import NodeRow
+from .context import ClusterContext
+from .join import node_facts, ssh_hosts, wait_idle
+from .plan import plan_node
+from .progress import Progress
+from .record import record_machines
+
+LOST = {"preempted", "terminated", "stopped"}  # how providers show a machine taken away
+
+
+def compute_rows(context: ClusterContext) -> list[str]:
+    return [n.name for n in context.journal.nodes(context.name) if n.role == "compute"]
+
+
+def next_names(context: ClusterContext, count: int) -> list[str]:
+    """`count` new compute node names after the highest number the cluster has used."""
+    if count < 1:
+        raise ConfigError(f"--add takes a positive number of nodes, got {count}")
+    pattern = re.compile(rf"^{re.escape(context.name)}-node(\d+)$")
+    known = compute_rows(context) + [m.name for m in context.fleet.machines()]
+    top = max((int(m.group(1)) for n in known if (m := pattern.match(n))), default=0)
+    return [f"{context.name}-node{top + i}" for i in range(1, count + 1)]
+
+
+def running_machines(context: ClusterContext, leaving: Collection[str] = ()) -> list[Machine]:
+    """The journal's nodes that the provider shows running, minus `leaving`."""
+    rows = {n.name for n in context.journal.nodes(context.name) if n.status == "running"}
+    return [m for m in context.fleet.machines()
+            if m.name in rows and m.name not in leaving and m.state == "running"]
+
+
+def add_nodes(context: ClusterContext, names: list[str], progress: Progress, place: str = "",
+              stay: list[Machine] | None = None) -> list[Machine]:
+    """Launch `names` as compute nodes of pool `place` (default: the first pool) and join them
+    to the running scheduler."""
+    spec, fleet = context.spec, context.fleet
+    place = spec.pool(place or spec.pools[0].name).name
+    stay = running_machines(context, names) if stay is None else stay
+    if not any(m.role == "head" for m in stay):
+        raise EhpcError(f"the head of {context.name} is not running")
+    for name in names:
+        fleet.pool_of[name] = place
+    plans = [plan_node(spec, fleet, context.keys, name, "compute", place) for name in names]
+    with progress.step(f"launching {len(names)} nodes on {place}"):
+        joined = fleet.launch(plans, progress.detail)
+        record_machines(context.journal, context.name, joined)
+    context.journal.event(context.name, "launched", f"{', '.join(names)} on {place}")
+    rejoin(context, stay, joined, [], progress)
+    context.journal.event(context.name, "joined", ", ".join(names))
+    return joined
+
+
+def remove_nodes(context: ClusterContext, names: list[str], progress: Progress, now: bool = False,
+                 timeout: float = 3600.0) -> None:
+    """Drain `names` (their jobs finish, or are requeued with `now`), then remove them."""
+    known = set(compute_rows(context))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"{', '.join(unknown)}: not a compute node of {context.name} "
+                          f"(nodes: {', '.join(sorted(known)) or 'none'})")
+    scheduler, shell, head = context.scheduler, context.shell, context.head
+    shell.run(head, scheduler.drain_argv(names, "ehpc-resize"), check=False)
+    context.journal.event(context.name, "draining", ", ".join(names))
+    with progress.step(f"{'requeueing' if now else 'waiting for'} the jobs on {len(names)} nodes"):
+        deadline = time.monotonic() + timeout
+        requeued: set[str] = set()
+        while jobs := jobs_on(context, names):
+            if now:
+                shell.run(head, scheduler.requeue_argv(jobs), check=False)
+                requeued.update(jobs)
+            progress.detail(f"{len(jobs)} jobs still running")
+            if time.monotonic() > deadline:
+                raise EhpcError(f"jobs {', '.join(jobs[:5])} still run on {', '.join(names)}: "
+                                "wait, or remove with --now to requeue them")
+            time.sleep(1.0)
+        release(context, sorted(requeued))
+    stay = running_machines(context, names)
+    with progress.step(f"removing {len(names)} nodes"):
+        context.fleet.terminate_nodes(names, progress.detail)
+        context.journal.remove_nodes(context.name, names)
+    rejoin(context, stay, [], names, progress)
+    context.journal.event(context.name, "removed", ", ".join(names))
+
+
+def release(context: ClusterContext, jobs: list[str]) -> None:
+    argv = context.scheduler.release_argv(jobs) if jobs else None
+    if argv:
+        context.shell.run(context.head, argv, check=False)
+
+
+def jobs_on(context: ClusterContext, names: list[str]) -> list[str]:
+    result = context.shell.run(context.head, context.scheduler.jobs_on_argv(names), check=False)
+    return context.scheduler.parse_jobs_on(result.stdout, names) if result.returncode == 0 else []
+
+
+def write_cluster_ssh(context: ClusterContext, nodes: Sequence[Machine | NodeRow]) -> None:
+    """ssh_config and known_hosts for exactly these nodes (journal rows or machines)."""
+    machines = [node if isinstance(node, Machine) else
+                Machine(node.name, node.role, node.provider_id, node.address, node.private_address,
+                        node.status, node.info.get("login_user", "root")) for node in nodes]
+    hosts = ssh_hosts(context.spec, context.fleet, context.keys, machines)
+    head = next(n.name for n in nodes if n.role == "head")
+    write_ssh_files(context.keys.directory, context.keys.identity, hosts, jump=head)
+
+
+def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], removed: list[str],
+           progress: Progress) -> None:
+    """Bring the scheduler to the membership `stay` + `joined` (everything in `removed` is gone)."""
+    spec, keys = context.spec, context.keys
+    machines = stay + joined
+    head = next(m for m in machines if m.role == "head")
+    write_cluster_ssh(context, machines)
+    shell = ClusterShell(keys.directory, {m.name: m.login_user for m in machines})
+    with progress.step("waiting for SSH on the nodes"):
+        probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
+    facts = [node_facts(m, p) for m, p in zip(machines, probes, strict=True)]
+    layout = ClusterLayout(spec.name, spec.scheduler, spec.shared_dir, spec.cluster_user, facts,
+                           keys.munge_key(), spec.accounting)
+    new = {m.name for m in joined}
+    added = [n for n in layout.computes if n.name in new]
+
+    def refresh(node: NodeFacts) -> None:
+        shell.run(node.name, ["bash", "-s"], input=membership_script(layout, node, added, removed))
+
+    def configure(node: NodeFacts) -> None:
+        shell.run(node.name, ["bash", "-s"], input=configure_script(layout, node))
+
+    with progress.step(f"updating {len(layout.computes) - len(added)} compute nodes that stay"):
+        in_parallel(refresh, [n for n in layout.computes if n.name not in new])
+    with progress.step(f"updating the head ({spec.scheduler})"):
+        refresh(layout.head)
+    if added:
+        with progress.step(f"configuring {len(added)} new nodes"):
+            in_parallel(configure, added)
+            shell.run(head.name, context.scheduler.resume_argv([n.name for n in added]), check=False)
+        with progress.step(f"waiting for {len(added)} new nodes to be idle in {spec.scheduler}"):
+            wait_idle(shell, head.name, spec, [n.name for n in added], progress)
+    if "shell" in context.__dict__:  # the context's cached shell knew the old node list
+        del context.__dict__["shell"]
+    if "nodes" in context.__dict__:
+        del context.__dict__["nodes"]

@@ -1,0 +1,68 @@
+"""Elastic operations the client asks of a running cluster: resize, its events, and (local
+provider) taking a spot node away as a cloud would.
+
+Resize runs in the head agent, which makes every change to the cluster's nodes under one lock;
+the client then takes the agent's node list into its journal and SSH files.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+from ..agent.install import call_agent, sync_nodes
+from ..config import Settings
+from ..errors import ConfigError, EhpcError
+from ..state import Journal, NodeRow
+from .context import open_cluster
+
+
+def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now: bool = False,
+                   journal: Journal | None = None, settings: Settings | None = None) -> list[NodeRow]:
+    """Add `add` compute nodes and/or remove the nodes `remove` (drained first, or their jobs
+    requeued with `now`); returns the cluster's nodes afterwards."""
+    remove = remove or []
+    if not add and not remove:
+        raise ConfigError("resize needs --add N or --remove NODE...")
+    if add < 0:
+        raise ConfigError(f"--add takes a positive number of nodes, got {add}")
+    context = open_cluster(name, journal, settings)
+    if context.row.status != "running":
+        raise EhpcError(f"cluster {name} is {context.row.status}: only a running cluster is resized")
+    names = {n.name for n in context.nodes}
+    full = [n if n in names else f"{name}-{n}" for n in remove]
+    argv = ["resize", *(["--add", str(add)] if add else []), *(["--remove", *full] if full else []),
+            *(["--now"] if now else [])]
+    # The agent's progress lines go straight to this terminal; its result is the node list.
+    ssh = context.shell.ssh_argv(context.head, ["/var/lib/ehpc-agent/ehpc-agent", *argv])
+    result = subprocess.run(ssh, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    if result.returncode != 0:
+        raise EhpcError(f"resize of {name} failed on the head (`ehpc cluster events {name}`; "
+                        f"{shlex.join(argv)})")
+    context.journal.event(name, "resize", shlex.join(argv[1:]))
+    return sync_nodes(context)
+
+
+def cluster_events(name: str, journal: Journal | None = None) -> list[tuple[float, str, str]]:
+    """The client's events and the head agent's, in time order."""
+    context = open_cluster(name, journal)
+    events = list(context.journal.events(name))
+    if context.row.status == "running":
+        try:
+            events += [tuple(e) for e in call_agent(context, ["events"], timeout=60)]
+        except EhpcError as err:
+            events.append((0.0, "agent", f"unreachable: {err}"))
+    return sorted(set(events))  # type: ignore[arg-type]
+
+
+def reclaim_node(name: str, node: str, journal: Journal | None = None) -> str:
+    """Take spot node `node` of a local cluster away, as a cloud reclaims spot capacity."""
+    context = open_cluster(name, journal)
+    if context.row.provider != "local":
+        raise EhpcError("`node reclaim` is the local provider's stand-in for a cloud reclaiming spot "
+                        f"capacity; {name} is on {context.row.provider}")
+    full = node if node.startswith(f"{name}-") else f"{name}-{node}"
+    context.provider.reclaim(name, full)  # type: ignore[attr-defined]
+    context.journal.event(name, "reclaim", f"{full} reclaimed (ehpc node reclaim)")
+    return full
