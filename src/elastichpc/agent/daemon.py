@@ -12,6 +12,8 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
@@ -23,10 +25,17 @@ INTERVAL = 1.0
 
 
 class LogProgress(Progress):
-    """Progress lines into the agent's log (its standard error)."""
+    """Progress into the agent's log (its standard error): notes, and each step with its time
+    (what bench/elastic_local.py splits a replacement into)."""
 
     def note(self, line: str) -> None:
-        print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+        print(f"{time.time():.3f} {line}", file=sys.stderr, flush=True)
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        start = time.monotonic()
+        yield
+        self.note(f"step {time.monotonic() - start:.2f}s {title}")
 
 
 class Agent:

@@ -59,7 +59,7 @@ def cluster_events(name: str, journal: Journal | None = None) -> list[tuple[floa
 def reclaim_node(name: str, node: str, journal: Journal | None = None) -> str:
     """Take spot node `node` of a local cluster away, as a cloud reclaims spot capacity."""
     context = open_cluster(name, journal)
-    if context.row.provider != "local":
+    if set(context.spec.providers) != {"local"}:
         raise EhpcError("`node reclaim` is the local provider's stand-in for a cloud reclaiming spot "
                         f"capacity; {name} is on {context.row.provider}")
     full = node if node.startswith(f"{name}-") else f"{name}-{node}"

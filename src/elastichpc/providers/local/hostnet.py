@@ -76,7 +76,11 @@ def add_node_link(netns: str, veth: str, bridge: str, address: str, cluster: str
     """Create the node's network namespace with eth0 on the bridge."""
     index = address.split(".")[2]
     run(["ip", "netns", "add", netns])
-    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns])
+    # The MAC follows from the address: a node launched again in the same slot (a replacement)
+    # is at once reachable by neighbours that still have the old node in their ARP cache.
+    mac = "02:eb:" + ":".join(f"{int(octet):02x}" for octet in address.split("."))
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "address", mac,
+         "netns", netns])
     run(["ip", "link", "set", veth, "alias", alias(cluster)])
     run(["ip", "link", "set", veth, "master", bridge, "up"])
     run(["ip", "-n", netns, "addr", "add", f"{address}/24", "dev", "eth0"])

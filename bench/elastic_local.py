@@ -1,0 +1,105 @@
+"""Spot repair on the local provider: from `ehpc node reclaim` to the replacement idle in the
+scheduler, split into detection, take-down (scheduler down + requeue), launch, boot, configure
+and scheduler; and a resize --add of one node. Real CLI, real Slurm (or Grid Engine).
+
+Usage (as root): python bench/elastic_local.py [slurm|sge] [ROUNDS]
+Writes bench/results/elastic_local_<scheduler>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from results_file import write_results
+
+
+def ehpc(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "elastichpc", *args], env=env, capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"ehpc {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def events(env: dict[str, str], name: str) -> list[dict]:
+    found: list[dict] = json.loads(ehpc(env, "cluster", "events", name, "--json"))
+    return found
+
+
+def agent_steps(env: dict[str, str], name: str, since: float) -> dict[str, float]:
+    """Step durations the agent logged for its last replacement (after `since`)."""
+    log = ehpc(env, "ssh", name, "--", "cat /var/lib/ehpc-agent/agent.log")
+    steps: dict[str, float] = {}
+    for line in log.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[1] == "step" and float(parts[0]) >= since:
+            steps[parts[3]] = float(parts[2].rstrip("s"))
+    return steps
+
+
+def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
+    before = {e["at"] for e in events(env, name)}
+    start = time.time()
+    ehpc(env, "node", "reclaim", name, "node1")
+    gone = time.time()  # the machine no longer exists
+    deadline = time.monotonic() + 300
+    while True:
+        new = [e for e in events(env, name) if e["at"] not in before]
+        at = {e["kind"]: e["at"] for e in new}
+        if "replaced" in at or "launch-failed" in at:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no replacement within 300 s: {new}")
+        time.sleep(0.2)
+    steps = agent_steps(env, name, start)
+
+    def step(prefix: str) -> float:
+        return sum(v for k, v in steps.items() if k.startswith(prefix))
+
+    return {
+        "reclaim_command_s": round(gone - start, 2),
+        "detection_s": round(at["reclaimed"] - gone, 2),
+        "take_down_s": round(at["down"] - at["reclaimed"], 2),
+        "launch_s": round(step("launching"), 2),
+        "boot_s": round(step("waiting for SSH"), 2),
+        "configure_s": round(step("updating") + step("configuring"), 2),
+        "scheduler_s": round(step("waiting for 1 new nodes"), 2),
+        "reclaim_to_idle_s": round(at["replaced"] - gone, 2),
+    }
+
+
+def main(scheduler: str, rounds: int) -> None:
+    name = f"agbench{scheduler}"
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "EHPC_STATE_DIR": state}
+        root = f"/srv/ehpc-test/ag-bench-{os.getpid()}"
+        try:
+            ehpc(env, "cluster", "create", "--name", name, "--size", "2", "--spot", "--scheduler",
+                 scheduler, "--local-root-dir", root)
+            runs = []
+            for _ in range(rounds):
+                runs.append(one_reclaim(env, name))
+                print(runs[-1], flush=True)
+            start = time.perf_counter()
+            ehpc(env, "cluster", "resize", name, "--add", "1")
+            resize_s = time.perf_counter() - start
+        finally:
+            ehpc(env, "cluster", "terminate", name)
+            shutil.rmtree(root, ignore_errors=True)
+    medians = {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
+    path = write_results(f"elastic_local_{scheduler}", {
+        "benchmark": f"local spot reclaim -> replacement idle in {scheduler} (real CLI, agent)",
+        "median": medians, "runs": runs, "resize_add_one_s": round(resize_s, 2),
+    })
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "slurm", int(sys.argv[2]) if len(sys.argv) > 2 else 3)
