@@ -26,7 +26,7 @@ def journal(state_dir: Path) -> Journal:
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("", ["cluster", "nodes", "ssh", "job", "disk", "fs", "spot", "completion",
+    ("", ["cluster", "nodes", "ssh", "job", "disk", "fs", "spot", "completion", "node",
           "--help", "--version", "--debug"]),
     ("cl", ["cluster"]),
     ("cluster st", ["status"]),
