@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, Ehpc, leftovers, node_pids
+from .helpers import ROOT, Ehpc, alive, cmdline, leftovers, node_pids
 
 TASK = {"slurm": "$SLURM_ARRAY_TASK_ID", "sge": "$SGE_TASK_ID"}
 
@@ -27,9 +27,11 @@ def cluster(request: pytest.FixtureRequest,
     ehpc = Ehpc(state, ROOT / f"ag-{state.parent.name}")
     ehpc.create(name, 2, "--spot", "--scheduler", scheduler)
     yield ehpc, name
-    pids = node_pids(name)
+    before = {pid: cmdline(pid) for pid in node_pids(name)}
     ehpc.run("cluster", "terminate", name, check=False)
-    assert leftovers(name, ehpc.local_root, state, pids) == []
+    assert leftovers(name, ehpc.local_root, state, []) == []
+    # pids wrap around fast on a busy machine: a survivor is the same program under the same pid
+    assert [pid for pid, argv in before.items() if alive(pid) and cmdline(pid) == argv] == []
     assert not [p for p in control_processes() if name in p]
     shutil.rmtree(ehpc.local_root, ignore_errors=True)
 
