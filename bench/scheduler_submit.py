@@ -2,10 +2,11 @@
 the scheduler's own command in a loop on the head node.
 
 For slurm, sge and pbs it builds a local cluster (2 compute nodes), runs
-`ehpc job submit NAME --count 500 -- true` (one SSH connection, every submission in one script on
-the head, each job journaled), then 500 native submissions (sbatch / qsub / the Torque wrapper's
-qsub) in one shell loop on the head as the cluster user, timed on the head, and terminates the
-cluster. Writes bench/results/scheduler_submit.json.
+`ehpc job submit NAME --count 500 -- true` and `--jobs-file` of 500 different lines (each one
+array job whose task i runs line i, submitted over one SSH connection and journaled), then 500
+native submissions (sbatch / qsub / the Torque wrapper's qsub) in one shell loop on the head as
+the cluster user, timed on the head, and terminates the cluster. Writes
+bench/results/scheduler_submit.json.
 Usage (as root): python bench/scheduler_submit.py [COUNT] [SCHEDULER...]
 """
 
@@ -64,14 +65,22 @@ def _clear(ehpc: list[str], name: str, scheduler: str, env: dict[str, str]) -> N
 
 def measure(scheduler: str, count: int, env: dict[str, str], root: str) -> dict[str, object]:
     ehpc = [sys.executable, "-m", "elastichpc"]
-    name = f"bench-{scheduler}"
+    name = f"clbench-{scheduler}"
     _run([*ehpc, "cluster", "create", "--name", name, "--size", "2", "--scheduler", scheduler,
           "--local-root-dir", root], env)
     try:
         start = time.perf_counter()
         out = _run([*ehpc, "job", "submit", name, "--json", "--count", str(count), "--", "true"], env)
         through_ehpc = time.perf_counter() - start
-        assert len(json.loads(out.stdout)["job_ids"]) == count
+        assert len(json.loads(out.stdout)["tasks"]) == count
+        _clear(ehpc, name, scheduler, env)
+        with tempfile.NamedTemporaryFile("w", suffix=".jobs") as lines:
+            lines.write("".join(f"echo line {i}\n" for i in range(1, count + 1)))
+            lines.flush()
+            start = time.perf_counter()
+            out = _run([*ehpc, "job", "submit", name, "--json", "--jobs-file", lines.name], env)
+            jobs_file = time.perf_counter() - start
+        assert len(json.loads(out.stdout)["tasks"]) == count
         _clear(ehpc, name, scheduler, env)
         loop = NATIVE_LOOP.format(count=count, command=NATIVE[scheduler])
         start = time.perf_counter()
@@ -80,9 +89,13 @@ def measure(scheduler: str, count: int, env: dict[str, str], root: str) -> dict[
         first, last = (float(t) for t in out.stdout.split())
     finally:
         _run([*ehpc, "cluster", "terminate", name], env)
+    native = _rate(count, last - first)
+    lines_rate = _rate(count, jobs_file)
     return {
-        "ehpc_one_call": _rate(count, through_ehpc),
-        "native_on_head": {**_rate(count, last - first), "wall_seconds_with_ssh": round(native_wall, 3)},
+        "ehpc_count_one_call": _rate(count, through_ehpc),
+        "ehpc_jobs_file_one_call": lines_rate,
+        "native_on_head": {**native, "wall_seconds_with_ssh": round(native_wall, 3)},
+        "jobs_file_vs_native": round(lines_rate["per_second"] / native["per_second"], 1),
     }
 
 
@@ -91,7 +104,7 @@ def main(count: int, schedulers: list[str]) -> None:
     with tempfile.TemporaryDirectory() as state:
         env = {**os.environ, "EHPC_STATE_DIR": state}
         env.pop("EHPC_CONFIG", None)
-        root = f"/srv/ehpc-bench-{os.getpid()}"
+        root = f"/srv/ehpc-test/cl-bench-{os.getpid()}"
         try:
             for scheduler in schedulers:
                 results[scheduler] = measure(scheduler, count, env, root)
@@ -101,8 +114,10 @@ def main(count: int, schedulers: list[str]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "scheduler_submit",
-        "what": f"{count} trivial jobs: `ehpc job submit --count {count}` (one call, one SSH "
-                "connection, journaled) vs the scheduler's own submit command looped on the head",
+        "what": f"{count} trivial jobs: `ehpc job submit --count {count}` and a --jobs-file of "
+                f"{count} different lines (each one array job of {count} tasks, one call, timed "
+                "from this machine with start-up and SSH) vs the scheduler's own submit command "
+                "looped on the head (timed on the head)",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": results,

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from elastichpc.orchestration.jobs import jobs_status
+from elastichpc.remote import ClusterShell
 from elastichpc.state import Journal
 
 from .helpers import ROOT, Ehpc, leftovers, node_pids
@@ -67,6 +69,26 @@ def test_an_interrupted_create_is_explained_and_finished_by_the_command_shown(cl
     text = cli.run("cluster", "status", NAME).stdout
     assert text.startswith(f"{NAME}: running\n")
     assert "scheduler   responding; nodes 1 idle" in text
+
+
+def test_status_of_many_jobs_is_one_ssh_round_trip(cli: Ehpc,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = json.loads(cli.run("job", "submit", NAME, "--count", "3", "--json", "--",
+                               "true").stdout)
+    single = cli.run("job", "submit", NAME, "--", "sleep 20").stdout.strip()
+    calls: list[list[str]] = []
+    real_run = ClusterShell.run
+
+    def counted(self: ClusterShell, node: str, argv: list[str], **kwargs: object) -> object:
+        calls.append(argv)
+        return real_run(self, node, argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ClusterShell, "run", counted)
+    journal = Journal(Path(cli.env["EHPC_STATE_DIR"]))
+    found = jobs_status(NAME, [batch["job_id"], single, "424242"], journal)
+    assert len(calls) == 1
+    assert len(found[batch["job_id"]]) == 3 and found[single] and found["424242"] == []
+    cli.run("job", "cancel", NAME, single)
 
 
 def test_a_stopped_scheduler_and_a_lost_node_are_seen(cli: Ehpc) -> None:

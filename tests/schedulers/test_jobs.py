@@ -145,22 +145,41 @@ def test_cancel_stops_running_and_pending_work(cluster: Cluster) -> None:
     assert cluster.cli.json("job", "list", cluster.name) == []
 
 
-def test_many_jobs_in_one_call(cluster: Cluster, tmp_path: Path) -> None:
-    copies = cluster.submit("--json", "--count", "5", "--", "echo copy").stdout
-    ids = json.loads(copies)["job_ids"]
-    assert len(set(ids)) == 5
+def test_many_jobs_are_one_array_job_whose_task_i_runs_line_i(cluster: Cluster,
+                                                              tmp_path: Path) -> None:
+    copies = json.loads(cluster.submit("--json", "--count", "5", "--", "echo copy").stdout)
+    assert [t["task_id"] for t in copies["tasks"]] == [f"{copies['job_id']}_{i}" for i in range(1, 6)]
     jobs = tmp_path / "jobs.txt"
-    jobs.write_text("# one job per line\necho 'first;'\n\necho \"$((1+1))\"\n")
-    listed = cluster.submit("--jobs-file", str(jobs)).stdout.split()
-    assert len(listed) == 2
-    deadline = time.monotonic() + 30
+    jobs.write_text("# one job per line\necho 'first;'\n\necho \"$((1+1))\"; exit 3\nhostname\n")
+    batch = json.loads(cluster.submit("--json", "--jobs-file", str(jobs)).stdout)
+    job_id = batch["job_id"]
+    assert batch["tasks"] == [
+        {"task_id": f"{job_id}_1", "command": "echo 'first;'"},
+        {"task_id": f"{job_id}_2", "command": 'echo "$((1+1))"; exit 3'},
+        {"task_id": f"{job_id}_3", "command": "hostname"},
+    ]
+    deadline = time.monotonic() + 60
     while cluster.cli.json("job", "list", cluster.name):
         assert time.monotonic() < deadline
         time.sleep(0.5)
-    for job_id in listed[:1] + ids[-1:]:
-        assert cluster.status(job_id)[0]["state"] == "completed"
-    texts = [cluster.cli.json("job", "logs", cluster.name, job_id)[0]["text"] for job_id in listed]
-    assert texts == ["first;\n", "2\n"]
+    tasks = {t["task"]: t for t in cluster.status(job_id)}
+    assert {k: (t["state"], t["exit_code"]) for k, t in tasks.items()} == {
+        "1": ("completed", 0), "2": ("failed", 3), "3": ("completed", 0)}
+    texts = [cluster.cli.json("job", "logs", cluster.name, t["task_id"])[0]["text"]
+             for t in batch["tasks"]]
+    assert texts[:2] == ["first;\n", "2\n"] and texts[2].startswith(f"{cluster.name}-node")
+    assert {t["state"] for t in cluster.status(copies["job_id"])} == {"completed"}
+
+
+def test_status_of_many_jobs_in_one_call(cluster: Cluster) -> None:
+    done = cluster.submit("--wait", "--", "true").stderr.split("Submitted job ")[1].split()[0]
+    running = cluster.submit("--", "sleep 30").stdout.strip()
+    out = cluster.cli.run("job", "status", cluster.name, done, running, "999999", "--json",
+                          check=False)
+    assert out.returncode == 1 and out.stderr == f"ehpc: error: cluster {cluster.name} has no job 999999\n"
+    states = {t["job_id"]: t["state"] for t in json.loads(out.stdout)}
+    assert states[done] == "completed" and states[running] in ("pending", "running")
+    cluster.cli.run("job", "cancel", cluster.name, running)
 
 
 def test_owners_run_directly_on_the_head_or_as_jobs(cluster: Cluster) -> None:

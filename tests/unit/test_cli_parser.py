@@ -27,7 +27,7 @@ def _exit_of(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
     (["clster", "list"], "did you mean cluster?"),
     (["cluster", "terminat", "x"], "did you mean terminate?"),
     (["cluster"], "required: ACTION"),
-    (["job", "status", "c"], "required: job_id"),
+    (["job", "status", "c"], "required: JOB_ID"),
 ])
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str],
                                    says: str) -> None:

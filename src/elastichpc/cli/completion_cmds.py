@@ -151,7 +151,7 @@ def _names(action: argparse.Action, given: list[str]) -> list[str]:
     if action.dest == "node":
         prefix = f"{cluster}-"
         return _from_journal(lambda j: [n.name.removeprefix(prefix) for n in j.nodes(cluster)])
-    if action.dest == "job_id":
+    if action.dest in ("job_id", "job_ids"):
         return _from_journal(lambda j: [r.job_id for r in reversed(j.jobs(cluster))])
     return []
 

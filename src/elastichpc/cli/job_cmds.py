@@ -54,8 +54,9 @@ def register(commands: Commands) -> None:
         "words are run exactly as given. A local script path (./task.sh) is copied to the "
         "cluster and run there.",
     )
+    commands.add("job status", status_args, status_cmd,
+                 "jobs' states (every array task), many jobs in one round trip")
     for action, helptext, handler in (
-        ("status", "a job's state (every array task)", status_cmd),
         ("logs", "a job's stdout and stderr", logs_cmd),
         ("cancel", "cancel a job", cancel_cmd),
         ("wait", "follow a job to its end and exit with its exit code", wait_cmd),
@@ -63,6 +64,11 @@ def register(commands: Commands) -> None:
         commands.add(f"job {action}", job_args, handler, helptext)
     commands.add("job list", list_args, list_cmd,
                  "jobs in the queue (--all, --since: finished ones too)")
+
+
+def status_args(parser: argparse.ArgumentParser) -> None:
+    _cluster_arg(parser)
+    parser.add_argument("job_ids", nargs="+", metavar="JOB_ID")
 
 
 def list_args(parser: argparse.ArgumentParser) -> None:
@@ -103,10 +109,10 @@ def submit_args(submit: argparse.ArgumentParser) -> None:
                         help="follow the job to its end, print its output, exit with its code")
     submit.add_argument("--monitor", action="store_true", help="like --wait (the guide's name)")
     submit.add_argument("--count", type=int, default=1, metavar="N",
-                        help="submit N copies of the job in one call (one SSH connection)")
+                        help="N copies of the job: one array job of N tasks")
     submit.add_argument("--jobs-file", metavar="FILE",
                         help="one job per line (a shell command line; '-' reads standard input), "
-                        "all with the other options, submitted in one call")
+                        "all with the other options: one array job whose task i runs line i")
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -117,7 +123,13 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def submit_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
-    from ..orchestration.jobs import resolve_owner, run_direct, staged_paths, submit_jobs
+    from ..orchestration.jobs import (
+        one_per_task,
+        resolve_owner,
+        run_direct,
+        staged_paths,
+        submit_jobs,
+    )
     from ..schedulers import JobSpec
     from ..state import Journal
 
@@ -137,8 +149,8 @@ def submit_cmd(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigError(f"--env {item!r}: expected KEY=VALUE")
         env[key] = value
-    specs = [JobSpec(
-        command=command,
+    spec = JobSpec(
+        command=commands[0],
         name=args.job_name,
         cpus=args.cpus,
         memory_mb=memory_mb(args.mem) if args.mem else None,
@@ -148,20 +160,18 @@ def submit_cmd(args: argparse.Namespace) -> int:
         env=env,
         stdout=args.stdout,
         stderr=args.stderr,
-    ) for command in commands]
+    )
+    if len(commands) > 1:
+        spec = one_per_task(spec, commands)
     files = [Path(f) for item in args.input_files for f in item.split(",") if f]
     for path, name in staged_paths(command, files).items():
         print(f"ehpc: note: {path} is staged into the job's working directory: the command "
               f"reads that copy ({name})", file=sys.stderr)
-    job_ids = submit_jobs(args.name, specs, input_files=files, owner=args.owner, journal=journal,
-                          settings=settings)
-    if len(job_ids) > 1:
-        if args.json:
-            print_json({"job_ids": job_ids})
-        else:
-            print("\n".join(job_ids))
+    (job_id,) = submit_jobs(args.name, [spec], input_files=files, owner=args.owner,
+                            journal=journal, settings=settings)
+    if len(commands) > 1 and not (args.wait or args.monitor):
+        _print_tasks(job_id, commands, args.json, shown=args.jobs_file is not None)
         return 0
-    job_id = job_ids[0]
     if args.wait or args.monitor:
         print(f"Submitted job {job_id}", file=sys.stderr)
         args.job_id = job_id
@@ -189,9 +199,20 @@ def _batch_commands(args: argparse.Namespace, command: list[str]) -> list[list[s
         commands = [[line] for line in text.splitlines() if line.strip() and not line.startswith("#")]
         if not commands:
             raise ConfigError(f"--jobs-file {args.jobs_file} has no jobs")
-    if len(commands) > 1 and (args.wait or args.monitor):
-        raise ConfigError("--wait and --monitor follow one job, not a batch")
     return commands
+
+
+def _print_tasks(job_id: str, commands: list[list[str]], as_json: bool, shown: bool) -> None:
+    """Each command's task id (`ehpc job status|logs NAME ID_i` reach it), with its line for a
+    --jobs-file."""
+    tasks = [{"task_id": f"{job_id}_{index}", "command": " ".join(command)}
+             for index, command in enumerate(commands, start=1)]
+    if as_json:
+        print_json({"job_id": job_id, "tasks": tasks})
+    elif shown:
+        print_table(["TASK", "COMMAND"], [[t["task_id"], t["command"]] for t in tasks])
+    else:
+        print("\n".join(t["task_id"] for t in tasks))
 
 
 def _status_rows(infos: list[Any]) -> list[list[Any]]:
@@ -206,13 +227,23 @@ STATUS_HEADERS = ["JOB", "NAME", "STATE", "SCHEDULER STATE", "EXIT", "NODES"]
 
 
 def status_cmd(args: argparse.Namespace) -> int:
-    from ..orchestration.jobs import job_report, job_status
+    from ..errors import EhpcError
+    from ..orchestration.jobs import job_reports, jobs_status
 
+    settings = _settings(args)
     if args.json:
-        print_json(job_report(args.name, args.job_id, settings=_settings(args)))
+        reports = job_reports(args.name, args.job_ids, settings=settings)
+        print_json(reports)
+        missing = [j for j in args.job_ids if not any(r["job_id"] == j for r in reports)]
     else:
-        print_table(STATUS_HEADERS, _status_rows(job_status(args.name, args.job_id,
-                                                            settings=_settings(args))))
+        found = jobs_status(args.name, args.job_ids, settings=settings)
+        infos = [info for job_id in args.job_ids
+                 for info in sorted(found[job_id], key=lambda i: (len(i.task), i.task))]
+        if infos:
+            print_table(STATUS_HEADERS, _status_rows(infos))
+        missing = [job_id for job_id in args.job_ids if not found[job_id]]
+    if missing:
+        raise EhpcError(f"cluster {args.name} has no job {', '.join(missing)}")
     return 0
 
 

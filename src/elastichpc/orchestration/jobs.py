@@ -207,6 +207,28 @@ def submit_jobs(
     return job_ids
 
 
+# The running task's index on any of the three schedulers (PBS jobs run under Slurm here).
+TASK_ID = "${SLURM_ARRAY_TASK_ID:-${SGE_TASK_ID:-${PBS_ARRAYID:-}}}"
+
+
+def one_per_task(spec: JobSpec, commands: Sequence[list[str]]) -> JobSpec:
+    """One array job whose task i runs commands[i-1] (each a shell line, or an exact argv): a
+    batch of N jobs at the scheduler's cost of one submission. N copies of one command are the
+    plain array `1-N`; different commands are picked by the task's index in the script."""
+    if spec.array:
+        raise ConfigError("--array and --count/--jobs-file: the batch is already an array job "
+                          "(one task per command)")
+    count = len(commands)
+    if all(command == commands[0] for command in commands):
+        return replace(spec, command=list(commands[0]), array=f"1-{count}")
+    lines = [f'case "{TASK_ID}" in']
+    for index, command in enumerate(commands, start=1):
+        line = command[0] if len(command) == 1 else "exec " + shlex.join(command)
+        lines.append(f"  {index}) eval {shlex.quote(line)} ;;")
+    lines += [f'  *) echo "ehpc: task {TASK_ID} is not one of 1-{count}" >&2; exit 2 ;;', "esac"]
+    return replace(spec, command=["\n".join(lines)], array=f"1-{count}")
+
+
 def _check_cpus(context: ClusterContext, cpus: int) -> None:
     """More CPUs than any node has would pend forever (Grid Engine and PBS take it): refuse."""
     if cpus <= 1:
@@ -255,33 +277,73 @@ def job_status(
     return _status(open_cluster(cluster, journal, settings), _check_job_id(job_id))
 
 
+def jobs_status(
+    cluster: str, job_ids: Sequence[str], journal: Journal | None = None,
+    settings: Settings | None = None,
+) -> dict[str, list[JobInfo]]:
+    """Many jobs' tasks in one SSH round trip; a job the scheduler does not know gets []."""
+    context = open_cluster(cluster, journal, settings)
+    return _statuses(context, [_check_job_id(j) for j in job_ids])
+
+
 def job_report(
     cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
 ) -> list[dict[str, Any]]:
     """What a dashboard shows of a job: each task's status, plus the cluster, scheduler, owner
     and submit time (when it was submitted through ehpc)."""
+    reports = job_reports(cluster, [job_id], journal, settings)
+    if not reports:
+        raise EhpcError(f"cluster {cluster} has no job {job_id}")
+    return reports
+
+
+def job_reports(
+    cluster: str, job_ids: Sequence[str], journal: Journal | None = None,
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
+    """job_report of many jobs in one round trip (jobs the scheduler does not know left out)."""
     context = open_cluster(cluster, journal, settings)
-    infos = _status(context, _check_job_id(job_id))
-    row = context.journal.get_job(cluster, job_id)
-    extra = {
-        "cluster": cluster,
-        "scheduler": context.scheduler.name,
-        "owner": row.owner if row else None,
-        "submitted_at": row.submitted_at if row else None,
-    }
-    return [{**asdict(info), "finished": info.finished, **extra} for info in infos]
+    found = _statuses(context, [_check_job_id(j) for j in job_ids])
+    reports = []
+    for job_id, infos in found.items():
+        row = context.journal.get_job(cluster, job_id)
+        extra = {
+            "cluster": cluster,
+            "scheduler": context.scheduler.name,
+            "owner": row.owner if row else None,
+            "submitted_at": row.submitted_at if row else None,
+        }
+        reports += [{**asdict(info), "finished": info.finished, **extra} for info in infos]
+    return reports
 
 
 def _status(context: ClusterContext, job_id: str) -> list[JobInfo]:
-    scheduler = context.scheduler
-    result = context.shell.run(context.head, scheduler.status_argv(job_id), check=False)
-    infos = scheduler.parse_status(job_id, result.stdout) if result.returncode == 0 else []
-    if not infos and (argv := scheduler.finished_argv(job_id)):
-        done = context.shell.run(context.head, argv, check=False)
-        infos = scheduler.parse_finished(job_id, done.stdout)
+    infos = _statuses(context, [job_id])[job_id]
     if not infos:
         raise EhpcError(f"cluster {context.name} has no job {job_id}")
     return infos
+
+
+def _statuses(context: ClusterContext, job_ids: Sequence[str]) -> dict[str, list[JobInfo]]:
+    """Each job's tasks from the queue, else (only when the queue has no word of it) from the
+    scheduler's record of the past; [] when neither knows it. Every job in one script: one SSH
+    round trip however many jobs are asked."""
+    scheduler = context.scheduler
+    mark = f"--ehpc-{secrets.token_hex(8)}--"
+    lines = []
+    for job_id in job_ids:
+        lines.append(f"s=$({shlex.join(scheduler.status_argv(job_id))} 2>/dev/null); "
+                     f"printf '%s\\n' \"$s\"; echo {mark}")
+        past = scheduler.finished_argv(job_id)
+        lines.append(f'[ -n "$s" ] || {shlex.join(past)} 2>/dev/null; echo {mark}'
+                     if past else f"echo {mark}")
+    output = context.shell.run(context.head, ["bash", "-s"], input="\n".join(lines) + "\n",
+                               check=False).stdout
+    parts = output.split(mark + "\n")
+    parts += [""] * (2 * len(job_ids) - len(parts))  # a run cut short: those jobs are unknown
+    return {job_id: (scheduler.parse_status(job_id, parts[2 * index])
+                     or scheduler.parse_finished(job_id, parts[2 * index + 1]))
+            for index, job_id in enumerate(job_ids)}
 
 
 def list_jobs(
@@ -302,26 +364,10 @@ def list_jobs(
 
 def _history(context: ClusterContext, rows: list[JobRow]) -> list[JobInfo]:
     """Each job's status, else its accounting record, else `unknown`: every job in one script."""
-    if not rows:
-        return []
-    scheduler = context.scheduler
-    mark = f"--ehpc-{secrets.token_hex(8)}--"
-    lines = []
-    for row in rows:
-        lines.append(f"{shlex.join(scheduler.status_argv(row.job_id))} 2>/dev/null; echo {mark}")
-        past = scheduler.finished_argv(row.job_id)
-        lines.append(f"{shlex.join(past)} 2>/dev/null; echo {mark}" if past else f"echo {mark}")
-    output = context.shell.run(context.head, ["bash", "-s"], input="\n".join(lines) + "\n",
-                               check=False).stdout
-    parts = output.split(mark + "\n")
-    parts += [""] * (2 * len(rows) - len(parts))  # a run cut short: those jobs are unknown
+    found = _statuses(context, [row.job_id for row in rows]) if rows else {}
     infos: list[JobInfo] = []
-    for index, row in enumerate(rows):
-        now, done = parts[2 * index], parts[2 * index + 1]
-        found = (scheduler.parse_status(row.job_id, now)
-                 or scheduler.parse_finished(row.job_id, done)
-                 or [JobInfo(row.job_id, "", row.name, "unknown", "no record left")])
-        infos += found
+    for row in rows:
+        infos += found[row.job_id] or [JobInfo(row.job_id, "", row.name, "unknown", "no record left")]
     return infos
 
 
