@@ -10,6 +10,7 @@ import pytest
 
 from elastichpc.cli.main import main
 from elastichpc.providers import TAG
+from tests.aws.conftest import moto_ec2
 
 from .conftest import Clouds
 
@@ -21,7 +22,7 @@ def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_cross_create_and_terminate(clouds: Clouds, gce, capsys) -> None:
+def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys) -> None:
     code, _, err = ehpc(capsys, "cluster", "create", "--cross", "--provision-only", "--config",
                         str(clouds.conf))
     assert code == 0, err
@@ -39,6 +40,16 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, capsys) -> None:
     vms = [r for r in clouds.arm.find("Microsoft.Compute/virtualMachines")
            if (r.get("tags") or {}).get(TAG) == "plcross"]
     assert [vm["name"] for vm in vms] == ["plcross-node4"]
+
+    # The head's security group lets the overlay's port in from the other nodes' public
+    # addresses only; every other rule is the caller's range or the group itself.
+    (group,) = moto_ec2(moto_url).describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["ehpc-plcross"]}])["SecurityGroups"]
+    udp = [p for p in group["IpPermissions"] if p["IpProtocol"] == "udp"]
+    # (Azure gives compute nodes no public address: that one is not let in, see the README.)
+    publics = {nodes[f"plcross-node{i}"]["address"] + "/32" for i in (1, 2, 3)}
+    assert [(p["FromPort"], {r["CidrIp"] for r in p["IpRanges"]}) for p in udp] == [
+        (51820, publics)]
 
     code, _, err = ehpc(capsys, "cluster", "terminate", "plcross", "--config", str(clouds.conf))
     assert code == 0, err

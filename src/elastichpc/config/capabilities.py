@@ -18,12 +18,13 @@ class Capabilities:
     shares_host_software: bool = False  # nodes run this machine's /usr (packages go here)
     regional_inventory: bool = False  # machines() sees one region only: ask each pool's region
     ebs_nfs: bool = False  # the guide's NFS on a new cloud volume (AWS_VOLUME_*)
+    overlay_hub: bool = False  # can open the overlay's port on the head (Provider.allow_overlay)
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True),
+    "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, overlay_hub=True),
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
-                        regional_inventory=True, ebs_nfs=True),
+                        regional_inventory=True, ebs_nfs=True, overlay_hub=True),
     "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True),
     "azure": Capabilities(1000, ("AZURE", "REGION")),
 }

@@ -214,6 +214,11 @@ def build_spec(settings: Settings, name: str | None = None) -> ClusterSpec:
         raise ConfigError(f"[CLUSTER] CLUSTER_USER {user!r} is not a valid non-root user name")
     overlay = settings.get("CLUSTER", "OVERLAY")
     places = {head.name, *(p.name for p in pools)}
+    overlay = len(places) > 1 if overlay is None else overlay
+    if overlay and not CAPABILITIES[head.provider].overlay_hub:
+        hubs = ", ".join(p for p, c in CAPABILITIES.items() if c.overlay_hub)
+        raise ConfigError(f"a head on {head.provider} cannot be the overlay's hub yet (its firewall "
+                          f"rule for the overlay is not made): put the head on {hubs}")
     return ClusterSpec(
         name=check_name(name),
         head=head,
@@ -224,7 +229,7 @@ def build_spec(settings: Settings, name: str | None = None) -> ClusterSpec:
         accounting=settings.get("CLUSTER", "ACCOUNTING"),
         firewall=_firewall(settings),
         settings=settings,
-        overlay=len(places) > 1 if overlay is None else overlay,
+        overlay=overlay,
     )
 
 

@@ -72,6 +72,9 @@ def _build(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress
     with progress.step(f"launching 1 head + {spec.size} compute nodes on {', '.join(spec.places)}"):
         machines = fleet.launch(plans, progress.detail)
         record_machines(journal, spec.name, machines)
+    if spec.overlay:
+        with progress.step("opening the overlay's port on the head to the other nodes only"):
+            fleet.open_overlay(machines)
     bootstrap_machines(spec, fleet, keys, machines, progress, provision_only, journal)
     if not provision_only:
         from ..agent.install import install_agent

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from ..config import CAPABILITIES, ClusterSpec, Placement
 from ..providers import Machine, NodePlan, Provider, Report, get_provider
+from ..providers.network import OVERLAY_PORT
 from .plan import planned_pools
 
 T = TypeVar("T")
@@ -99,6 +100,12 @@ class Fleet:
             return self._annotate(self.provider(place).launch(spec, groups[place], tell), place)
 
         return [m for found in each(launch_at, groups) for m in found]
+
+    def open_overlay(self, machines: list[Machine]) -> None:
+        """Let the overlay's port into the head from the other nodes' public addresses."""
+        sources = [str(m.extra.get("public_address") or m.address) for m in machines
+                   if m.role != "head" and (m.extra.get("public_address") or m.address)]
+        self.head.allow_overlay(self.spec.name, OVERLAY_PORT, sorted(set(sources)))
 
     def _annotate(self, machines: list[Machine], listed_at: str) -> list[Machine]:
         names = {p.name for p in self.places}

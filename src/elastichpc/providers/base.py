@@ -157,6 +157,11 @@ class Provider(ABC):
         outside the head's root-only credentials file."""
         return {}
 
+    def allow_overlay(self, cluster: str, port: int, sources: list[str]) -> None:
+        """Open the overlay's UDP `port` on the cluster's head to `sources` (the public addresses
+        of its other nodes) and to nothing else. Only providers that can host the hub."""
+        raise self._unsupported("hosting the overlay's hub (the head of a cluster across places)")
+
     # Disks: optional. Default: one clear line.
     def _unsupported(self, what: str) -> EhpcError:
         return EhpcError(f"the {self.name} provider does not support {what}")

@@ -51,6 +51,24 @@ def ensure_security_group(ec2: Any, spec: ClusterSpec) -> str:
     return str(group_id)
 
 
+def allow_overlay(ec2: Any, cluster: str, port: int, sources: list[str]) -> None:
+    """Let the overlay's UDP port in from these addresses only (the cluster's other nodes)."""
+    with aws_errors("look up the cluster's security group"):
+        groups = ec2.describe_security_groups(
+            Filters=[cluster_filter(cluster), {"Name": "group-name", "Values": [group_name(cluster)]}]
+        )["SecurityGroups"]
+    if not groups:
+        raise ConfigError(f"cluster {cluster} has no security group in this region")
+    opened = {r["CidrIp"] for p in groups[0]["IpPermissions"]
+              if p.get("IpProtocol") == "udp" and p.get("FromPort") == port for r in p["IpRanges"]}
+    wanted = [f"{address}/32" for address in sources if f"{address}/32" not in opened]
+    if wanted:
+        with aws_errors("open the overlay's port"):
+            ec2.authorize_security_group_ingress(GroupId=groups[0]["GroupId"], IpPermissions=[
+                {"IpProtocol": "udp", "FromPort": port, "ToPort": port,
+                 "IpRanges": [{"CidrIp": cidr} for cidr in wanted]}])
+
+
 def ensure_key_pair(ec2: Any, spec: ClusterSpec, login_pubkey: str) -> str | None:
     """[AWS] keyPair when given (it must exist), else a key pair of the cluster's login key."""
     user_pair = spec.settings.get("AWS", "keyPair")

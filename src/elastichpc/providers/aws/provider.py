@@ -26,7 +26,7 @@ from .client import (
     region_name,
     warn_retired_keys,
 )
-from .firewall import ensure_key_pair, ensure_security_group
+from .firewall import allow_overlay, ensure_key_pair, ensure_security_group
 from .tags import cluster_filter, tag_dict
 
 
@@ -226,6 +226,9 @@ class AwsProvider(Provider):
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         disks.delete_snapshot(self.ec2, snapshot_id)
+
+    def allow_overlay(self, cluster: str, port: int, sources: list[str]) -> None:
+        allow_overlay(self.ec2, cluster, port, sources)
 
     # ---- spot ----------------------------------------------------------------------------------
     def spot_prices(self, instance_type: str, zone: str = "") -> list[SpotPrice]:

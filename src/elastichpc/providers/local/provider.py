@@ -202,6 +202,10 @@ class LocalProvider(LocalDisks, Provider):
         except ProviderError as err:
             raise ProviderError(f"{machine.name}: boot script failed: {err}") from None
 
+    def allow_overlay(self, cluster: str, port: int, sources: list[str]) -> None:
+        """Already so: each node's own firewall lets the port in from the cluster's public range
+        (hostnet.public_firewall)."""
+
     # ---- inventory -----------------------------------------------------------------------------
     def machines(self, cluster: str) -> list[Machine]:
         prefix = f"ehpc.{cluster}."
