@@ -51,6 +51,8 @@ AZURE = 1
 GCE = 2
 MASTER = aws
 [AWS]
+accessKey = testing
+secretKey = testing
 REGION = {REGION}
 INSTANCE TYPE = t3.micro
 MASTER_TYPE = t3.small

@@ -22,7 +22,8 @@ def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys) -> None:
+def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, monkeypatch,
+                                    tmp_path) -> None:
     code, _, err = ehpc(capsys, "cluster", "create", "--cross", "--provision-only", "--config",
                         str(clouds.conf))
     assert code == 0, err
@@ -51,8 +52,25 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys) 
     assert [(p["FromPort"], {r["CidrIp"] for r in p["IpRanges"]}) for p in udp] == [
         (51820, publics)]
 
-    code, _, err = ehpc(capsys, "cluster", "terminate", "plcross", "--config", str(clouds.conf))
+    # With the local state lost, terminate searches every cloud cluster.conf has an account of.
+    monkeypatch.setenv("EHPC_STATE_DIR", str(tmp_path / "lost"))
+    code, out, err = ehpc(capsys, "cluster", "terminate", "plcross", "--json", "--config", str(clouds.conf))
     assert code == 0, err
+    removed = " ".join(json.loads(out)["removed"])
+    assert all(part in removed for part in ("instance i-", "plcross-node2", "resource group ehpc-plcross"))
     assert gce.labelled(TAG, "plcross") == []
     assert [r["id"] for r in clouds.arm.resources.values() if (r.get("tags") or {}).get(TAG)] == []
     # (moto: the aws_env fixture fails the test if anything tagged is left there)
+
+
+@pytest.mark.parametrize(("drop", "names"), [("SUBSCRIPTION ID", "AZURE"), ("PROJECT_ID", "GCE")])
+def test_a_cloud_without_credentials_stops_the_create_before_anything(
+        clouds: Clouds, gce, drop: str, names: str, capsys) -> None:
+    text = clouds.conf.read_text()
+    clouds.conf.write_text("\n".join(line for line in text.splitlines() if not line.startswith(drop)))
+    code, _, err = ehpc(capsys, "cluster", "create", "--cross", "--provision-only", "--config",
+                        str(clouds.conf))
+    assert code != 0 and len(err.strip().splitlines()) == 1 and names in err, err
+    assert gce.labelled(TAG, "plcross") == [] and clouds.arm.find("Microsoft.Compute/virtualMachines") == []
+    code, out, _ = ehpc(capsys, "cluster", "list", "--json")
+    assert code == 0 and "plcross" not in out

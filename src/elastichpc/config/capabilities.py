@@ -19,12 +19,17 @@ class Capabilities:
     regional_inventory: bool = False  # machines() sees one region only: ask each pool's region
     ebs_nfs: bool = False  # the guide's NFS on a new cloud volume (AWS_VOLUME_*)
     overlay_hub: bool = False  # can open the overlay's port on the head (Provider.allow_overlay)
+    # The setting that says an account of this provider is configured: a terminate that has lost
+    # its state searches every provider so configured.
+    account_key: tuple[str, str] | None = None
 
 
 CAPABILITIES: dict[str, Capabilities] = {
     "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, overlay_hub=True),
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
-                        regional_inventory=True, ebs_nfs=True, overlay_hub=True),
-    "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True),
-    "azure": Capabilities(1000, ("AZURE", "REGION")),
+                        regional_inventory=True, ebs_nfs=True, overlay_hub=True,
+                        account_key=("AWS", "accessKey")),
+    "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True,
+                        account_key=("GCE", "PROJECT_ID")),
+    "azure": Capabilities(1000, ("AZURE", "REGION"), account_key=("AZURE", "SUBSCRIPTION ID")),
 }

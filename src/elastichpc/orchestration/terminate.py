@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import shutil
 
-from ..config import Settings, check_name
+from ..config import CAPABILITIES, Settings, check_name
 from ..providers import get_provider
 from ..remote import close_connections
 from ..state import Journal
 from .context import ClusterContext
 from .fleet import each
 from .progress import Progress
+
+
+def searched(provider: str | None, settings: Settings) -> list[str]:
+    """The providers to search by tag for a cluster the journal does not know: the one named,
+    else the local host and every cloud whose account the settings (cluster.conf) give."""
+    if provider:
+        return [provider]
+    return ["local", *(name for name, can in CAPABILITIES.items()
+                       if can.account_key and settings.is_set(*can.account_key))]
 
 
 def terminate_cluster(
@@ -26,8 +35,8 @@ def terminate_cluster(
 ) -> list[str]:
     """Remove the cluster; returns what was removed (empty: there was nothing left).
 
-    When the journal does not know the cluster, the provider (`provider_name`, default local)
-    is searched for resources tagged with its name."""
+    When the journal does not know the cluster, the providers `searched` names are searched
+    for resources tagged with its name."""
     check_name(name)
     progress = progress or Progress()
     journal = journal or Journal()
@@ -41,7 +50,8 @@ def terminate_cluster(
         with progress.step(f"terminating {name} on {row.provider}"):
             removed = fleet.terminate(progress.detail)
     else:
-        providers = [get_provider(provider_name or "local", settings or Settings())]
+        settings = settings or Settings()
+        providers = [get_provider(name, settings) for name in searched(provider_name, settings)]
         each(lambda p: p.check_ready(), providers)
         close_connections(directory)
         with progress.step(f"terminating {name} on {', '.join(p.name for p in providers)}"):
