@@ -64,6 +64,9 @@ def status_args(parser: argparse.ArgumentParser) -> None:
 
 def terminate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name")
+    parser.add_argument("--forget", action="store_true",
+                        help="when the provider cannot be reached (an endpoint that is gone), "
+                        "drop the cluster from this machine anyway and say what was not verified")
     add_access_flags(parser)
     json_flag(parser)
 
@@ -214,12 +217,28 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def terminate_cmd(args: argparse.Namespace) -> int:
+    from ..errors import ClusterNotFound, EhpcError, ProviderError
     from ..orchestration.terminate import terminate_cluster
 
     settings = settings_from(args)
     provider = settings.get("CLUSTER", "PROVIDER") if settings.is_set("CLUSTER", "PROVIDER") else None
-    removed = terminate_cluster(args.name, ConsoleProgress(), provider_name=provider,
-                                settings=settings)
+    try:
+        removed = terminate_cluster(args.name, ConsoleProgress(), provider_name=provider,
+                                    settings=settings)
+    except EhpcError as err:
+        if isinstance(err, ProviderError) and not args.forget:
+            raise ProviderError(f"{err}; if it is gone for good, `ehpc cluster terminate "
+                                f"{args.name} --forget` drops the cluster here") from None
+        if not args.forget or isinstance(err, ClusterNotFound):
+            raise
+        from ..orchestration.terminate import forget_cluster
+
+        said = forget_cluster(args.name, str(err))
+        if args.json:
+            print_json({"name": args.name, "removed": [], "forgotten": True, "detail": said})
+        else:
+            print(f"ehpc: warning: {said}", file=sys.stderr)
+        return 0
     if args.json:
         print_json({"name": args.name, "removed": removed})
     elif removed:

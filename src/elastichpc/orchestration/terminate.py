@@ -61,3 +61,25 @@ def terminate_cluster(
     if row is not None:
         journal.remove_cluster(name)
     return removed
+
+
+def forget_cluster(name: str, reason: str, journal: Journal | None = None) -> str:
+    """Drop a cluster whose provider cannot be reached from the journal (and its keys), after a
+    terminate failed for `reason`; returns the line that says what could not be verified."""
+    check_name(name)
+    journal = journal or Journal()
+    row = journal.get_cluster(name)
+    if row is None:
+        return f"no cluster named {name} is known here: nothing to forget"
+    nodes = journal.nodes(name)
+    ids = ", ".join(n.provider_id or n.name for n in nodes[:5]) + (" ..." if len(nodes) > 5 else "")
+    journal.event(name, "forgotten", f"forgotten without terminating: {reason}")
+    directory = journal.directory / "clusters" / name
+    close_connections(directory)
+    if directory.exists():
+        shutil.rmtree(directory)
+    journal.remove_cluster(name)
+    return (f"forgot cluster {name} without removing anything on {row.provider} ({reason}); not "
+            f"verified: {len(nodes)} machines ({ids or 'none recorded'}) and any disks, networks "
+            f"or firewall rules tagged ehpc-cluster={name}: check them at the provider")
+

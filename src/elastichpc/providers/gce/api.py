@@ -99,6 +99,11 @@ class ComputeApi:
                     raise describe(error, what) from None
             except auth_exc.GoogleAuthError as error:
                 raise PrerequisiteError(f"GCE credentials could not be used ({what}): {error}") from None
+            except OSError:  # requests' connection errors: the endpoint does not answer
+                if attempt == ATTEMPTS - 1:
+                    where = self.options.api_endpoint if self.options else "compute.googleapis.com"
+                    raise ProviderError(f"GCE {what}: cannot reach {where} (connection failed "
+                                        f"{ATTEMPTS} times)") from None
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
 
