@@ -9,6 +9,8 @@ Service Quotas calls that moto lacks (aws_missing_services.py). Tests drive it t
     POST /__proxy/fail?count=3&action=RunInstances   the next 3 RunInstances calls: 503
     POST /__proxy/delay?seconds=0.2[&action=X]       every call (of X) waits 0.2 s first
     POST /__proxy/reset                              back to a plain proxy
+    POST /__proxy/chaos?rate=0.2&seconds=0.3&seed=1  each call: throttled or a 500 with
+                                                     probability rate, else maybe delayed
     python -m tests.emulators.aws_fault_proxy --port 5001 --upstream http://127.0.0.1:5000
 """
 
@@ -18,7 +20,9 @@ import argparse
 import collections
 import http.client
 import json
+import random
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +34,8 @@ THROTTLED = (
     b"</Code><Message>Request limit exceeded.</Message></Error></Errors>"
     b"<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
 )
+INTERNAL = THROTTLED.replace(b"RequestLimitExceeded", b"InternalError").replace(
+    b"Request limit exceeded.", b"An internal error has occurred.")
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -48,6 +54,20 @@ class Faults:
             self.delay_action = ""
             self.failed = 0
             self.calls: collections.Counter[str] = collections.Counter()
+            self.chaos_rate = 0.0
+            self.chaos_delay = 0.0
+            self.random = random.Random(0)
+
+    def chaos(self) -> tuple[bytes | None, float]:
+        """For a call under chaos: (an error answer or None, seconds to wait first)."""
+        with self.lock:
+            if not self.chaos_rate:
+                return None, 0.0
+            draw = self.random.random()
+            if draw < self.chaos_rate:
+                self.failed += 1
+                return (THROTTLED if draw < self.chaos_rate / 2 else INTERNAL), 0.0
+            return None, self.chaos_delay if draw < 2 * self.chaos_rate else 0.0
 
     def pause_for(self, action: str) -> float:
         with self.lock:
@@ -100,6 +120,10 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
                 if command == "fail":
                     faults.fail_left = int(query.get("count", "1"))
                     faults.fail_action = query.get("action", "")
+                elif command == "chaos":
+                    faults.chaos_rate = float(query.get("rate", "0"))
+                    faults.chaos_delay = float(query.get("seconds", "0"))
+                    faults.random = random.Random(int(query.get("seed", "0")))
                 elif command == "delay":
                     faults.delay = float(query.get("seconds", "0"))
                     faults.delay_action = query.get("action", "")
@@ -119,6 +143,11 @@ def make_handler(upstream: urllib.parse.SplitResult, faults: Faults) -> type[Bas
             if faults.should_fail(action):
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
                 return
+            error, wait = faults.chaos()
+            if error is not None:
+                self._reply(503 if error is THROTTLED else 500, error, {"Content-Type": "text/xml"})
+                return
+            time.sleep(wait)
             handler = aws_missing_services.TARGETS.get(target)
             if handler is not None:  # what moto does not have: answered here
                 self._answer_json(handler, body)
@@ -161,6 +190,13 @@ class FaultProxy:
     def fail_next(self, count: int, action: str = "") -> None:
         with self.faults.lock:
             self.faults.fail_left, self.faults.fail_action = count, action
+
+    def set_chaos(self, rate: float, seconds: float = 0.0, seed: int = 0) -> None:
+        """Each call fails (throttled or 500, half each) with probability `rate`; of the others,
+        about as many again wait `seconds` first."""
+        with self.faults.lock:
+            self.faults.chaos_rate, self.faults.chaos_delay = rate, seconds
+            self.faults.random = random.Random(seed)
 
     def set_delay(self, seconds: float, action: str = "") -> None:
         with self.faults.lock:

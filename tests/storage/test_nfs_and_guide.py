@@ -79,6 +79,7 @@ def test_guide_nfs_section_exports_home_to_the_compute_nodes(cli: StorageCli, tm
                           f"({NAME}-head:/home fsid 0, server nfs-ganesha)\n")
     ganesha = cli.on(NAME, "head", "cat /etc/ganesha/ganesha.conf")
     assert 'Path = "/home";' in ganesha and "Filesystem_Id = 0.0;" in ganesha
+    assert cli.on(NAME, "head", "stat -c %a /home") == "755\n"  # /home keeps its mode
     cli.on(NAME, "node1", "echo via-home > /home/probe.txt")
     assert cli.on(NAME, "node2", "cat /home/probe.txt") == "via-home\n"
     assert cli.on(NAME, "node2", f"nfs-cat nfs://{head}/home/probe.txt") == "via-home\n"
@@ -95,6 +96,10 @@ def test_guide_gluster_section_runs_on_a_running_cluster(cli: StorageCli, tmp_pa
     assert out["detail"].startswith("volume gv0: Distribute, bricks ")
     cli.on(NAME, "head", "echo on-gluster > /gluster/WGA/g.txt")
     assert cli.on(NAME, "node2", "cat /gluster/WGA/g.txt") == "on-gluster\n"
+    # jobs run as the cluster user: the volume's root is theirs to write (issue 14, item 6)
+    job = cli.run("job", "submit", NAME, "--wait", "--", "touch /gluster/WGA/by-job && stat -c %U "
+                  "/gluster/WGA/by-job")
+    assert job.stdout == "ehpcuser\n"
     assert cli.on(NAME, "node1", "findmnt -rn -o FSTYPE /shared").strip() != "fuse.glusterfs"
 
 

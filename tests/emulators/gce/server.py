@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import secrets
 import threading
 import time
@@ -57,6 +58,9 @@ class Emulator:
         self.state = ComputeState()
         self.faults: list[Fault] = []
         self.latency = 0.0
+        self.chaos_rate = 0.0  # each request: an error with this probability (set_chaos)
+        self.chaos_latency = 0.0
+        self.random = random.Random(0)
         self.log: list[Recorded] = []
         self.tokens: dict[str, str] = {}  # access token -> grant type that got it
         self.service_accounts: dict[str, Any] = {}  # email -> public key (what IAM knows)
@@ -66,6 +70,21 @@ class Emulator:
     def inject(self, status: int, reason: str, count: int = 1, match: str = "", message: str = "") -> None:
         with self.state.lock:
             self.faults.append(Fault(status, reason, message or _MESSAGES.get(reason, reason), count, match))
+
+    def set_chaos(self, rate: float, seconds: float = 0.0, seed: int = 0) -> None:
+        """Each request fails (429 rateLimitExceeded or 503 backendError, half each) with
+        probability `rate`; of the others, about as many again wait `seconds` first."""
+        with self.state.lock:
+            self.chaos_rate, self.chaos_latency, self.random = rate, seconds, random.Random(seed)
+
+    def _chaos(self) -> tuple[Fault | None, float]:
+        with self.state.lock:
+            draw = self.random.random() if self.chaos_rate else 1.0
+        if draw < self.chaos_rate / 2:
+            return Fault(429, "rateLimitExceeded", _MESSAGES["rateLimitExceeded"], 1, ""), 0.0
+        if draw < self.chaos_rate:
+            return Fault(503, "backendError", _MESSAGES["backendError"], 1, ""), 0.0
+        return None, self.chaos_latency if draw < 2 * self.chaos_rate else 0.0
 
     def set_latency(self, seconds: float) -> None:
         self.latency = seconds
@@ -140,13 +159,15 @@ class Emulator:
                 authorization: str) -> tuple[int, dict[str, Any]]:
         if self.latency:
             time.sleep(self.latency)
+        chaos, wait = self._chaos()
+        time.sleep(wait)
         method_id = "unknown"
         with self.state.lock:
             try:
                 self.callers.append(self._caller(authorization))
                 route, params = routes.match(http_method, path)
                 method_id = route.method_id
-                if fault := self._fault_for(method_id):
+                if fault := chaos or self._fault_for(method_id):
                     raise ApiError(fault.status, fault.reason, fault.message)
                 status, answer = 200, route.handler(self.state, params, query, body)
             except ApiError as err:

@@ -1,0 +1,178 @@
+"""Creates and terminates under injected cloud faults: success rate, reruns, duplicates, leaks.
+
+AWS (moto behind tests/emulators/aws_fault_proxy.py) and GCE (our emulator): on about RATE of
+the API calls (default 20%) the cloud answers with throttling (AWS RequestLimitExceeded 503,
+GCE 429 rateLimitExceeded) or a server error (AWS 500 InternalError, GCE 503 backendError), half
+each, and about as many again are delayed (default 0.3 s). Each trial runs, in this process,
+`ehpc cluster create --provision-only` (a failed one is rerun once, as the README says to),
+counts the cluster's instances (more than 1 + size: a duplicate launch), then `ehpc cluster
+terminate` under the same faults (a failed one is rerun without faults) and counts what is left
+tagged with the cluster (a leak). The seed makes a run repeatable.
+Writes bench/results/cloud_faults.json.
+Usage: python bench/cloud_faults.py [TRIALS [RATE [DELAY]]]   (from the repository root)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# google.auth reads these when first imported: never look for a metadata server off the machine.
+os.environ.update(NO_GCE_CHECK="true", GCE_METADATA_HOST="127.0.0.1:9", GCE_METADATA_IP="127.0.0.1:9",
+                  AWS_EC2_METADATA_DISABLED="true", EHPC_CALLER_CIDR="192.0.2.0/24",
+                  EHPC_WHAT_IS_MY_IP="http://127.0.0.1:9/")
+
+from aws_create import start_moto  # noqa: E402
+from results_file import write_results  # noqa: E402
+
+from tests.aws.conftest import moto_ec2, tagged_resources  # noqa: E402
+from tests.emulators.aws_fault_proxy import FaultProxy  # noqa: E402
+from tests.emulators.gce import EmulatorServer  # noqa: E402
+
+SIZE = 3
+
+
+def ehpc(*argv: str) -> tuple[int, list[str]]:
+    """`ehpc ARGV` in this process: exit code and the `ehpc:` lines it printed on stderr."""
+    from elastichpc.cli.main import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(argv))
+    return code, [line for line in err.getvalue().splitlines() if line.startswith("ehpc: error")]
+
+
+def trial(name: str, create: list[str], faults: Callable[[bool], None],
+          instances: Callable[[str], int], leftovers: Callable[[str], list[str]]) -> dict[str, Any]:
+    faults(True)
+    start = time.perf_counter()
+    code, errors = ehpc("cluster", "create", "--name", name, "--size", str(SIZE),
+                        "--provision-only", *create)
+    first = code == 0
+    if not first:  # the README's advice: run the same command again
+        code, more = ehpc("cluster", "create", "--name", name, "--size", str(SIZE),
+                          "--provision-only", *create)
+        errors += more
+    create_s = time.perf_counter() - start
+    made = instances(name)
+    done, more = ehpc("cluster", "terminate", name)
+    errors += more
+    terminated_first = done == 0
+    if not terminated_first:
+        faults(False)
+        done, more = ehpc("cluster", "terminate", name)
+        errors += more
+    faults(False)
+    left = leftovers(name)
+    return {"created_first_try": first, "created_after_rerun": code == 0,
+            "instances": made, "duplicates": max(0, made - (SIZE + 1)),
+            "terminated_first_try": terminated_first, "leaked": left,
+            "create_s": round(create_s, 2), "errors": errors}
+
+
+injected: dict[str, int] = {}  # API calls the cloud answered and how many of them were faults
+
+
+def aws_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
+    moto, url = start_moto()
+    proxy = FaultProxy(url)
+    os.environ.update(AWS_ENDPOINT_URL=proxy.start(), AWS_ACCESS_KEY_ID="bench",
+                      AWS_SECRET_ACCESS_KEY="bench", EHPC_AWS_MAX_ATTEMPTS="8")
+    ec2 = moto_ec2(url)
+    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    create = ["--provider", "aws", "--aws-region", "eu-west-1", "--image-aws-image-id", image,
+              "--aws-instance-type", "t3.micro", "--aws-master-type", "t3.small"]
+    seed = iter(range(1, 10**6))
+
+    def faults(on: bool) -> None:
+        proxy.set_chaos(rate if on else 0.0, delay, next(seed))
+
+    def instances(name: str) -> int:
+        mine = [{"Name": "tag:ehpc-cluster", "Values": [name]}]
+        return sum(i["State"]["Name"] != "terminated"
+                   for r in ec2.describe_instances(Filters=mine)["Reservations"] for i in r["Instances"])
+
+    def leftovers(name: str) -> list[str]:
+        return tagged_resources(ec2)  # every trial terminates: anything tagged is a leak
+
+    try:
+        runs = [trial(f"faws{n}", create, faults, instances, leftovers) for n in range(trials)]
+        injected.update(calls=sum(proxy.faults.calls.values()), failed=proxy.faults.failed)
+        return runs
+    finally:
+        proxy.stop()
+        moto.terminate()
+        moto.wait()
+
+
+def gce_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
+    from elastichpc.providers import TAG
+
+    server = EmulatorServer().start()
+    emulator = server.emulator
+    os.environ["EHPC_GCE_ENDPOINT"] = server.url
+    create = ["--provider", "gce", "--gce-project-id", "bench"]
+    seed = iter(range(1, 10**6))
+
+    def faults(on: bool) -> None:
+        emulator.set_chaos(rate if on else 0.0, delay, next(seed))
+
+    def instances(name: str) -> int:
+        return sum("/instances/" in link for link in emulator.labelled(TAG, name))
+
+    def leftovers(name: str) -> list[str]:
+        firewalls = [f"firewall {n}" for (_, n) in emulator.state.firewalls if name in n]
+        return emulator.labelled(TAG, name) + firewalls
+
+    try:
+        runs = [trial(f"fgce{n}", create, faults, instances, leftovers) for n in range(trials)]
+        answered = emulator.requests()
+        injected.update(calls=len(answered), failed=sum(r.status in (429, 503) for r in answered))
+        return runs
+    finally:
+        server.stop()
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    count = len(runs)
+    return {
+        "trials": count,
+        "create_success_first_try": sum(r["created_first_try"] for r in runs) / count,
+        "create_success_after_one_rerun": sum(r["created_after_rerun"] for r in runs) / count,
+        "terminate_success_first_try": sum(r["terminated_first_try"] for r in runs) / count,
+        "duplicate_instances": sum(r["duplicates"] for r in runs),
+        "leaked_resources": sum(len(r["leaked"]) for r in runs),
+        "error_lines": sorted({e for r in runs for e in r["errors"]}),
+        "create_s_median": sorted(r["create_s"] for r in runs)[count // 2],
+    }
+
+
+def main(trials: int, rate: float, delay: float) -> None:
+    numbers: dict[str, Any] = {
+        "benchmark": "cloud_faults", "compute_nodes": SIZE, "fault_rate": rate, "delay_s": delay,
+        "emulators": "moto_server behind the fault proxy; the GCE emulator (loopback only)",
+    }
+    with tempfile.TemporaryDirectory() as state:
+        os.environ["EHPC_STATE_DIR"] = state
+        for provider, runs in (("aws", aws_runs), ("gce", gce_runs)):
+            numbers[provider] = summary(runs(trials, rate, delay))
+            numbers[provider]["api_calls"] = injected["calls"]
+            numbers[provider]["faults_injected"] = injected["failed"]
+            print(provider, json.dumps(numbers[provider]), flush=True)
+    print(write_results("cloud_faults", numbers))
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(int(args[0]) if args else 10, float(args[1]) if len(args) > 1 else 0.2,
+         float(args[2]) if len(args) > 2 else 0.3)
