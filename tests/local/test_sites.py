@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +31,10 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehpc]:
     yield ehpc
     ehpc.run("cluster", "terminate", NAME, check=False)
     shutil.rmtree(ehpc.local_root, ignore_errors=True)
+
+
+def cli_argv() -> list[str]:
+    return [sys.executable, "-m", "elastichpc"]
 
 
 def reach(node: str, address: str, port: int = 22) -> bool:
@@ -100,3 +106,35 @@ def test_terminate_leaves_nothing(cli: Ehpc) -> None:
     assert any("wireguard-go" in " ".join(cmdline(pid)) for pid in pids)
     cli.run("cluster", "terminate", NAME)
     assert leftovers(NAME, cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids) == []
+
+
+def test_a_node_whose_overlay_fails_is_named_and_removed(tmp_path: Path) -> None:
+    """node2's public link goes down while the create waits for SSH: its tunnel cannot reach
+    the head, so it is removed and named, and the cluster works without it."""
+    name = "plfail"
+    cli = Ehpc(tmp_path / "state", ROOT / f"pl-{name}")
+    netns = f"ehpc.{name}.{name}-node2"
+    create = subprocess.Popen(
+        [*cli_argv(), "cluster", "create", "--name", name, "--head", "local/a", "--pool", "local/b:1",
+         "--pool", "local/c:1", "--local-root-dir", str(cli.local_root)],
+        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "UP" not in subprocess.run(["ip", "-n", netns, "-br", "addr", "show", "eth1"],
+                                         capture_output=True, text=True).stdout.split()[1:2]:
+            assert time.monotonic() < deadline and create.poll() is None, "node2 never appeared"
+            time.sleep(0.02)
+        subprocess.run(["ip", "-n", netns, "link", "set", "eth1", "down"], check=True)
+        _, err = create.communicate(timeout=300)
+        assert create.returncode == 0, err
+        assert f"{name}-node2" in err and "removed from the cluster" in err
+        nodes = [n["name"] for n in cli.json("nodes", "list", name)]
+        assert nodes == [f"{name}-head", f"{name}-node1"]
+        assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert cli.run("job", "submit", name, "--wait", "--", "hostname").stdout.split() == [f"{name}-node1"]
+    finally:
+        create.kill()
+        pids = node_pids(name)
+        cli.run("cluster", "terminate", name, check=False)
+        shutil.rmtree(cli.local_root, ignore_errors=True)
+    assert leftovers(name, cli.local_root, tmp_path / "state", pids) == []

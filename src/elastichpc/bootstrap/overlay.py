@@ -52,10 +52,11 @@ def wg_config(node: OverlayNode, private_key: str, psk: str, nodes: list[Overlay
 def overlay_script(node: OverlayNode, private_key: str, psk: str, nodes: list[OverlayNode],
                    endpoint: str, port: int) -> str:
     """Brings `node` onto the overlay (or updates its peers): sent over SSH on standard input."""
+    hub = next(n for n in nodes if n.role == "head")
     return _script(
         f"overlay for {node.name}",
         {"EHPC_WG_CONF": _b64(wg_config(node, private_key, psk, nodes, endpoint, port)),
-         "EHPC_WG_HUB": "1" if node.role == "head" else "0"},
+         "EHPC_WG_HUB": "1" if node.role == "head" else "0", "EHPC_WG_HUB_ADDRESS": hub.address},
         ["disk.sh", "overlay.sh"],
-        ["ehpc_overlay"],
+        ["ehpc_overlay", *([] if node.role == "head" else ["ehpc_overlay_reach"])],
     )

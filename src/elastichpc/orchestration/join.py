@@ -59,7 +59,7 @@ def bootstrap_machines(
 
     if spec.overlay and journal is not None:
         with progress.step("joining the nodes to the encrypted overlay (WireGuard, head as hub)"):
-            machines = join_overlay(spec, keys, shell, machines, journal, progress)
+            machines = join_overlay(spec, fleet, keys, shell, machines, journal, progress)
         # From now on the compute nodes are reached through the head, over the overlay.
         close_connections(directory)
         hosts = ssh_hosts(spec, fleet, keys, machines)

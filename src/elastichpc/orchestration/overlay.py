@@ -2,7 +2,7 @@
 
 Keys are made on the client at create (remote/keys.py, 0600) and travel inside the script on
 standard input; the journal keeps only each node's overlay address. A compute node whose
-tunnel does not come up is named and left out of the cluster; the others go on.
+tunnel does not reach the head is named and removed; the others go on.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..providers import Machine
 from ..providers.network import OVERLAY_PORT
 from ..remote import ClusterKeys, ClusterShell, in_parallel
 from ..state import Journal
+from .fleet import Fleet
 from .progress import Progress
 
 
@@ -50,10 +51,11 @@ def public_endpoint(head: Machine) -> str:
     return endpoint
 
 
-def join_overlay(spec: ClusterSpec, keys: ClusterKeys, shell: ClusterShell, machines: list[Machine],
-                 journal: Journal, progress: Progress) -> list[Machine]:
+def join_overlay(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, shell: ClusterShell,
+                 machines: list[Machine], journal: Journal, progress: Progress) -> list[Machine]:
     """Bring the machines onto the overlay (the head first); return those that joined, each
-    with its overlay address as the address the other nodes use."""
+    with its overlay address as the address the other nodes use. A compute node that cannot
+    reach the head over it is removed (from its cloud and the journal), and named."""
     addresses = assign_addresses(journal, spec.name, machines)
     known = [row for row in journal.nodes(spec.name) if row.overlay_address]
     nodes = [OverlayNode(row.name, row.role, row.overlay_address, keys.overlay_key(row.name)[1])
@@ -77,8 +79,11 @@ def join_overlay(spec: ClusterSpec, keys: ClusterKeys, shell: ClusterShell, mach
     by_name = {n.name: n for n in nodes}
     join(by_name[head.name])
     failed = [f for f in in_parallel(join, [by_name[m.name] for m in machines if m.role != "head"]) if f]
-    lost = {line.split(":", 1)[0] for line in failed}
+    lost = sorted({line.split(":", 1)[0] for line in failed})
     for line in failed:
-        progress.note(f"left out of the cluster, its overlay failed: {line}")
-        journal.event(spec.name, "overlay", f"failed: {line}")
+        progress.note(f"removed from the cluster, its overlay failed: {line}")
+        journal.event(spec.name, "overlay", f"removed, overlay failed: {line}")
+    if lost:
+        fleet.terminate_nodes(lost, progress.detail)
+        journal.remove_nodes(spec.name, lost)
     return [replace(m, private_address=addresses[m.name]) for m in machines if m.name not in lost]

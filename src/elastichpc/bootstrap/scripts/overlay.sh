@@ -17,3 +17,13 @@ ehpc_overlay() {
     ip link show ehpc-wg >/dev/null 2>&1 || ehpc_fail "$(hostname): the WireGuard overlay did not come up"
   fi
 }
+
+# A compute node proves its tunnel: the hub's sshd answers at its overlay address.
+ehpc_overlay_reach() {
+  local i
+  for i in $(seq 12); do  # about 15 s: a handshake takes well under one
+    timeout 1 bash -c ": </dev/tcp/$EHPC_WG_HUB_ADDRESS/22" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  ehpc_fail "$(hostname): the head does not answer over the overlay ($EHPC_WG_HUB_ADDRESS)"
+}
