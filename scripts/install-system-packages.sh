@@ -5,9 +5,11 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   iproute2 util-linux openssh-server openssh-client   # nodes: namespaces, sshd
+  nftables                                             # nodes' NAT, clusters kept apart
   munge slurm-wlm slurmctld slurmd slurm-client        # Slurm
   slurmdbd mariadb-server                              # Slurm accounting (ACCOUNTING = true)
   gridengine-master gridengine-exec gridengine-client  # Grid Engine
+  gridengine-drmaa1.0                                  # its DRMAA library (python drmaa)
   libslurm-perl libslurmdb-perl libswitch-perl         # Slurm's Torque wrappers (PBS), see below
   emboss                                               # the README's demo job (seqret)
   xfsprogs glusterfs-server glusterfs-client            # data disks (ext4/xfs), GlusterFS

@@ -25,6 +25,7 @@ class ClusterLayout:
     nodes: list[NodeFacts]
     munge_key: bytes = field(repr=False)
     accounting: bool = False
+    homes: str = "/home"  # where the cluster user's home is: a directory every node shares
 
     @property
     def head(self) -> NodeFacts:

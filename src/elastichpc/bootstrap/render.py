@@ -74,6 +74,7 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_USER": layout.cluster_user,
         "EHPC_UID": str(CLUSTER_UID),
         "EHPC_SHARED": layout.shared_dir,
+        "EHPC_HOMES": layout.homes,
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
     }

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from .layout import ClusterLayout
 
+DRMAA_LIBRARY = "/usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0"
 COMMANDS = {"sge_qmaster": "gridengine-master", "sge_execd": "gridengine-exec",
-            "qsub": "gridengine-client", "munged": "munge"}
+            "qsub": "gridengine-client", "munged": "munge", DRMAA_LIBRARY: "gridengine-drmaa1.0"}
 SCRIPTS = ("sge.sh",)
 STEPS = {"head": "ehpc_sge_head", "compute": "ehpc_sge_compute"}
 # After nodes joined or left: the head registers and forgets exec hosts; the others only need
@@ -62,4 +63,5 @@ def files(layout: ClusterLayout) -> dict[str, str]:
         "EHPC_SGE_QUEUE": queue_conf(layout),
         "EHPC_SGE_HOSTGROUP": hostgroup_conf(layout),
         "EHPC_SGE_PE": pe_conf(),
+        "EHPC_DRMAA_LIBRARY": DRMAA_LIBRARY,
     }

@@ -16,6 +16,9 @@ class Capabilities:
     # Compute nodes launched many per call from one boot script share one host key.
     shared_compute_boot: bool = False
     shares_host_software: bool = False  # nodes run this machine's /usr (packages go here)
+    # Every node of a cluster sees one /home; otherwise the cluster user's home lives in the
+    # shared directory (SHARED_DIR/home), wherever that is shared.
+    shares_home: bool = False
     regional_inventory: bool = False  # machines() sees one region only: ask each pool's region
     ebs_nfs: bool = False  # the guide's NFS on a new cloud volume (AWS_VOLUME_*)
     overlay_hub: bool = False  # can open the overlay's port on the head (Provider.allow_overlay)
@@ -25,7 +28,8 @@ class Capabilities:
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, overlay_hub=True),
+    "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, shares_home=True,
+                          overlay_hub=True),
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
                         regional_inventory=True, ebs_nfs=True, overlay_hub=True,
                         account_key=("AWS", "accessKey")),

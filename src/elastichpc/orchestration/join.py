@@ -81,6 +81,8 @@ def bootstrap_machines(
         nodes=facts,
         munge_key=keys.munge_key(),
         accounting=spec.accounting,
+        homes="/home" if all(fleet.provider_of(m).shares_home for m in machines)
+        else f"{spec.shared_dir}/home",
     )
 
     def configure(node: NodeFacts) -> None:

@@ -115,6 +115,10 @@ class Provider(ABC):
     def shares_host_software(self) -> bool:
         return self.capabilities.shares_host_software
 
+    @property
+    def shares_home(self) -> bool:
+        return self.capabilities.shares_home
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 

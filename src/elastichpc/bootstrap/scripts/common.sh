@@ -14,11 +14,15 @@ ehpc_file() {
   mv -f "$tmp" "$path"
 }
 
-# ehpc_packages CMD:PKG ...: install the packages whose command is missing (cloud images).
+# ehpc_packages CMD:PKG ...: install the packages whose command is missing (cloud images). CMD
+# may also be the absolute path of a file the package ships (a library).
 ehpc_packages() {
   local want="" pair
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || want="$want ${pair#*:}"
+    case ${pair%%:*} in
+      /*) [ -e "${pair%%:*}" ] ;;
+      *) command -v "${pair%%:*}" >/dev/null 2>&1 ;;
+    esac || want="$want ${pair#*:}"
   done
   [ -z "$want" ] && return 0
   ehpc_log "installing$want"
@@ -67,4 +71,17 @@ ehpc_hosts_block() {
   # /etc/hosts may be a bind mount (containers): write through it rather than replace it.
   cat "$tmp" > /etc/hosts
   rm -f "$tmp"
+}
+
+# ehpc_environment NAME VALUE: NAME in every login session: SSH logins (pam_env reads
+# /etc/environment) and login shells (/etc/profile.d).
+ehpc_environment() {
+  local file tmp
+  for file in /etc/environment /etc/profile.d/ehpc.sh; do
+    tmp=$(mktemp "$file.XXXXXX")
+    { grep -v "^\(export \)\?$1=" "$file" 2>/dev/null || true
+      if [ "$file" = /etc/environment ]; then echo "$1=$2"; else echo "export $1=$2"; fi; } > "$tmp"
+    chmod 644 "$tmp"
+    mv -f "$tmp" "$file"
+  done
 }

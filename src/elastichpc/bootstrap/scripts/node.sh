@@ -6,16 +6,22 @@ ehpc_node() {
     echo "$EHPC_NODE" > /etc/hostname
   fi
   ehpc_hosts_block <<< "$EHPC_HOSTS"
+  # The cluster user's home is under EHPC_HOMES, a directory every node shares (the first
+  # node to get here makes the home, from /etc/skel).
+  install -d -m 0755 "$EHPC_SHARED" "$EHPC_HOMES"
   if ! getent passwd "$EHPC_USER" >/dev/null; then
     getent group "$EHPC_USER" >/dev/null || groupadd -g "$EHPC_UID" "$EHPC_USER"
-    useradd -m -u "$EHPC_UID" -g "$EHPC_USER" -s /bin/bash "$EHPC_USER"
+    local made=-m
+    [ ! -d "$EHPC_HOMES/$EHPC_USER" ] || made=-M
+    useradd "$made" -d "$EHPC_HOMES/$EHPC_USER" -u "$EHPC_UID" -g "$EHPC_USER" -s /bin/bash "$EHPC_USER"
   fi
   # The guide's owner `ubuntu` runs commands on the head, whatever the scheduler; images
   # other than Ubuntu (and local nodes) lack that user.
   if [ "$EHPC_ROLE" = head ] && ! getent passwd ubuntu >/dev/null; then
     useradd -m -s /bin/bash ubuntu
   fi
-  install -d -m 0755 "$EHPC_SHARED"
+  # The top of the shared directory is the cluster user's: they make their own directories there.
+  chown "$EHPC_USER:$EHPC_USER" "$EHPC_SHARED"
   install -d -m 0775 -o "$EHPC_USER" -g "$EHPC_USER" "$EHPC_SHARED/jobs" "$EHPC_SHARED/.ehpc"
   ehpc_packages munged:munge
   ehpc_file /etc/munge/munge.key 0400 munge:munge <<< "$EHPC_MUNGE_KEY"

@@ -4,6 +4,16 @@ EHPC_SGE_SPOOL=/var/spool/gridengine
 
 # Every node finds the qmaster through act_qmaster (Debian's postinst leaves it empty).
 ehpc_sge_common() {
+  local drmaa
+  drmaa=$(base64 -d <<< "$EHPC_DRMAA_LIBRARY")
+  ehpc_packages "$drmaa:gridengine-drmaa1.0"
+  # What DRMAA clients (python drmaa, Snakemake's drmaa executor) need in a login session: the
+  # library, the cell, and room in the static TLS block for the jemalloc that the library pulls
+  # in when it is loaded late (dlopen), as Python loads it.
+  ehpc_environment SGE_ROOT "$SGE_ROOT"
+  ehpc_environment SGE_CELL "$SGE_CELL"
+  ehpc_environment DRMAA_LIBRARY_PATH "$drmaa"
+  ehpc_environment GLIBC_TUNABLES glibc.rtld.optional_static_tls=4096
   install -d -o sgeadmin -g sgeadmin -m 0755 "$EHPC_SGE_SPOOL"
   base64 -d <<< "$EHPC_SGE_MASTER" > "$SGE_ROOT/$SGE_CELL/common/act_qmaster"
   echo >> "$SGE_ROOT/$SGE_CELL/common/act_qmaster"

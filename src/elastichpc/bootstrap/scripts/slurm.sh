@@ -2,6 +2,22 @@
 ehpc_slurm_common() {
   ehpc_file /etc/slurm/slurm.conf 0644 root:root <<< "$EHPC_SLURM_CONF"
   install -d -o slurm -g slurm -m 0755 /var/log/slurm
+  [ -n "${EHPC_SLURMDBD_CONF:-}" ] || ehpc_slurm_hide_accounting_commands
+}
+
+# Without accounting sacct only answers "accounting storage is disabled", and tools that find it
+# (Snakemake's Slurm executor) wait forever for job states it never gives: the accounting
+# commands are taken off the node instead (whited out in an overlay of their directory, so the
+# packages stay as they are; the local provider's nodes share this machine's /usr).
+ehpc_slurm_hide_accounting_commands() {
+  local cmd bin dir=/run/ehpc/no-accounting
+  bin=$(command -v sacct) || return 0
+  install -d -m 0755 "$dir/upper"  # the overlay's root takes this mode
+  install -d -m 0700 "$dir/work"
+  mount -t overlay ehpc-no-accounting \
+    -o "lowerdir=$(dirname "$bin"),upperdir=$dir/upper,workdir=$dir/work" "$(dirname "$bin")"
+  for cmd in sacct sacctmgr sreport; do rm -f "$(dirname "$bin")/$cmd"; done
+  hash -r
 }
 
 ehpc_slurm_head() {
@@ -34,6 +50,11 @@ ehpc_slurm_accounting() {
   name=$(base64 -d <<< "$EHPC_SLURM_CLUSTER")
   sacctmgr -n -P list cluster format=cluster | grep -qx "$name" \
     || sacctmgr -i add cluster "$name" >/dev/null
+  # The cluster user's default account (an association), as sites give every user.
+  sacctmgr -n -P list account format=account | grep -qx ehpc \
+    || sacctmgr -i add account ehpc Cluster="$name" Description="cluster users" Organization=ehpc >/dev/null
+  sacctmgr -n -P list user format=user | grep -qx "$EHPC_USER" \
+    || sacctmgr -i add user "$EHPC_USER" Account=ehpc DefaultAccount=ehpc Cluster="$name" >/dev/null
 }
 
 ehpc_slurm_compute() {

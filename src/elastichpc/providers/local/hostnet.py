@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..base import TAG
 from ..network import OVERLAY_PORT
@@ -140,3 +141,26 @@ def delete_link(name: str) -> None:
 
 def delete_netns(netns: str) -> None:
     run(["ip", "netns", "del", netns], check=False)
+
+
+def resolv_conf() -> str:
+    """A node's /etc/resolv.conf: the host's name servers, or the upstream ones when the host's
+    own are loopback resolvers (systemd-resolved) that a node's network cannot reach."""
+    for path in ("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        servers = [line for line in lines if line.split()[:1] == ["nameserver"]
+                   and not _loopback(line.split()[1:2])]
+        if servers:
+            rest = [line for line in lines if line.split()[:1] in (["search"], ["options"])]
+            return "\n".join(servers + rest) + "\n"
+    return ""
+
+
+def _loopback(words: list[str]) -> bool:
+    try:
+        return not words or ipaddress.ip_address(words[0].split("%")[0]).is_loopback
+    except ValueError:
+        return True

@@ -1,9 +1,11 @@
 """A local node's own file system view: a persistent UTS + mount namespace per node.
 
-Inside the node, /etc, /root, /home and /var/lib are overlays of the host's (writes stay in the
-node), /run, /var/log, /var/spool and /tmp are the node's own empty directories, and the
-cluster's shared directory is bind-mounted from the host. The namespaces are bound to files in a
-per-cluster directory that is a private bind mount, so no process has to hold them open.
+Inside the node, /etc, /root and /var/lib are overlays of the host's (writes stay in the node),
+/run, /var/log, /var/spool and /tmp are the node's own empty directories, and the cluster's
+shared directory and /home (one per cluster, so users' homes are the same on every node) are
+bind-mounted from the host. The node's resolv.conf names the host's upstream name servers. The
+namespaces are bound to files in a per-cluster directory that is a private bind mount, so no
+process has to hold them open.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from .commands import run
 
-OVERLAYS = ("/etc", "/root", "/home", "/var/lib")
+OVERLAYS = ("/etc", "/root", "/var/lib")
 PRIVATE_DIRS = {"/run": "run", "/var/log": "log", "/var/spool": "spool", "/tmp": "tmp"}
 
 
@@ -35,7 +37,10 @@ def release_ns_dir(ns_dir: Path) -> None:
         run(["umount", str(ns_dir)], check=False)
 
 
-def setup_script(node: str, node_dir: Path, shared_host: Path | None, shared_dir: str) -> str:
+def setup_script(
+    node: str, node_dir: Path, shared_host: Path | None, shared_dir: str, home_host: Path,
+    resolv_conf: str,
+) -> str:
     """The shell script run inside the new namespaces to build the node's view. Without
     `shared_host` the shared directory is left for the storage step (a GlusterFS volume)."""
     q = shlex.quote
@@ -47,10 +52,13 @@ def setup_script(node: str, node_dir: Path, shared_host: Path | None, shared_dir
         options = f"lowerdir={target},upperdir={upper},workdir={work}"
         lines.append(f"mount -t overlay ehpc-overlay -o {q(options)} {q(target)}")
     lines.append(f"echo {q(node)} > /etc/hostname")
+    # The host's /etc/resolv.conf may be a link into its /run, or name a loopback resolver.
+    lines.append(f"rm -f /etc/resolv.conf && printf %s {q(resolv_conf)} > /etc/resolv.conf")
     for target, name in PRIVATE_DIRS.items():
         source = node_dir / name
         lines.append(f"mkdir -p {q(str(source))} && mount --bind {q(str(source))} {q(target)}")
     lines.append("chmod 1777 /tmp")
+    lines.append(f"mount --bind {q(str(home_host))} /home")
     lines.append(f"mkdir -p {q(shared_dir)}")
     if shared_host is not None:
         lines.append(f"mount --bind {q(str(shared_host))} {q(shared_dir)}")

@@ -22,7 +22,7 @@ from ...errors import EhpcError, PrerequisiteError, ProviderError
 from ...system_packages import require_packages
 from ..base import Machine, NodePlan, Provider, Report, no_report
 from ..preview import MachineGroup, Preview
-from . import control, hostnet, nodefs
+from . import control, hostfw, hostnet, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
 from .files import exclusive, read_json
@@ -34,6 +34,7 @@ HOST_TOOLS = {  # command -> Debian package
     "unshare": "util-linux",
     "sshd": "openssh-server",
     "ssh": "openssh-client",
+    "nft": "nftables",
 }
 
 
@@ -122,6 +123,7 @@ class LocalProvider(LocalDisks, Provider):
                                       meta["subnet"] if spec.overlay else None)
             if spec.overlay:
                 hostnet.ensure_public_bridge()
+            hostfw.ensure()
         return network, slots
 
     # ---- launch ------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class LocalProvider(LocalDisks, Provider):
         nodefs.ensure_ns_dir(ns_dir)
         shared = cdir / "shared"
         shared.mkdir(exist_ok=True)
+        (cdir / "home").mkdir(exist_ok=True)
         existing = set(hostnet.netns_names())
         done = 0
 
@@ -189,7 +192,8 @@ class LocalProvider(LocalDisks, Provider):
         # With GlusterFS the volume is mounted there; with an overlay, NFS from the head.
         elsewhere = spec.settings.get("CLUSTER", "GLUSTER") or spec.overlay
         script = nodefs.setup_script(
-            machine.name, node_dir, None if elsewhere else shared, spec.shared_dir
+            machine.name, node_dir, None if elsewhere else shared, spec.shared_dir,
+            self.cluster_dir(spec.name) / "home", hostnet.resolv_conf(),
         )
         nodefs.create_namespaces(machine.provider_id, ns_dir, machine.name, script)
 
@@ -273,9 +277,11 @@ class LocalProvider(LocalDisks, Provider):
             for node in pool.map(lambda n: self._destroy_node(cluster, n, prefix + n), nodes):
                 removed.append(f"node {node}")
         removed += self.release_cluster_disks(cluster)  # nodes gone: their mounts too
-        for link in hostnet.tagged_links(cluster):
-            hostnet.delete_link(link)
-            removed.append(f"link {link}")
+        with exclusive(NETWORK_LOCK):
+            for link in hostnet.tagged_links(cluster):
+                hostnet.delete_link(link)
+                removed.append(f"link {link}")
+            hostfw.release([link["ifname"] for link in hostnet.links()])
         cdir = self.cluster_dir(cluster)
         ns_dir = cdir / "ns"
         if ns_dir.exists():
