@@ -16,5 +16,7 @@ with SLURMCluster(cores=1, processes=1, memory="500MB", walltime="00:10:00",
     with Client(cluster) as client:
         client.wait_for_workers(2, timeout=120)
         results = client.gather(client.map(square, range(100)))
+        workers = client.scheduler_info()["workers"].values()
         hosts = sorted({host for _, host in results})
-        print(f"sum of squares 0..99 = {sum(r for r, _ in results)} on {len(hosts)} workers: {', '.join(hosts)}")
+        print(f"sum of squares 0..99 = {sum(r for r, _ in results)} on {len(workers)} workers"
+              f" (Slurm jobs), computed on {', '.join(hosts)}")

@@ -1,6 +1,7 @@
 """A Grid Engine job through DRMAA (python drmaa and the cluster's libdrmaa)."""
 
 import os
+from pathlib import Path
 
 import drmaa
 
@@ -13,4 +14,4 @@ with drmaa.Session() as session:
     job = session.runJob(template)
     info = session.wait(job, drmaa.Session.TIMEOUT_WAIT_FOREVER)
     print(f"DRMAA job {job} ({session.drmsInfo}): exit status {info.exitStatus};",
-          open("drmaa.out").read().strip())
+          Path("drmaa.out").read_text().strip())
