@@ -13,10 +13,9 @@ import pytest
 
 from .conftest import Cluster
 
-# The six seqret jobs as one cluster job (each job starts a Snakemake on its node: seconds of CPU
-# on this shared machine), and status polls every second instead of after 40 s.
-GROUPED = "--groups seqret=samples --group-components samples=6 --seconds-between-status-checks 1"
-FAST_POLLING = f"{GROUPED} --slurm-init-seconds-before-status-checks 1"
+# Status polls every second instead of first after 40 s (the plugin's default).
+POLLING = "--seconds-between-status-checks 1"
+FAST_POLLING = f"{POLLING} --slurm-init-seconds-before-status-checks 1"
 SAMPLES = 6
 
 
@@ -30,13 +29,16 @@ def _summary(output: str, cluster: str) -> list[str]:
 @pytest.mark.timeout(300)
 def test_snakemake_slurm_executor_with_accounting(clusters: dict[str, Cluster]) -> None:
     cluster = clusters["uc-slurm"]
-    sacct = cluster.on_head("sacct -n -X --format=State | sort -u; "
-                            "sacctmgr -n -P show assoc user=ehpcuser format=account")
-    assert sacct.stdout.split()[-1] == "ehpc"  # the cluster user's default account
+    assoc = cluster.on_head("sacctmgr -n -P show assoc user=ehpcuser format=account")
+    assert assoc.stdout.split() == ["ehpc"]  # the cluster user's default account
     run = cluster.example("snakemake", timeout=240, snakemake_args=FAST_POLLING)
     assert run.returncode == 0, run.stdout + run.stderr
     _summary(run.stdout, cluster.name)
-    assert "'sacct' detected and will be used" in run.stderr + run.stdout or "sacct" in run.stderr
+    # The plugin found the account and followed its jobs in sacct, which has them all.
+    ids = [line.split("SLURM jobid ")[1].split()[0] for line in (run.stdout + run.stderr).splitlines()
+           if "SLURM jobid" in line]
+    jobs = cluster.on_head(f"sacct -n -P -X -j {','.join(ids)} --format=User,Account,State")
+    assert jobs.stdout.split() == ["ehpcuser|ehpc|COMPLETED"] * (SAMPLES + 1), jobs.stdout
 
 
 @pytest.mark.timeout(300)
@@ -86,6 +88,6 @@ def test_drmaa_job_on_grid_engine(clusters: dict[str, Cluster]) -> None:
 @pytest.mark.timeout(240)
 def test_snakemake_cluster_generic_on_grid_engine(clusters: dict[str, Cluster]) -> None:
     run = clusters["uc-sge"].example("snakemake", timeout=180,
-                                     snakemake_args=GROUPED)
+                                     snakemake_args=POLLING)
     assert run.returncode == 0, run.stdout + run.stderr
     _summary(run.stdout, "uc-sge")
