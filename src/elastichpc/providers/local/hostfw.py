@@ -10,7 +10,8 @@ with the last local bridge; no other table is touched. Every bridge of the local
   traffic inside one bridge is told apart by a route lookup restricted to the input bridge);
   nothing else is forwarded out of the uplink, so turning ip_forward on opens nothing more.
 - postrouting: node addresses masqueraded out of the uplink.
-- input: nodes open no connection to the host itself.
+- input: nodes open no connection to the host itself, but for their cluster's control endpoint
+  (providers/local/control.py) on their own bridge's address.
 
 ip_forward is set only once the table is in place, and set back to what it was before the table
 goes. Callers hold the provider's host-wide network lock.
@@ -22,6 +23,7 @@ import json
 from pathlib import Path
 
 from .commands import run
+from .control import FIREWALL_RULE
 
 TABLE = "ehpc"
 BRIDGES = "ehbr*"
@@ -47,7 +49,8 @@ def ruleset(out: str | None) -> str:
     if out:
         forward.append(f'oifname "{out}" iifname != "{BRIDGES}" drop')
         nat.append(f'iifname "{BRIDGES}" oifname "{out}" masquerade')
-    inputs = [f'iifname "{BRIDGES}" ct state established,related accept', f'iifname "{BRIDGES}" drop']
+    inputs = [f'iifname "{BRIDGES}" ct state established,related accept', FIREWALL_RULE,
+              f'iifname "{BRIDGES}" drop']
     chains = {
         "forward": ("type filter hook forward priority filter; policy accept;", forward),
         "postrouting": ("type nat hook postrouting priority srcnat; policy accept;", nat),
