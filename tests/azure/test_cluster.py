@@ -51,7 +51,11 @@ def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azur
     key = vms["az1-node1"]["properties"]["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"][0]
     assert key["keyData"].startswith("ssh-ed25519 ") and key["path"] == "/home/azureuser/.ssh/authorized_keys"
     boot = azure.fake.custom_data[vms["az1-node2"]["id"].lower()].decode()
-    assert boot.startswith("#!/bin/bash") and "EHPC_NODE=az1-node2" in boot and key["keyData"] in boot
+    # Compute nodes share one boot script (their VMs come from one copy loop); the head its own.
+    assert boot.startswith("#!/bin/bash") and "EHPC_NODE=az1-compute" in boot and key["keyData"] in boot
+    assert vms["az1-node2"]["properties"]["osProfile"]["computerName"] == "az1-node2"
+    head_boot = azure.fake.custom_data[vms["az1-head"]["id"].lower()].decode()
+    assert "EHPC_NODE=az1-head" in head_boot
 
     nsg = azure.fake.find("Microsoft.Network/networkSecurityGroups")[0]
     rules = {r["name"]: r["properties"] for r in nsg["properties"]["securityRules"]}
@@ -62,13 +66,18 @@ def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azur
     made = _resources(azure, "az1")
     kinds = {r["type"].lower() for r in made}
     assert {"microsoft.resources/resourcegroups", "microsoft.network/virtualnetworks",
-            "microsoft.compute/disks", *NODE_TYPES} <= kinds
+            *NODE_TYPES} <= kinds
     for resource in made:
         assert {"ehpc-role", "ehpc-node"} <= set(resource["tags"]), resource["id"]
-    untagged = [r["id"] for r in azure.fake.resources.values()
+    # Untagged: only the deployment records and the VMs' OS disks, which go with their VM.
+    untagged = [r for r in azure.fake.resources.values()
                 if "/subnets/" not in r["id"].lower() and TAG not in (r.get("tags") or {})
                 and "ehpc-storage" not in r["id"]]
-    assert untagged == []
+    assert {r["type"] for r in untagged} <= {"Microsoft.Resources/deployments",
+                                             "Microsoft.Compute/disks"}
+    for disk in (r for r in untagged if r["type"] == "Microsoft.Compute/disks"):
+        owner = vms[disk["managedBy"].rsplit("/", 1)[1]]
+        assert owner["properties"]["storageProfile"]["osDisk"]["deleteOption"] == "Delete"
 
     removed = terminate_cluster("az1")
     assert removed == ["resource group ehpc-az1"]
@@ -76,16 +85,31 @@ def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azur
     assert terminate_cluster("az1", provider_name="azure", settings=load_settings()) == []
 
 
-def test_vms_are_created_concurrently_and_a_rerun_creates_nothing_new(azure: AzureEmulators) -> None:
+def deployment_puts(azure: AzureEmulators) -> int:
+    return sum(1 for m, p in azure.fake.stats.requests
+               if m == "PUT" and "Microsoft.Resources/deployments" in p)
+
+
+def test_vms_come_from_one_deployment_and_a_rerun_creates_nothing_new(azure: AzureEmulators) -> None:
     azure.fake.faults.latency = 0.4
     _create("az2", size=3)
-    assert azure.fake.stats.max_vm_puts_in_flight >= 3
+    assert deployment_puts(azure) == 1
+    assert not any("virtualMachines" in p for m, p in azure.fake.stats.requests if m == "PUT")
+    assert azure.fake.stats.max_vm_puts_in_flight >= 3  # ARM made the loop's VMs at once
     spec = load_spec(overrides={("CLUSTER", "CLUSTER_PREFIX"): "az2", ("CLUSTER", "CLUSTER SIZE"): "3"})
-    puts_before = sum(1 for m, p in azure.fake.stats.requests if m == "PUT" and "virtualMachines" in p)
     create_cluster(spec, provision_only=True)  # resumes the provisioned cluster
-    puts_after = sum(1 for m, p in azure.fake.stats.requests if m == "PUT" and "virtualMachines" in p)
-    assert puts_after == puts_before
+    assert deployment_puts(azure) == 1
     terminate_cluster("az2")
+
+
+def test_arm_calls_of_a_create_do_not_grow_with_the_nodes(azure: AzureEmulators) -> None:
+    calls = {}
+    for size in (1, 12):
+        azure.fake.stats.requests.clear()
+        _create(f"azn{size}", size=size)
+        calls[size] = len(azure.fake.stats.requests)
+        terminate_cluster(f"azn{size}")
+    assert calls[1] == calls[12] and calls[12] < 30, calls
 
 
 def test_terminate_without_local_state_finds_everything_by_tag(azure: AzureEmulators, state_dir,
@@ -178,7 +202,8 @@ def test_a_quota_refusal_is_one_clear_line(azure: AzureEmulators, capsys) -> Non
     azure.fake.faults.core_quota = 4  # head + 1 node of 2 vCPUs fit, a third VM does not
     assert main(["cluster", "create", "--name", "azq", "--size", "2", "--provision-only"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("ehpc: error: Azure refused creating azq-") and "Cores quota" in err  # any VM
+    assert err.startswith("ehpc: error: Azure refused creating the VMs of azq: "
+                          "OperationNotAllowed: ") and "Cores quota" in err
     terminate_cluster("azq")
     assert azure.fake.tagged(TAG, "azq") == []
 

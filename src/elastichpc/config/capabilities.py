@@ -35,5 +35,6 @@ CAPABILITIES: dict[str, Capabilities] = {
                         account_key=("AWS", "accessKey")),
     "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True,
                         account_key=("GCE", "PROJECT_ID")),
-    "azure": Capabilities(1000, ("AZURE", "REGION"), account_key=("AZURE", "SUBSCRIPTION ID")),
+    "azure": Capabilities(1000, ("AZURE", "REGION"), shared_compute_boot=True,
+                          account_key=("AZURE", "SUBSCRIPTION ID")),
 }

@@ -5,7 +5,8 @@ network security groups, public IP addresses, network interfaces, virtual machin
 SSH keys, Spot priority, `simulateEviction`, data disks on LUNs, instance view), managed disks
 (empty, imported from a VHD page blob read from Azurite, copied from a snapshot), snapshots,
 images from a VHD, a storage account entry that points at Azurite, a region's VM sizes and
-vCPU usage, and the public retail price list (`/api/retail/prices`). Also the two Entra ID
+vCPU usage, the public retail price list (`/api/retail/prices`), and template deployments
+(arm_templates.py: copy loops, dependsOn, the functions ehpc's templates use). Also the two Entra ID
 (AAD) endpoints a service principal's certificate credential talks to: the fake checks the
 signed client assertion against the registered certificate and hands out bearer tokens that
 every ARM request must carry.
@@ -30,6 +31,7 @@ import ssl
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +45,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from azure.mgmt.compute import models as compute_models
 from azure.mgmt.network import models as network_models
+
+from . import arm_templates
 
 GIB = 1024**3
 POLL_SECONDS = 0.02  # what the fake asks LRO pollers to wait
@@ -64,6 +68,7 @@ MODEL_OF = {
     "microsoft.compute/snapshots": compute_models.Snapshot,
     "microsoft.compute/images": compute_models.Image,
 }
+DEPLOYMENTS = "microsoft.resources/deployments"
 # Types whose create answers 202 Accepted (the others 201 Created), as in their API specs.
 ACCEPTED_ON_CREATE = {"microsoft.compute/disks", "microsoft.compute/snapshots"}
 RESOURCE_PATH = re.compile(
@@ -282,6 +287,8 @@ class ArmFake:
                     continue
                 if "/subnets" in resource["id"].lower():  # children are not listed as resources
                     continue
+                if kind == DEPLOYMENTS:  # deployments are not resources of the group
+                    continue
                 tags = resource.get("tags") or {}
                 if tag and (tag[1] not in tags or (tag[2] is not None and tags[tag[1]] != tag[2])):
                     continue
@@ -329,6 +336,8 @@ class ArmFake:
             if query.get("$expand") == "instanceView" and is_vm:
                 out["properties"]["instanceView"] = _instance_view(out)
             return 200, out, {}
+        if method == "PUT" and type_.lower() == DEPLOYMENTS:
+            return self._deploy(rid, match, body)
         if method == "PUT":
             return self._put(rid, type_, match, body)
         if method == "DELETE":
@@ -403,6 +412,54 @@ class ArmFake:
         answer["properties"]["provisioningState"] = "Updating" if existing else "Creating"
         created = 202 if type_.lower() in ACCEPTED_ON_CREATE else 201
         return (200 if existing else created), answer, self._async_operation()
+
+    def _deploy(self, rid: str, match: re.Match, body: Any) -> tuple[int, Any, dict]:
+        """A template deployment (Incremental): the template's resources PUT in dependency
+        order, each checked as its own PUT would be; the first refusal fails the deployment
+        with ARM's DeploymentFailed and that resource's error in `details`."""
+        props = _require(body, "properties")
+        if props.get("mode") != "Incremental":
+            raise ArmError(400, "InvalidDeploymentMode", "Only Incremental mode is served.")
+        group_id = f"/subscriptions/{match['sub']}/resourceGroups/{match['rg']}"
+        try:
+            planned = arm_templates.expand(_require(props, "template"), props.get("parameters") or {},
+                                           group_id)
+        except arm_templates.TemplateError as err:
+            raise ArmError(400, err.code, err.message) from None
+        def put(item: arm_templates.Planned) -> ArmError | None:
+            resource_id, type_, resource = item
+            found = RESOURCE_PATH.match(resource_id)
+            if found is None:
+                return ArmError(400, "InvalidTemplate", f"bad resource id {resource_id}")
+            try:
+                self._put(resource_id, type_, found, resource)
+            except ArmError as err:
+                return err
+            return None
+
+        made, failures = [], []
+        with ThreadPoolExecutor(max_workers=16) as pool:  # a wave's resources at once, as ARM
+            for wave in planned:
+                results = list(pool.map(put, wave))
+                made += [{"id": item[0]} for item, err in zip(wave, results, strict=True) if not err]
+                failures = [err for err in results if err is not None]
+                if failures:
+                    break
+        error = {"code": "DeploymentFailed", "message": "At least one resource deployment "
+                 "operation failed. Please list deployment operations for details.",
+                 "details": [{"code": e.code, "message": e.message} for e in failures]
+                 } if failures else None
+        deployment = {"id": rid, "name": match["name"], "type": "Microsoft.Resources/deployments",
+                      "properties": {"mode": "Incremental", "outputResources": made,
+                                     "provisioningState": "Failed" if error else "Succeeded",
+                                     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+        with self.lock:
+            self.resources[rid.lower()] = deployment
+            answer = self._public(deployment)
+            self.operations[op := uuid.uuid4().hex] = {"polls": 0, "kind": "async", "error": error}
+        answer["properties"]["provisioningState"] = "Running"
+        url = f"{self.endpoint}/subscriptions/{self.subscription}/providers/Microsoft.Fake/operations/{op}"
+        return 201, answer, {"Azure-AsyncOperation": url, **_retry_after(POLL_SECONDS)}
 
     def _patch(self, rid: str, body: Any) -> tuple[int, Any, dict]:
         """Update: tags replaced when given, properties merged (as for disks)."""
@@ -499,6 +556,8 @@ class ArmFake:
             done = state["polls"] > 1
         if state["kind"] == "location":
             return (200, None, {}) if done else (202, None, {**_retry_after(POLL_SECONDS)})
+        if done and state.get("error"):
+            return 200, {"status": "Failed", "error": state["error"]}, {}
         return 200, {"status": "Succeeded" if done else "InProgress"}, {**_retry_after(POLL_SECONDS)}
 
     def _address(self) -> str:

@@ -1,5 +1,5 @@
-"""A cluster's network: resource group, network security group, virtual network and subnet,
-a public address for the head only, one NIC per node."""
+"""A cluster's network: resource group, network security group, virtual network and subnet
+(the nodes' NICs and the head's public address come with the VMs: deployment.py)."""
 
 from __future__ import annotations
 
@@ -57,24 +57,3 @@ def ensure_network(clients: AzureClients, spec: ClusterSpec, group: str, source:
         },
     ).result()
     return str(vnet.subnets[0].id)
-
-
-def ensure_nic(clients: AzureClients, group: str, node: str, subnet_id: str, public: bool,
-               tags: dict[str, str]) -> str:
-    """The node's NIC (with a static public address for the head); returns its id."""
-    region = clients.account.region
-    network = clients.network
-    ip_config: dict[str, Any] = {"subnet": {"id": subnet_id}, "privateIPAllocationMethod": "Dynamic"}
-    if public:
-        address = network.public_ip_addresses.begin_create_or_update(
-            group, f"{node}-ip",
-            {"location": region, "tags": tags, "sku": {"name": "Standard"},
-             "properties": {"publicIPAllocationMethod": "Static"}},
-        ).result()
-        ip_config["publicIPAddress"] = {"id": address.id}
-    nic = network.network_interfaces.begin_create_or_update(
-        group, f"{node}-nic",
-        {"location": region, "tags": tags,
-         "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": ip_config}]}},
-    ).result()
-    return str(nic.id)

@@ -6,7 +6,6 @@ and found again through Azure's tag filter."""
 from __future__ import annotations
 
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
@@ -19,9 +18,10 @@ from ..preview import MachineGroup, Preview
 from . import catalog
 from . import disks as disk_ops
 from .account import check_credentials, warn_retired
-from .clients import AzureClients, azure_errors, name_of, resource_group_of
-from .networking import ensure_group, ensure_network, ensure_nic
-from .vms import NODE_TAG, ROLE_TAG, image_reference, node_tags, to_machine, vm_body
+from .clients import AzureClients, azure_errors, resource_group_of
+from .deployment import MAX_NODES, Batch, batches, deploy, template
+from .networking import ensure_group, ensure_network
+from .vms import NODE_TAG, ROLE_TAG, image_reference, node_tags, to_machine
 
 # Delete order for resources left in a group we do not own: what uses a thing goes first.
 DELETE_STAGES = (
@@ -92,34 +92,25 @@ class AzureProvider(Provider):
             subnet = ensure_network(clients, spec, group, source, shared_tags)
             image = image_reference(clients, self.settings, group, spec.name)
         existing = {m.name for m in self.machines(spec.name) if m.provider_id}
-        done = len([p for p in plans if p.name in existing])
-        counting = threading.Lock()
-
-        def launch_one(plan: NodePlan) -> None:
-            nonlocal done
-            if plan.name in existing:
-                return
-            tags = node_tags(spec.name, plan.role, plan.name, plan.spot)
-            with self._errors(f"creating {plan.name}"):
-                nic = ensure_nic(clients, group, plan.name, subnet, plan.role == "head", tags)
-                body = vm_body(clients, plan, nic, image, self.login_user, spec.spot_price, tags)
-                vm = clients.compute.virtual_machines.begin_create_or_update(group, plan.name, body).result()
-                os_disk = vm.storage_profile.os_disk.managed_disk.id
-                clients.compute.disks.begin_update(  # Azure does not pass the VM's tags on
-                    resource_group_of(os_disk), name_of(os_disk), {"tags": {**tags, ROLE_TAG: "os"}}
-                ).result()
-            with counting:
-                done += 1
-                report(f"{done}/{len(plans)} VMs created")
-
-        report(f"creating {len(plans) - done} VMs in {group} ({clients.account.region})")
-        with ThreadPoolExecutor(max_workers=min(16, max(1, len(plans)))) as pool:
-            for future in [pool.submit(launch_one, plan) for plan in plans]:
-                future.result()
+        missing = [p for p in plans if p.name not in existing]
+        chunks: list[list[Batch]] = []
+        for batch in batches(missing):  # one deployment per MAX_NODES nodes
+            if not chunks or sum(len(b.plans) for b in chunks[-1]) + len(batch.plans) > MAX_NODES:
+                chunks.append([])
+            chunks[-1].append(batch)
+        report(f"creating {len(missing)} VMs in {group} ({clients.account.region}) in "
+               f"{len(chunks)} deployment{'s' if len(chunks) != 1 else ''}")
+        for number, chunk in enumerate(chunks, start=1):
+            body = template(clients, spec.name, chunk, subnet, image, self.login_user,
+                            spec.spot_price)
+            with self._errors(f"creating the VMs of {spec.name}"):
+                deploy(clients, group, f"ehpc-{spec.name}-{number}", body,
+                       f"creating the VMs of {spec.name}")
+            report(f"{sum(len(b.plans) for b in chunk)} VMs created")
         found = {m.name: m for m in self.machines(spec.name)}
-        missing = [p.name for p in plans if p.name not in found or not found[p.name].provider_id]
-        if missing:
-            raise ProviderError(f"Azure does not show VMs {', '.join(missing)} after creating them")
+        unseen = [p.name for p in plans if p.name not in found or not found[p.name].provider_id]
+        if unseen:
+            raise ProviderError(f"Azure does not show VMs {', '.join(unseen)} after creating them")
         return [found[p.name] for p in plans]
 
     # ---- inventory -----------------------------------------------------------------------------
