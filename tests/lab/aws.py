@@ -4,18 +4,20 @@ machines (polled from moto's models: instances, subnets, key pairs, volume attac
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import itertools
 from typing import Any
 
-from .machines import Spec
+from .machines import Disk, Spec
 from .network import gateway
 
 PORT = 5000
 LOGIN_USER = "admin"  # the login user of Debian's AMIs (the lab's image is Debian 12)
 XEN_FAMILIES = ("t1.", "t2.", "m1.", "m2.", "m3.", "m4.", "c1.", "c3.", "c4.", "r3.", "r4.", "i2.")
 # Launched without SubnetId, moto gives an instance a random 10.x.y.z that is in no subnet (AWS
-# would take it from the default subnet): the lab puts those on one on-link 10/8 of the VPC.
-MOTO_RANDOM = "10.0.0.0/8"
+# takes it from the default subnet). Random addresses could fall in another cloud's network, so
+# in the lab moto hands them out in turn from the default VPC's upper half, on-link in the VPC.
+DEFAULT_VPC = "172.31.0.0/16"
+UNSUBNETTED = ipaddress.ip_address("172.31.128.10")
 VALIDATION = {
     "MOTO_ENABLE_AMI_VALIDATION": "1",
     "MOTO_ENABLE_KEYPAIR_VALIDATION": "1",
@@ -23,16 +25,19 @@ VALIDATION = {
 }
 
 
-@dataclass
-class Disk:
-    volume: str
-    size_gib: int
-    names: list[str]  # device node first, then the aliases udev would make
-
-
 def start() -> Any:
+    from moto.ec2.models import instances as moto_instances
     from moto.server import ThreadedMotoServer
 
+    addresses = itertools.count()
+    random_ip = moto_instances.random_private_ip
+
+    def private_ip(cidr: str | None = None, ipv6: bool = False) -> str:
+        if cidr or ipv6:
+            return random_ip(cidr, ipv6)
+        return str(UNSUBNETTED + next(addresses))
+
+    moto_instances.random_private_ip = private_ip  # type: ignore[assignment]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=False)
     server.start()
     return server
@@ -65,7 +70,7 @@ def instances() -> dict[str, tuple[Spec, str, list[Disk]]]:
             subnet = backend.get_subnet(inst.subnet_id)
             cidr = subnet.cidr_block
             if ipaddress.ip_address(inst.private_ip) not in ipaddress.ip_network(cidr):
-                cidr = MOTO_RANDOM  # moto's address for an instance launched without a subnet
+                cidr = DEFAULT_VPC  # moto's address for an instance launched without a subnet
             pair = backend.key_pairs.get(inst.key_name) if inst.key_name else None
             keys = [_text(pair.material_public)] if pair else []
             user_data = inst.user_data[0] if isinstance(inst.user_data, list) else inst.user_data

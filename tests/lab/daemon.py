@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 from typing import Any
 
-from . import aws, cgroups, machines, network
+from . import aws, azure, cgroups, gce, machines, network
 from .image import artifacts
 
 CONTROL_PORT = 7999
@@ -42,6 +42,7 @@ class Lab:
         self.stopping = threading.Event()
         self.errors: list[str] = []
         self.orphaned = False
+        self.env: dict[str, str] = {}
 
     # ---- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -53,6 +54,9 @@ class Lab:
         control.lab = self  # type: ignore[attr-defined]
         _serve(control)
         self.moto = aws.start()
+        self.gce = gce.start()
+        self.azure = azure.Emulators(self.state / "azure")
+        self.env = {**aws.env(), **gce.env(), **self.azure.env(), "EHPC_CALLER_CIDR": network.CALLER_NET}
         self._write_state(ready=True)
 
     def hosts(self, hostname: str) -> str:
@@ -77,7 +81,7 @@ class Lab:
             self._write_state(ready=True)
 
     def sync(self) -> None:
-        wanted = aws.instances()
+        wanted = {**aws.instances(), **gce.instances(self.gce), **self.azure.instances()}
         with self.lock:
             for ident, (spec, state, disks) in wanted.items():
                 machine = self.machines.get(ident)
@@ -106,11 +110,11 @@ class Lab:
         print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
         machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
                                 self.hosts(spec.hostname), self.state / "cgroup")
-        network.add_machine(spec.private_ip, spec.public_ip, outbound=False)
+        network.add_machine(spec.private_ip, spec.public_ip, spec.outbound)
         self.machines[spec.ident] = machine
         return machine
 
-    def sync_disks(self, machine: machines.Machine, disks: list[aws.Disk]) -> None:
+    def sync_disks(self, machine: machines.Machine, disks: list[machines.Disk]) -> None:
         attached = {d.volume: d for d in disks}
         for disk in disks:
             if disk.volume not in machine.disks:
@@ -137,6 +141,8 @@ class Lab:
         with self.lock:
             for ident in list(self.machines):
                 self.halt(ident, remove=True)
+        if hasattr(self, "azure"):
+            self.azure.stop()
 
     def describe(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -149,7 +155,7 @@ class Lab:
 
     def _write_state(self, ready: bool) -> None:
         data = {"pid": os.getpid(), "ready": ready, "control": f"http://127.0.0.1:{CONTROL_PORT}",
-                "env": {**aws.env(), "EHPC_CALLER_CIDR": network.CALLER_NET},
+                "env": self.env,
                 "machines": self.describe(), "errors": self.errors[-5:]}
         tmp = self.state / "state.json.tmp"
         tmp.write_text(json.dumps(data, indent=1))

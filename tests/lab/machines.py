@@ -125,7 +125,17 @@ class Spec:
     user: str
     keys: list[str]
     user_data: str
-    every_boot: bool = False
+    every_boot: bool = False  # GCE's startup-script
+    outbound: bool = False  # reaches the internet without a public address (a NAT gateway)
+
+
+@dataclass
+class Disk:
+    """A data disk attached through a cloud's API, as the machine's kernel would name it."""
+
+    volume: str  # unique in the lab: names the backing file
+    size_gib: int
+    names: list[str]  # the device node first, then the aliases udev would make
 
 
 @dataclass

@@ -17,7 +17,7 @@ import subprocess
 INTERNET = "lab-inet"
 CALLER_NET = "203.0.113.0/24"  # TEST-NET-3: where the lab's own clients (ehpc, tests) come from
 CALLER_IP = "203.0.113.1"
-MIRROR_IP = "198.51.100.80"  # TEST-NET-2: deb.debian.org inside the lab
+MIRROR_IP = "192.0.2.80"  # TEST-NET-1: deb.debian.org inside the lab
 
 RULES = f"""
 table ip lab {{
