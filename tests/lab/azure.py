@@ -75,6 +75,14 @@ class Emulators:
                     found[spec.ident] = (spec, state, self._disks(vm))
         return found
 
+    def evict(self, ident: str) -> None:
+        """Azure's eviction of a Spot VM (the fake's simulateEviction action)."""
+        for vm in self.fake.find("Microsoft.Compute/virtualMachines"):
+            if f"az-{vm['properties']['vmId']}" == ident:
+                self.fake.arm("POST", f"{vm['id']}/simulateEviction", {}, None)
+                return
+        raise KeyError(ident)
+
     def _resource(self, rid: str) -> dict[str, Any]:
         return self.fake.resources[rid.lower()]
 

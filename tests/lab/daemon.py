@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 from typing import Any
 
+from elastichpc.providers.base import TAG
+
 from . import aws, azure, cgroups, gce, machines, network
 from .image import artifacts
 
@@ -89,7 +91,7 @@ class Lab:
                     if machine is None or not machine.alive():
                         machine = self.boot(spec)
                     self.sync_disks(machine, disks)
-                elif machine is not None:
+                elif machine is not None and (machine.alive() or state == "terminated"):
                     self.halt(ident, remove=state == "terminated")
             for ident in list(self.machines):
                 if ident not in wanted:
@@ -135,6 +137,20 @@ class Lab:
             del self.machines[ident]
             machines.remove_tree(machine.directory)
 
+    def interrupt(self, ident: str, stop: bool) -> None:
+        if ident.startswith("gce-"):
+            gce.preempt(self.gce, ident)
+        elif ident.startswith("az-"):
+            self.azure.evict(ident)
+        else:
+            aws.interrupt(ident, stop)
+        self.sync()
+
+    def reboot(self, ident: str) -> None:
+        with self.lock:
+            self.halt(ident, remove=False)
+            self.sync()
+
     # ---- stop ----------------------------------------------------------------------------------
     def stop(self) -> None:
         self.stopping.set()
@@ -175,7 +191,10 @@ class _Mirror(SimpleHTTPRequestHandler):
 
 
 class _Control(BaseHTTPRequestHandler):
-    """GET /machines; GET /console/<id>; POST /aws/interrupt/<instance-id>[?stop]."""
+    """GET /machines; GET /console/<id>; GET /tagged/<cluster> (GCE's and Azure's resources);
+    POST /interrupt/<id>[?stop] (a spot interruption, GCE preemption or Azure eviction, each as
+    that cloud does it); POST /reboot/<id> (the guest rebooting: processes and mounts go, the
+    disk stays, GCE's startup script runs again)."""
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -193,6 +212,9 @@ class _Control(BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/")
         if parts == ["machines"]:
             return self._answer(200, lab.describe())
+        if len(parts) == 2 and parts[0] == "tagged":  # what GCE and Azure still hold of a cluster
+            return self._answer(200, lab.gce.emulator.labelled(TAG, parts[1])
+                                + lab.azure.fake.tagged(TAG, parts[1]))
         if len(parts) == 2 and parts[0] == "console" and parts[1] in lab.machines:
             return self._answer(200, (lab.machines[parts[1]].directory / "console.log").read_text())
         self._answer(404, {"error": self.path})
@@ -202,10 +224,12 @@ class _Control(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         parts = path.strip("/").split("/")
         try:
-            if len(parts) == 3 and parts[:2] == ["aws", "interrupt"]:
-                aws.interrupt(parts[2], stop=query == "stop")
-                lab.sync()
-                return self._answer(200, {"interrupted": parts[2]})
+            if len(parts) == 2 and parts[0] == "interrupt":
+                lab.interrupt(parts[1], stop=query == "stop")
+                return self._answer(200, {"interrupted": parts[1]})
+            if len(parts) == 2 and parts[0] == "reboot":
+                lab.reboot(parts[1])
+                return self._answer(200, {"rebooted": parts[1]})
         except KeyError as err:
             return self._answer(404, {"error": f"no such instance {err}"})
         self._answer(404, {"error": self.path})

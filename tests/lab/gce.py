@@ -52,7 +52,16 @@ def instances(server: EmulatorServer) -> dict[str, tuple[Spec, str, list[Disk]]]
             status = {"PROVISIONING": "pending", "STAGING": "pending", "RUNNING": "running",
                       "TERMINATED": "stopped", "STOPPING": "stopped"}.get(instance["status"], "stopped")
             found[spec.ident] = (spec, status, _disks(state, instance))
+            NAMES[spec.ident] = (project, _zone, name)
     return found
+
+
+NAMES: dict[str, tuple[str, str, str]] = {}  # lab ident -> (project, zone, instance name)
+
+
+def preempt(server: EmulatorServer, ident: str) -> None:
+    """What Compute Engine does to a Spot VM it reclaims (the emulator's own preemption)."""
+    server.emulator.preempt(*NAMES[ident])
 
 
 def _bridge(project: str, network: str) -> str:

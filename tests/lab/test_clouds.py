@@ -1,0 +1,190 @@
+"""The cloud path end to end in the lab, on AWS, GCE and Azure: a cluster made through each
+cloud's API (moto, our GCE emulator, our ARM fake) whose instances are real Debian machines,
+reached over SSH at their public addresses with pinned host keys, configured, running jobs, with
+a data disk, a spot node interrupted the cloud's way, and terminated to nothing.
+
+One cluster per cloud (creating one costs ~25 s); pytest runs every test for one cloud, in file
+order, before the next cloud. Where a step fails because of a known bug of the cloud scripts
+(issue 10 item 4) the test says so with an xfail naming it, only when that very symptom shows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import LabCli
+from .control import Lab
+
+pytestmark = pytest.mark.lab
+
+NO_SHARED_DIR = ("issue 10 item 4: a cloud cluster has no shared work directory unless NFS or "
+                 "GlusterFS is asked for; job output stays on the compute node")
+NO_OUTBOUND = ("issue 10 item 4: Azure compute nodes have no public address and no NAT gateway, "
+               "so they cannot reach the package mirror")
+INTERRUPTED_MISSING = (
+    "AWS provider: an instance terminated by a spot interruption (AWS's default behaviour) is "
+    "left out of describe (instances.LIVE_STATES), so `nodes list` shows it 'missing', not "
+    "'preempted'")
+AWS_REGION = "eu-west-1"
+
+
+def aws_args(lab: Lab) -> list[str]:
+    import boto3
+
+    with lab.inside():
+        ec2 = boto3.client("ec2", region_name=AWS_REGION, endpoint_url=lab.env()["AWS_ENDPOINT_URL"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    return ["--aws-region", AWS_REGION, "--image-aws-image-id", image, "--aws-ssh-user", "admin",
+            "--aws-instance-type", "t3.micro", "--aws-master-type", "t3.small"]
+
+
+CLOUDS = {  # cloud -> (cluster name, cluster.conf or None for the lab's Azure one)
+    "aws": ("lbaws", "[CLUSTER]\nPROVIDER = aws\n"),
+    "gce": ("lbgce", "[CLUSTER]\nPROVIDER = gce\n\n[GCE]\nPROJECT_ID = ehpc-lab\n"),
+    "azure": ("lbaz", None),
+}
+
+
+class Cluster:
+    def __init__(self, cloud: str, cli: LabCli, name: str, created: Any) -> None:
+        self.cloud, self.cli, self.name, self.created = cloud, cli, name, created
+
+
+@pytest.fixture(scope="module", params=list(CLOUDS))
+def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Cluster]:
+    cloud = request.param
+    name, conf_text = CLOUDS[cloud]
+    home = tmp_path_factory.mktemp(f"lab-{cloud}")
+    conf = home / "cluster.conf"
+    conf.write_text(conf_text or Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text())
+    cli = LabCli(lab, home / "state", conf)
+    extra = aws_args(lab) if cloud == "aws" else []
+    created = cli("cluster", "create", "--provider", cloud, "--name", name, "--size", "2",
+                  "--spot", "--spot-price", "0.05", *extra, "--json")
+    yield Cluster(cloud, cli, name, created)
+    if name in cli("cluster", "list").out:
+        cli("cluster", "terminate", name)
+
+
+def machines_of(lab: Lab) -> dict[str, dict[str, Any]]:
+    """The lab's machines by the host name ehpc gave them."""
+    found = {}
+    with lab.inside():
+        for machine in lab.call("GET", "/machines"):
+            hostname = Path(machine["console"]).parent / "upper/etc/hostname"
+            name = hostname.read_text().strip() if hostname.exists() else machine["hostname"]
+            found[name] = machine
+    return found
+
+
+def test_create_reaches_every_node_with_pinned_host_keys(cluster: Cluster, lab: Lab) -> None:
+    created, name = cluster.created, cluster.name
+    if cluster.cloud == "azure" and "Could not connect to deb.debian.org" in created.err:
+        pytest.xfail(NO_OUTBOUND)
+    assert created.code == 0, created.err
+    nodes = sorted(n["name"] for n in json.loads(created.out)["nodes"])
+    assert nodes == [f"{name}-head", f"{name}-node1", f"{name}-node2"]
+    assert sorted(machines_of(lab)) == nodes  # every instance is a machine of the lab
+    # ssh refuses a host whose key is not the pinned one: these connections prove the pins.
+    for node in nodes:
+        result = cluster.cli("ssh", name, node, "--", "hostname")
+        assert result.code == 0, result.err
+        assert result.out.strip() == node
+
+
+def ready(cluster: Cluster) -> None:
+    if cluster.created.code != 0:
+        pytest.skip(f"{cluster.name} was not created")
+
+
+def test_array_job_output_comes_back(cluster: Cluster) -> None:
+    ready(cluster)
+    cli, name = cluster.cli, cluster.name
+    submitted = cli("job", "submit", name, "--array", "1-4", "--wait", "--json",
+                    "--command", "echo task $SLURM_ARRAY_TASK_ID on $(hostname)")
+    assert submitted.code == 0, submitted.err
+    assert {t["state"] for t in json.loads(submitted.out)["tasks"]} == {"completed"}
+    logs = cli("job", "logs", name, json.loads(submitted.out)["job_id"])
+    assert logs.code == 0, logs.err
+    if f"on {name}-node1" not in logs.out and f"on {name}-node2" not in logs.out:
+        pytest.xfail(NO_SHARED_DIR)
+    assert f"on {name}-node1" in logs.out and f"on {name}-node2" in logs.out, logs.out
+
+
+def test_data_disk_is_attached_formatted_and_mounted(cluster: Cluster) -> None:
+    ready(cluster)
+    cli, name = cluster.cli, cluster.name
+    made = cli("disk", "create", "--cluster", name, "--size", "1", "--disk-disk-name", f"{name}-data",
+               "--attach", "--node", f"{name}-node1", "--mount-point", "/data", "--json")
+    assert made.code == 0, made.err
+    seen = cli("ssh", name, f"{name}-node1", "--",
+               "findmnt -n -o FSTYPE /data && echo written > /data/f && cat /data/f")
+    assert seen.code == 0, seen.err
+    assert seen.out.split() == ["ext4", "written"]
+
+
+def test_input_files_are_read_on_a_compute_node(cluster: Cluster, tmp_path: Path) -> None:
+    ready(cluster)
+    cli, name = cluster.cli, cluster.name
+    data = tmp_path / "input.txt"
+    data.write_text("payload 42\n")
+    submitted = cli("job", "submit", name, "--input-files", str(data), "--wait", "--json",
+                    "--command", "cat input.txt; hostname")
+    assert submitted.code == 0, submitted.err
+    logs = cli("job", "logs", name, json.loads(submitted.out)["job_id"])
+    if "payload 42" not in logs.out:
+        pytest.xfail(NO_SHARED_DIR)
+    assert f"{name}-node" in logs.out
+
+
+def test_interrupted_spot_node_shows_as_preempted(cluster: Cluster, lab: Lab) -> None:
+    ready(cluster)
+    cli, name = cluster.cli, cluster.name
+    victim = machines_of(lab)[f"{name}-node2"]
+    with lab.inside():
+        lab.call("POST", f"/interrupt/{victim['id']}")
+    assert f"{name}-node2" not in {n for n, m in machines_of(lab).items() if m["alive"]}
+    listed = cli("nodes", "list", name, "--json")
+    assert listed.code == 0, listed.err
+    states = {n["name"]: n["state"] for n in json.loads(listed.out)}
+    if cluster.cloud == "aws" and states[f"{name}-node2"] == "missing":
+        pytest.xfail(INTERRUPTED_MISSING)
+    assert states[f"{name}-node2"] == "preempted", states
+    assert states[f"{name}-node1"] == "running"
+
+
+def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:
+    cli, name = cluster.cli, cluster.name
+    done = cli("cluster", "terminate", name, "--json")
+    assert done.code == 0, done.err
+    deadline = time.monotonic() + 30  # the lab sees the instances go within a poll or two
+    while [n for n in machines_of(lab) if n.startswith(name)]:
+        assert time.monotonic() < deadline, machines_of(lab)
+        time.sleep(0.2)
+    assert not cli("cluster", "list").out.count(name)
+    left = aws_leftovers if cluster.cloud == "aws" else emulator_leftovers
+    assert left(lab, name) == []
+
+
+def aws_leftovers(lab: Lab, name: str) -> list[str]:
+    import boto3
+
+    from tests.aws.conftest import tagged_resources
+
+    with lab.inside():
+        return tagged_resources(boto3.client(
+            "ec2", region_name=AWS_REGION, endpoint_url=lab.env()["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing", aws_secret_access_key="testing"))
+
+
+def emulator_leftovers(lab: Lab, name: str) -> list[str]:
+    with lab.inside():
+        return list(lab.call("GET", f"/tagged/{name}"))
