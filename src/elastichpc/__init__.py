@@ -20,6 +20,11 @@ __version__ = "2.1.0"
 _EXPORTS = {
     "load_spec": "elastichpc.config",
     "ClusterSpec": "elastichpc.config",
+    "Pool": "elastichpc.config",
+    "Placement": "elastichpc.config",
+    "Fleet": "elastichpc.orchestration.fleet",
+    "list_spot_requests": "elastichpc.orchestration.spot",
+    "cancel_spot_requests": "elastichpc.orchestration.spot",
     "create_cluster": "elastichpc.orchestration.create",
     "terminate_cluster": "elastichpc.orchestration.terminate",
     "list_clusters": "elastichpc.orchestration.inventory",

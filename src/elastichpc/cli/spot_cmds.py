@@ -65,13 +65,9 @@ def prices_args(prices: argparse.ArgumentParser) -> None:
 
 def _provider(args: argparse.Namespace) -> Any:
     """The provider of the flags/config; spot commands default to aws, the guide's spot cloud."""
-    from ..providers import get_provider
+    from ..orchestration.fleet import account_provider
 
-    settings = settings_from(args)
-    name = settings.get("CLUSTER", "PROVIDER") if settings.is_set("CLUSTER", "PROVIDER") else "aws"
-    provider = get_provider(name, settings)
-    provider.check_ready()
-    return provider
+    return account_provider(settings_from(args), "aws")
 
 
 def request_cmd(args: argparse.Namespace) -> int:
@@ -101,6 +97,7 @@ def _print_nodes(nodes: list[Any]) -> None:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.spot import list_spot_requests
     from ..state import Journal
 
     journal = Journal()
@@ -110,13 +107,8 @@ def list_cmd(args: argparse.Namespace) -> int:
         provider = open_cluster(args.name, journal, settings_from(args)).provider
     else:
         provider = _provider(args)
-    nodes = {
-        row.info["spot_request"]: row.name
-        for cluster in journal.clusters() for row in journal.nodes(cluster.name)
-        if row.info.get("spot_request")
-    }
-    requests = [r for r in provider.spot_requests(args.name or "") if args.name or r.cluster]
-    rows = [{**r.__dict__, "node": nodes.get(r.request_id, "")} for r in requests]
+    rows = [{**r.__dict__, "node": node}
+            for r, node in list_spot_requests(provider, journal, args.name or "")]
     if args.json:
         print_json(rows)
     elif rows:
@@ -148,20 +140,10 @@ def resume_cmd(args: argparse.Namespace) -> int:
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from ..orchestration.spot import OPEN
+    from ..orchestration.spot import cancel_spot_requests
     from ..state import Journal
 
-    journal = Journal()
-    provider = _provider(args)
-    found = {r.request_id: r for r in provider.spot_requests(ids=args.request_ids)}
-    provider.cancel_spot(args.request_ids)
-    for cluster in journal.clusters():
-        for row in journal.nodes(cluster.name):
-            request = found.get(row.info.get("spot_request", ""))
-            if request is not None and row.status == OPEN and not request.instance_id:
-                journal.put_nodes([replace(row, status="spot-cancelled")])
+    found = cancel_spot_requests(_provider(args), Journal(), args.request_ids)
     for request_id in args.request_ids:
         instance = found[request_id].instance_id if request_id in found else ""
         kept = f" (its instance {instance} keeps running)" if instance else ""

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from ..bootstrap.storage import DiskMount, disk_mount_script, disk_unmount_script
 from ..config import Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
-from ..providers import Disk, Machine, Provider, Snapshot, get_provider
+from ..providers import Disk, Machine, Provider, Snapshot
 from ..state import Journal
 from .context import ClusterContext, open_cluster
+from .fleet import account_provider
 
 
 @dataclass
@@ -31,9 +32,7 @@ def provider_for(
     if cluster:
         context = open_cluster(cluster, journal, settings)
         return context.provider, context
-    provider = get_provider(settings.get("CLUSTER", "PROVIDER"), settings)
-    provider.check_ready()
-    return provider, None
+    return account_provider(settings, "local"), None
 
 
 def over_cluster(context: ClusterContext, settings: Settings) -> Settings:

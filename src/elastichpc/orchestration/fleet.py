@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from ..config import CAPABILITIES, ClusterSpec, Placement
+from ..config import CAPABILITIES, ClusterSpec, Placement, Settings
 from ..providers import Machine, NodePlan, Provider, Report, get_provider
 from ..providers.network import OVERLAY_PORT
 from .plan import planned_pools
@@ -149,3 +149,11 @@ class Fleet:
         removed = each(lambda p: self.provider(p).terminate(self.spec.name, report), self._scopes())
         return [item for items in removed for item in items]
 
+
+def account_provider(settings: Settings, default: str) -> Provider:
+    """The provider `[CLUSTER] PROVIDER` names (else `default`), ready: for commands about an
+    account rather than a cluster (disks, spot requests and prices)."""
+    name = settings.get("CLUSTER", "PROVIDER") if settings.is_set("CLUSTER", "PROVIDER") else default
+    provider = get_provider(name, settings)
+    provider.check_ready()
+    return provider

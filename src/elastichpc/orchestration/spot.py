@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from ..config import ClusterSpec, Settings
 from ..errors import ConfigError, EhpcError
-from ..providers import Machine, SpotPrice, SpotRequest
+from ..providers import Machine, Provider, SpotPrice, SpotRequest
 from ..remote import ClusterKeys
 from ..state import Journal, NodeRow
 from .context import ClusterContext, open_cluster
@@ -204,3 +204,27 @@ def _bootstrap_running(context: ClusterContext, provision_only: bool, progress: 
         raise EhpcError(f"the head of {context.name} is not running: terminate and create it again")
     bootstrap_machines(context.spec, context.fleet, context.keys, machines, progress, provision_only,
                        context.journal)
+
+
+def list_spot_requests(provider: Provider, journal: Journal,
+                       cluster: str = "") -> list[tuple[SpotRequest, str]]:
+    """The provider's spot requests (a cluster's, or every ehpc one), each with the node the
+    journal assigned it ("" when none)."""
+    nodes = {row.info["spot_request"]: row.name for c in journal.clusters()
+             for row in journal.nodes(c.name) if row.info.get("spot_request")}
+    return [(r, nodes.get(r.request_id, "")) for r in provider.spot_requests(cluster)
+            if cluster or r.cluster]
+
+
+def cancel_spot_requests(provider: Provider, journal: Journal,
+                         request_ids: list[str]) -> dict[str, SpotRequest]:
+    """Cancel requests; a node still waiting for one is marked cancelled. Returns what the
+    provider knew of each request before (a fulfilled one's instance keeps running)."""
+    found = {r.request_id: r for r in provider.spot_requests(ids=request_ids)}
+    provider.cancel_spot(request_ids)
+    for cluster in journal.clusters():
+        for row in journal.nodes(cluster.name):
+            request = found.get(row.info.get("spot_request", ""))
+            if request is not None and row.status == OPEN and not request.instance_id:
+                journal.put_nodes([replace(row, status="spot-cancelled")])
+    return found
