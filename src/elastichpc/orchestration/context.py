@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..config import ClusterSpec, Settings, check_name
 from ..errors import ClusterNotFound
@@ -11,7 +12,9 @@ from ..providers import Machine, Provider
 from ..remote import ClusterKeys, ClusterShell
 from ..schedulers import Scheduler, get_scheduler
 from ..state import ClusterRow, Journal, NodeRow
-from .fleet import Fleet
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 
 @dataclass
@@ -35,7 +38,10 @@ class ClusterContext:
 
     @cached_property
     def fleet(self) -> Fleet:
-        """The cluster's providers, each node routed to the pool the journal recorded."""
+        """The cluster's providers, each node routed to the pool the journal recorded (imported
+        here: commands that only talk to the head, such as job status, never need them)."""
+        from .fleet import Fleet
+
         return Fleet(self.spec, {n.name: n.pool for n in self.nodes if n.pool})
 
     def machines(self) -> list[Machine]:

@@ -11,7 +11,6 @@ import ipaddress
 import os
 import sys
 import urllib.parse
-import urllib.request
 
 from ..config import Settings
 from ..errors import ConfigError, PrerequisiteError
@@ -49,6 +48,8 @@ def source_cidr(settings: Settings, endpoint: str = "") -> str:
     url = os.environ.get("EHPC_WHAT_IS_MY_IP", WHAT_IS_MY_IP)  # tests point it at loopback
     print(f"ehpc: note: [FIREWALL] FW_SOURCE is not set: asking {url} for this machine's public "
           "address, to open SSH to it only (set FW_SOURCE to skip this)", file=sys.stderr)
+    import urllib.request  # only here: it costs ~60 ms of start-up to every command
+
     try:
         with urllib.request.urlopen(url, timeout=3) as answer:
             address = ipaddress.ip_address(answer.read().decode().strip())
