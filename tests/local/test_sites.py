@@ -37,12 +37,16 @@ def cli_argv() -> list[str]:
     return [sys.executable, "-m", "elastichpc"]
 
 
-def reach(node: str, address: str, port: int = 22) -> bool:
-    """Can `node` open a TCP connection to address:port (from inside its network namespace)?"""
-    probe = subprocess.run(
-        ["ip", "netns", "exec", f"ehpc.{NAME}.{NAME}-{node}", "timeout", "3", "bash", "-c",
-         f"exec 3<>/dev/tcp/{address}/{port}"], capture_output=True, timeout=20)
-    return probe.returncode == 0
+def reach(node: str, address: str, port: int = 22, tries: int = 1) -> bool:
+    """Can `node` open a TCP connection to address:port (from inside its network namespace)?
+    Each try waits 3 s; give a reachable address several tries on a busy machine."""
+    for _ in range(tries):
+        probe = subprocess.run(
+            ["ip", "netns", "exec", f"ehpc.{NAME}.{NAME}-{node}", "timeout", "3", "bash", "-c",
+             f"exec 3<>/dev/tcp/{address}/{port}"], capture_output=True, timeout=20)
+        if probe.returncode == 0:
+            return True
+    return False
 
 
 def test_nodes_know_their_sites_and_overlay(cli: Ehpc) -> None:
@@ -61,6 +65,8 @@ def test_nodes_know_their_sites_and_overlay(cli: Ehpc) -> None:
     block = config.read_text().split(f"Host {NAME}-node3\n")[1].split("Host ")[0]
     assert f"HostName {nodes[f'{NAME}-node3']['overlay_address']}" in block
     assert f"ProxyJump {NAME}-head" in block
+    # This kernel has no WireGuard: the tunnels are wireguard-go, in the nodes.
+    assert any("wireguard-go" in " ".join(cmdline(pid)) for pid in node_pids(NAME))
 
 
 def test_keys_stay_out_of_the_journal(cli: Ehpc) -> None:
@@ -87,9 +93,10 @@ def test_jobs_run_on_every_site_and_share_files(cli: Ehpc) -> None:
 def test_only_the_overlay_joins_the_sites(cli: Ehpc) -> None:
     nodes = {n["name"][len(NAME) + 1:]: n for n in cli.json("nodes", "list", NAME)}
     head = nodes["head"]["address"]
-    assert reach("head", head) and reach("node2", nodes["node1"]["address"])  # within a site
-    assert reach("node1", "10.250.0.1") and reach("node3", "10.250.0.1")  # over the overlay
-    assert not reach("node1", head) and not reach("node3", head)  # no route between sites
+    # Within a site, and over the overlay: yes. Between sites: no route.
+    assert reach("head", head, tries=5) and reach("node2", nodes["node1"]["address"], tries=5)
+    assert reach("node1", "10.250.0.1", tries=5) and reach("node3", "10.250.0.1", tries=5)
+    assert not reach("node1", head) and not reach("node3", head)
     assert not reach("node3", nodes["node1"]["address"])
     # The public segment lets in nothing but the overlay's port.
     public = f"10.202.{head.split('.')[2]}.10"
@@ -103,7 +110,6 @@ def test_only_the_overlay_joins_the_sites(cli: Ehpc) -> None:
 
 def test_terminate_leaves_nothing(cli: Ehpc) -> None:
     pids = node_pids(NAME)
-    assert any("wireguard-go" in " ".join(cmdline(pid)) for pid in pids)
     cli.run("cluster", "terminate", NAME)
     assert leftovers(NAME, cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids) == []
 
