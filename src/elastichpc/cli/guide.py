@@ -52,14 +52,11 @@ def _cluster_name(options: Options) -> str:
     name = first(options, "cluster")
     domain = first(options, "domain", "d")
     if not name and domain:
-        from ..state import Journal
+        from ..orchestration.inventory import cluster_with_head
 
-        journal = Journal()
-        for row in journal.clusters():
-            if any(n.role == "head" and domain in (n.address, n.private_address, n.provider_id)
-                   for n in journal.nodes(row.name)):
-                return row.name
-        raise ConfigError(f"no cluster has a head node at {domain!r}")
+        name = cluster_with_head(domain)
+        if not name:
+            raise ConfigError(f"no cluster has a head node at {domain!r}")
     if not name:
         from ..config import load_settings
 

@@ -65,6 +65,17 @@ def _size(spec: dict[str, Any]) -> int:
         return 0
 
 
+def cluster_with_head(address: str, journal: Journal | None = None) -> str:
+    """The cluster whose head answers to `address` (its address, private address or cloud
+    id), "" when none does: the guide's `-d`/`--domain`."""
+    journal = journal or Journal()
+    for row in journal.clusters():
+        if any(n.role == "head" and address in (n.address, n.private_address, n.provider_id)
+               for n in journal.nodes(row.name)):
+            return row.name
+    return ""
+
+
 def list_nodes(
     name: str, journal: Journal | None = None, settings: Settings | None = None
 ) -> list[NodeStatus]:
