@@ -5,14 +5,16 @@ Makes a 2-node Slurm cluster, submits 20 jobs (one array of 20 tasks and 19 sing
 them finish, then times, interleaved so load falls on all alike: `python3 -c pass`, `ssh head
 true` over the kept connection, `job status NAME ID` (a finished job: the queue and the
 accounting record in one round trip), `job status NAME ID x20` (twenty jobs, one round trip)
-and `job list NAME`. Medians to bench/results/job_status.json. Byte code is cached, as an
-installed package has it. Usage (as root): python bench/job_status.py [ROUNDS]
+and `job list NAME`. Medians of wall time and of the client's CPU time (ehpc and its ssh; the
+head's commands run under the node's sshd and are not counted) to bench/results/job_status.json.
+Byte code is cached, as an installed package has it. Usage (as root): python bench/job_status.py [ROUNDS]
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,10 +36,15 @@ def _run(argv: list[str], env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def _time(argv: list[str], env: dict[str, str]) -> float:
+def _time(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds, and the CPU seconds of the command and its children (user + system):
+    under load the wall time stretches, the CPU time much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -69,18 +76,20 @@ def main() -> None:
             }
             for argv in commands.values():  # warm: byte code, the SSH connection
                 _time(argv, env)
-            samples: dict[str, list[float]] = {k: [] for k in commands}
+            samples: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
             for _ in range(rounds):
                 for name, argv in commands.items():
                     samples[name].append(_time(argv, env))
         finally:
             _run([*ehpc, "cluster", "terminate", NAME], env)
             shutil.rmtree(root, ignore_errors=True)
-    medians = {k: round(statistics.median(v) * 1000, 1) for k, v in samples.items()}
+    medians = {k: round(statistics.median(w for w, _ in v) * 1000, 1) for k, v in samples.items()}
+    cpu = {k: round(statistics.median(c for _, c in v) * 1000, 1) for k, v in samples.items()}
     path = write_results("job_status", {"rounds": rounds, "median_ms": medians,
+                                        "median_client_cpu_ms": cpu,
                                         "load_average": os.getloadavg()[0]})
     for name, ms in medians.items():
-        print(f"{name:34} {ms:7.1f} ms")
+        print(f"{name:34} {ms:7.1f} ms wall {cpu[name]:7.1f} ms CPU here")
     print(f"wrote {path}")
 
 
