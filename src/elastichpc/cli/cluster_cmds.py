@@ -1,4 +1,4 @@
-"""ehpc cluster create|list|terminate, ehpc nodes list, ehpc ssh."""
+"""ehpc cluster create|list|status|terminate, ehpc nodes list, ehpc ssh."""
 
 from __future__ import annotations
 
