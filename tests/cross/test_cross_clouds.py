@@ -12,7 +12,7 @@ from elastichpc.cli.main import main
 from elastichpc.providers import TAG
 from tests.aws.conftest import moto_ec2
 
-from .conftest import Clouds
+from .conftest import PROJECT, Clouds
 
 
 def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -74,3 +74,21 @@ def test_a_cloud_without_credentials_stops_the_create_before_anything(
     assert gce.labelled(TAG, "plcross") == [] and clouds.arm.find("Microsoft.Compute/virtualMachines") == []
     code, out, _ = ehpc(capsys, "cluster", "list", "--json")
     assert code == 0 and "plcross" not in out
+
+
+def test_a_head_on_gce_opens_the_overlay_port_to_the_other_nodes(clouds: Clouds, gce, capsys) -> None:
+    conf = clouds.conf.read_text().replace("MASTER = aws", "MASTER = gce").replace("AZURE = 1", "AZURE = 0")
+    clouds.conf.write_text(conf)
+    code, _, err = ehpc(capsys, "cluster", "create", "--cross", "--provision-only", "--config",
+                        str(clouds.conf))
+    assert code == 0, err
+    code, out, _ = ehpc(capsys, "nodes", "list", "plcross", "--json", "--config", str(clouds.conf))
+    nodes = {n["name"]: n for n in json.loads(out)}
+    assert nodes["plcross-head"]["provider"] == "gce"
+    rule = gce.state.firewalls[(PROJECT, "ehpc-plcross-overlay")]
+    others = {n["address"] + "/32" for n in nodes.values() if n["role"] == "compute"}
+    assert rule["allowed"] == [{"IPProtocol": "udp", "ports": ["51820"]}]
+    assert set(rule["sourceRanges"]) == others and len(others) == 3
+    code, _, err = ehpc(capsys, "cluster", "terminate", "plcross", "--config", str(clouds.conf))
+    assert code == 0, err
+    assert gce.labelled(TAG, "plcross") == [] and (PROJECT, "ehpc-plcross-overlay") not in gce.state.firewalls

@@ -79,7 +79,7 @@ def test_cross_section_is_read_with_cross_only(tmp_path: Path) -> None:
     (["--pool", "gce:1", "--size", "2"], r"either as --size or as --pool"),
     (["--pool", "local:300"], r"1 to 200 compute nodes on local, got 300"),
     (["--head", "moon"], r"unknown provider 'moon'"),
-    (["--head", "gce", "--pool", "aws:2"], r"a head on gce cannot be the overlay's hub yet"),
+    (["--head", "azure", "--pool", "aws:2"], r"a head on azure cannot be the overlay's hub yet"),
 ])
 def test_bad_pools_are_one_line(argv: list[str], message: str) -> None:
     conf = ["--config", str(GUIDE)] if "--cross" in argv else []

@@ -33,7 +33,7 @@ CAPABILITIES: dict[str, Capabilities] = {
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
                         regional_inventory=True, ebs_nfs=True, overlay_hub=True,
                         account_key=("AWS", "accessKey")),
-    "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True,
+    "gce": Capabilities(1000, ("GCE", "ZONE"), shared_compute_boot=True, overlay_hub=True,
                         account_key=("GCE", "PROJECT_ID")),
     "azure": Capabilities(1000, ("AZURE", "REGION"), shared_compute_boot=True,
                           account_key=("AZURE", "SUBSCRIPTION ID")),

@@ -44,5 +44,15 @@ def cluster_rules(spec: ClusterSpec, network: str, tag: str, source: str) -> lis
     return rules
 
 
+def overlay_rule(cluster: str, network: str, port: int, sources: list[str]) -> compute_v1.Firewall:
+    """The overlay's UDP port on the cluster's instances, from these /32s only."""
+    return compute_v1.Firewall(
+        name=rule_name(cluster, "overlay"), description=marker(cluster),
+        network=f"global/networks/{network}", direction="INGRESS", priority=1000,
+        allowed=[compute_v1.Allowed(I_p_protocol="udp", ports=[str(port)])],
+        target_tags=[f"ehpc-{cluster}"], source_ranges=[f"{s}/32" for s in sources],
+    )
+
+
 def is_cluster_rule(firewall: compute_v1.Firewall, cluster: str) -> bool:
     return firewall.description == marker(cluster) and firewall.name.startswith(f"ehpc-{cluster}-")

@@ -21,7 +21,7 @@ from ..network import source_cidr
 from ..preview import MachineGroup, Preview
 from .api import ComputeApi
 from .credentials import load_credentials
-from .firewall import cluster_rules, is_cluster_rule
+from .firewall import cluster_rules, is_cluster_rule, overlay_rule
 from .nodes import DEFAULT_IMAGE, DEFAULT_INSTANCE_SCOPES, NodeShape, machine_of
 
 ENDPOINT_ENV = "EHPC_GCE_ENDPOINT"
@@ -154,6 +154,19 @@ class GceProvider(Provider):
         ]
         for operation in operations:
             api.wait("firewall rule creation", operation)
+
+    def allow_overlay(self, cluster: str, port: int, sources: list[str]) -> None:
+        api = self.api
+        rule = overlay_rule(cluster, self.settings.get("GCE", "NETWORK"), port, sources)
+        old = next((f for f in self._cluster_firewalls(cluster) if f.name == rule.name), None)
+        if old is not None and sorted(old.source_ranges) == sorted(rule.source_ranges):
+            return
+        if old is not None:  # a rule's sources change by replacing it
+            api.apply(f"delete firewall rule {rule.name}", api.firewalls.delete_unary,
+                      compute_v1.DeleteFirewallRequest(project=api.project, firewall=rule.name))
+        if sources:
+            api.apply(f"insert firewall rule {rule.name}", api.firewalls.insert_unary,
+                      compute_v1.InsertFirewallRequest(project=api.project, firewall_resource=rule))
 
     def _cluster_firewalls(self, cluster: str) -> list[Any]:
         api = self.api
