@@ -49,6 +49,11 @@ class Agent:
         (self.directory / "agent.pid").write_text(str(os.getpid()))
         started = f"agent {__version__} started (pid {os.getpid()})"
         self.context.journal.event(self.context.name, "agent", started)
+        # -- the web API and dashboard (agent/web), served in a thread beside this loop --
+        from .web.app import serve
+
+        serve(self.directory)
+        # --
         while True:
             try:
                 self.tick()

@@ -30,6 +30,7 @@ GROUPS = {
     "spot": ("spot_cmds", "spot compute nodes: request, list, resume, cancel, prices"),
     "completion": ("completion_cmds", "print the shell completion script (bash or zsh)"),
     "node": ("elastic_cmds", "one node: reclaim a local spot node as a cloud would"),
+    "dashboard": ("dashboard_cmds", "the cluster's web dashboard and API, through an SSH tunnel"),
 }
 
 

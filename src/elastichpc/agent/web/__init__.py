@@ -1,0 +1,11 @@
+"""The agent's web API (`/api/...`) and dashboard, served beside the agent's loop on the head.
+
+Bound to the head's loopback only: a user reaches it through `ehpc dashboard NAME`, an SSH local
+port forward over the cluster's pinned SSH connection, so nothing is opened to the world and no
+certificate is needed. Every call needs the cluster's API token (a bearer token, root-only on the
+head) or a browser session made from a one-time login link; every browser form carries a CSRF
+token. Jobs go through the same scheduler adapters as `ehpc job` (orchestration/jobs.py).
+"""
+
+PORT = 8080  # the guide's MAIN_NODE:8080/sge, on the head's loopback
+WEB_DIR = "web"  # under the agent's directory: token, one-time login codes (root only)

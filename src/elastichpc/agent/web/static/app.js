@@ -1,0 +1,138 @@
+// The dashboard's live parts: the queue polls /api/jobs; a job's page follows its server-sent
+// events (status and output). Text always goes in with textContent, never as HTML.
+"use strict";
+
+function cell(row, text, cls) {
+  const td = document.createElement("td");
+  if (cls) {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    td.appendChild(span);
+  } else {
+    td.textContent = text;
+  }
+  row.appendChild(td);
+  return td;
+}
+
+function when(at) {
+  return at ? new Date(at * 1000).toLocaleString() : "";
+}
+
+function jobOrder(a, b) {
+  return (parseInt(b.job_id) - parseInt(a.job_id)) || (parseInt(a.task || 0) - parseInt(b.task || 0));
+}
+
+async function refreshQueue(body) {
+  const state = document.getElementById("state-filter").value;
+  const hours = document.getElementById("hours").value;
+  const query = new URLSearchParams({ hours });
+  if (state) query.set("state", state);
+  const reply = await fetch("/api/jobs?" + query, { credentials: "same-origin" });
+  if (reply.status === 401) { location.href = "/login"; return; }
+  const jobs = (await reply.json()).sort(jobOrder);
+  const rows = jobs.map((job) => {
+    const row = document.createElement("tr");
+    row.dataset.job = job.job_id;
+    row.dataset.state = job.state;
+    const link = document.createElement("a");
+    link.href = "/jobs/" + encodeURIComponent(job.job_id);
+    link.textContent = job.job_id;
+    cell(row, "").appendChild(link);
+    cell(row, job.task || "—");
+    cell(row, job.name);
+    cell(row, job.state, "state " + job.state);
+    cell(row, job.exit_code === null ? "" : String(job.exit_code));
+    cell(row, job.nodes);
+    cell(row, job.user);
+    cell(row, job.elapsed);
+    cell(row, when(job.submitted_at));
+    return row;
+  });
+  if (!rows.length) {
+    const row = document.createElement("tr");
+    cell(row, "no jobs").colSpan = 9;
+    rows.push(row);
+  }
+  body.replaceChildren(...rows);
+  document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+function followQueue(body) {
+  const tick = () => refreshQueue(body).catch(() => {}).finally(() => setTimeout(tick, 2000));
+  tick();
+  for (const id of ["state-filter", "hours"]) {
+    document.getElementById(id).addEventListener("change", () => refreshQueue(body));
+  }
+}
+
+function logBox(path) {
+  const logs = document.getElementById("logs");
+  for (const box of logs.children) {
+    if (box.dataset.path === path) return box.querySelector("pre");
+  }
+  const box = document.createElement("section");
+  box.className = "log";
+  box.dataset.path = path;
+  const title = document.createElement("h3");
+  title.textContent = path;
+  const pre = document.createElement("pre");
+  box.append(title, pre);
+  logs.appendChild(box);
+  return pre;
+}
+
+function followJob(body) {
+  const job = body.dataset.job;
+  const following = document.getElementById("following");
+  following.textContent = "following…";
+  const source = new EventSource("/api/jobs/" + encodeURIComponent(job) + "/logs/stream");
+  source.addEventListener("log", (event) => {
+    const data = JSON.parse(event.data);
+    const pre = logBox(data.path);
+    pre.textContent += data.text;
+    pre.scrollTop = pre.scrollHeight;
+  });
+  source.addEventListener("status", (event) => {
+    const tasks = JSON.parse(event.data);
+    body.replaceChildren(...tasks.map((t) => {
+      const row = document.createElement("tr");
+      cell(row, t.task || "—");
+      cell(row, t.state, "state " + t.state);
+      cell(row, t.exit_code === null ? "" : String(t.exit_code));
+      cell(row, t.nodes);
+      cell(row, t.user);
+      cell(row, t.elapsed);
+      cell(row, t.raw_state);
+      return row;
+    }));
+    document.getElementById("cancel").disabled = tasks.every((t) => t.finished);
+  });
+  source.addEventListener("note", (event) => {
+    following.textContent = JSON.parse(event.data).text;
+  });
+  source.addEventListener("end", () => {
+    source.close();
+    following.textContent = "finished";
+  });
+}
+
+function submitForm(form) {
+  const sync = () => {
+    const script = form.querySelector("input[name=kind]:checked").value === "script";
+    document.getElementById("command").closest("label").hidden = script;
+    document.getElementById("script").closest("label").hidden = !script;
+  };
+  form.querySelectorAll("input[name=kind]").forEach((radio) => radio.addEventListener("change", sync));
+  sync();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const queue = document.getElementById("queue");
+  if (queue) followQueue(queue);
+  const tasks = document.getElementById("tasks");
+  if (tasks) followJob(tasks);
+  const form = document.querySelector("form.submit");
+  if (form) submitForm(form);
+});
