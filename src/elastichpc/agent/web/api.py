@@ -278,7 +278,7 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/api/openapi.json": {"get": _op("this document", _ok({"type": "object"}))},
         "/api/cluster": {"get": _op("the cluster", _ok(_object(
-            {"name": _STR, "scheduler": _STR, "provider": _STR, "status": _STR})))},
+            {"name": _STR, "scheduler": _STR, "provider": _STR})))},
         "/api/jobs": {
             "get": _op("the queue and the jobs submitted through ehpc in the last `hours`",
                        _ok(_array(_JOB)), parameters=[

@@ -25,6 +25,7 @@ from ...schedulers import JobSpec
 from ...state import Journal
 from ..head import state_dir
 
+NETWORK_FS = ("nfs", "nfs4", "fuse.glusterfs", "glusterfs")
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
 
@@ -50,8 +51,7 @@ class Cluster:
 
     def summary(self) -> dict[str, Any]:
         context = self.context()
-        return {"name": self.name, "scheduler": context.scheduler.name,
-                "provider": context.row.provider, "status": context.row.status}
+        return {"name": self.name, "scheduler": context.scheduler.name, "provider": context.row.provider}
 
     # Jobs
     def jobs(self, since: float, state: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
@@ -113,12 +113,16 @@ class Cluster:
                 for at, kind, message in self.journal.events(self.name) if at >= since]
 
     def storage(self) -> dict[str, Any]:
-        """The head's mounted file systems: the shared directory, data disks (a /dev source)."""
-        mounts = json.loads(_run(["findmnt", "-J", "-l", "-b", "-t", "ext4,xfs,nfs,nfs4,fuse.glusterfs,btrfs",
-                                  "-o", "TARGET,SOURCE,FSTYPE,SIZE,USED,AVAIL"]) or '{"filesystems": []}')
-        found = [_mount(m) for m in mounts.get("filesystems", [])]
-        return {"mounts": found, "disks": [m for m in found if m["source"].startswith("/dev/")],
-                "shared_dir": self.context().spec.shared_dir}
+        """The head's file systems a user cares for: the root, /home, the shared directory, data
+        disks and network file systems (not the bind mounts that make up a local node)."""
+        shared = self.context().spec.shared_dir
+        listing = _run(["findmnt", "-J", "-l", "-b", "-o", "TARGET,SOURCE,FSTYPE,SIZE,USED,AVAIL"])
+        found = [_mount(m) for m in json.loads(listing or '{"filesystems": []}').get("filesystems", [])]
+        wanted = [m for m in found if m["target"] in ("/", "/home", shared)
+                  or m["target"].startswith(("/mnt/", "/data", shared + "/"))
+                  or m["fstype"] in NETWORK_FS]
+        return {"mounts": wanted, "shared_dir": shared,
+                "disks": [m for m in wanted if m["target"] != "/" and m["source"].startswith("/dev/")]}
 
 
 def _run(argv: list[str]) -> str:
@@ -126,7 +130,8 @@ def _run(argv: list[str]) -> str:
 
 
 def _mount(found: dict[str, Any]) -> dict[str, Any]:
-    return {"target": found.get("target") or "", "source": found.get("source") or "",
+    source = (found.get("source") or "").split("[")[0]  # a bind mount: its device, not its path
+    return {"target": found.get("target") or "", "source": source,
             "fstype": found.get("fstype") or "", "size": int(found.get("size") or 0),
             "used": int(found.get("used") or 0), "avail": int(found.get("avail") or 0)}
 
