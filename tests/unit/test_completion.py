@@ -27,7 +27,7 @@ def journal(state_dir: Path) -> Journal:
 
 @pytest.mark.parametrize(("line", "expected"), [
     ("", ["cluster", "nodes", "ssh", "job", "disk", "fs", "spot", "completion", "node",
-          "--help", "--version", "--debug"]),
+          "dashboard", "--help", "--version", "--debug"]),
     ("cl", ["cluster"]),
     ("cluster st", ["status"]),
     ("cluster status ", ["clcomp", "clother"]),
@@ -41,6 +41,7 @@ def journal(state_dir: Path) -> Journal:
     ("job status clcomp ", ["8", "7"]),
     ("job wait -c x.conf clcomp ", ["8", "7"]),
     ("disk list --cluster ", ["clcomp", "clother"]),
+    ("dashboard ", ["clcomp", "clother"]),
     ("completion ", ["bash", "zsh"]),
     ("nosuch ", []),
 ])
