@@ -1,8 +1,9 @@
 """The head agent's web API and dashboard over real HTTP, through `ehpc dashboard`'s SSH tunnel,
-against a real local Slurm cluster: every route wants the token, every answer matches the
-agent's own OpenAPI document, and a headless Chromium (Debian's, driven by Playwright) logs in,
-submits a job with an input file from the form, watches it go pending -> running -> completed
-without reloading, reads its output and cancels another job. Screenshots go to docs/dashboard/."""
+against real local clusters (Slurm, Grid Engine, PBS): every route wants the token, every answer
+matches the agent's own OpenAPI document; on Slurm a headless Chromium (Debian's, driven by
+Playwright) logs in, submits a job with an input file from the form, watches it go pending ->
+running -> completed without reloading, reads its output and cancels another job. Screenshots go
+to docs/dashboard/."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ from .helpers import ROOT, Ehpc, leftovers
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "dashboard"
-NAME = "dbweb"
 
 
 @dataclass
 class Dashboard:
     ehpc: Ehpc
+    name: str
     base: str
     token: str
     login: str
@@ -53,23 +54,25 @@ class Dashboard:
         return status, json.loads(raw) if kind.startswith("application/json") else raw.decode()
 
 
-@pytest.fixture(scope="module")
-def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+@pytest.fixture(scope="module", params=["slurm", "sge", "pbs"])
+def dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    name = f"dbw{request.param}"
     state = tmp_path_factory.mktemp("state")
     ehpc = Ehpc(state, ROOT / f"db-{state.parent.name}")
-    ehpc.create(NAME, 1)
-    tunnel = subprocess.Popen([sys.executable, "-m", "elastichpc", "dashboard", NAME, "--no-browser",
+    ehpc.create(name, 1, "--scheduler", request.param)
+    tunnel = subprocess.Popen([sys.executable, "-m", "elastichpc", "dashboard", name, "--no-browser",
                                "--print-token"], env=ehpc.env, stdout=subprocess.PIPE, text=True)
     try:
         assert tunnel.stdout is not None
         lines = [tunnel.stdout.readline() for _ in range(3)]
         base = lines[0].split(": ", 1)[1].strip().removesuffix("/jobs")
-        yield Dashboard(ehpc, base, lines[2].split(": ", 1)[1].strip(), lines[1].split(": ", 1)[1].strip())
+        token, login = (line.split(": ", 1)[1].strip() for line in (lines[2], lines[1]))
+        yield Dashboard(ehpc, name, base, token, login)
     finally:
         tunnel.terminate()
         tunnel.wait(timeout=30)
-        ehpc.run("cluster", "terminate", NAME, check=False)
-        assert leftovers(NAME, ehpc.local_root, state, []) == []
+        ehpc.run("cluster", "terminate", name, check=False)
+        assert leftovers(name, ehpc.local_root, state, []) == []
         shutil.rmtree(ehpc.local_root, ignore_errors=True)
 
 
@@ -106,7 +109,7 @@ def test_every_route_wants_the_token(dash: Dashboard) -> None:
     paths = openapi(dash)["paths"]
     assert len(paths) >= 12
     for template, operations in paths.items():
-        path = template.replace("{job_id}", "1").replace("{node}", f"{NAME}-node1")
+        path = template.replace("{job_id}", "1").replace("{node}", f"{dash.name}-node1")
         for method in operations:
             for token in ("", "wrong-" + dash.token[6:]):
                 status, body = dash.call(method.upper(), path, token=token,
@@ -118,6 +121,10 @@ def test_every_route_wants_the_token(dash: Dashboard) -> None:
     request = urllib.request.Request(dash.base + "/jobs")
     with urllib.request.urlopen(request, timeout=30) as reply:
         assert reply.url.endswith("/login")
+        assert reply.headers["x-frame-options"] == "DENY"
+        assert "default-src 'self'" in reply.headers["content-security-policy"]
+    # Only the tunnel's host names: a page of another site rebinding its name here gets nothing.
+    assert dash.call("GET", "/api/cluster", headers={"Host": "evil.example"})[0] == 400
 
 
 def test_api_answers_match_the_openapi_document(dash: Dashboard) -> None:
@@ -147,8 +154,8 @@ def test_api_answers_match_the_openapi_document(dash: Dashboard) -> None:
     assert check(dash, "GET", "/api/jobs", "/api/jobs?name=dbapi", 200)[0]["job_id"] == job["job_id"]
     long = check(dash, "POST", "/api/jobs", "/api/jobs", 201, body={"command": "sleep 300"})
     check(dash, "POST", "/api/jobs/{job_id}/cancel", f"/api/jobs/{long['job_id']}/cancel", 200, data=b"")
-    check(dash, "POST", "/api/nodes/{node}/drain", f"/api/nodes/{NAME}-node1/drain", 200, data=b"")
-    check(dash, "POST", "/api/nodes/{node}/resume", f"/api/nodes/{NAME}-node1/resume", 200, data=b"")
+    check(dash, "POST", "/api/nodes/{node}/drain", f"/api/nodes/{dash.name}-node1/drain", 200, data=b"")
+    check(dash, "POST", "/api/nodes/{node}/resume", f"/api/nodes/{dash.name}-node1/resume", 200, data=b"")
     events = check(dash, "GET", "/api/events", "/api/events", 200)
     assert any("drained (dashboard)" in e["message"] for e in events)
     storage = check(dash, "GET", "/api/storage", "/api/storage", 200)
@@ -160,10 +167,12 @@ def test_api_answers_match_the_openapi_document(dash: Dashboard) -> None:
                 {"command": "true", "cpus": "lots"}):
         assert "error" in check(dash, "POST", "/api/jobs", "/api/jobs", 400, body=bad)
     check(dash, "GET", "/api/jobs/{job_id}", "/api/jobs/1;id", 400)
-    check(dash, "POST", "/api/nodes/{node}/drain", f"/api/nodes/{NAME}-head/drain", 400, data=b"")
+    check(dash, "POST", "/api/nodes/{node}/drain", f"/api/nodes/{dash.name}-head/drain", 400, data=b"")
 
 
 def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> None:
+    if dash.name != "dbwslurm":
+        pytest.skip("the pages are the same on every scheduler: the browser runs on Slurm")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/install-system-packages.sh)")
     from playwright.sync_api import expect, sync_playwright
@@ -189,7 +198,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             assert page.url.endswith("/jobs")
 
             # Hold the job back (node drained), so "pending" is seen for sure.
-            dash.call("POST", f"/api/nodes/{NAME}-node1/drain", data=b"")
+            dash.call("POST", f"/api/nodes/{dash.name}-node1/drain", data=b"")
             page.goto(dash.base + "/submit")
             page.fill("#command", "cat in.txt; sleep 3; echo finished")
             page.fill("input[name=name]", "dbform")
@@ -208,7 +217,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
                 }, 100); }""", job_id)
             page.wait_for_function("() => window.seen.includes('pending')", timeout=60_000)
             page.screenshot(path=str(SHOTS / "jobs.png"))
-            dash.call("POST", f"/api/nodes/{NAME}-node1/resume", data=b"")
+            dash.call("POST", f"/api/nodes/{dash.name}-node1/resume", data=b"")
             page.wait_for_function("() => window.seen.includes('completed')", timeout=120_000)
             assert page.evaluate("window.notReloaded") is True
             assert page.evaluate("window.seen") == ["pending", "running", "completed"]
@@ -228,7 +237,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             other = dash.call("POST", "/api/jobs", body={"command": "sleep 300", "name": "dbkeep"})[1]
             for target, form in ((f"/jobs/{other['job_id']}/cancel", {}),
                                  ("/submit", {"command": "true"}),
-                                 (f"/nodes/{NAME}-node1/drain", {"csrf": "forged"})):
+                                 (f"/nodes/{dash.name}-node1/drain", {"csrf": "forged"})):
                 assert page.request.post(dash.base + target, form=form).status == 403
             assert page.request.post(f"{dash.base}/api/jobs/{other['job_id']}/cancel").status == 403
             assert dash.call("GET", f"/api/jobs/{other['job_id']}")[1][0]["state"] in ("pending", "running")

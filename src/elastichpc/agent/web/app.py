@@ -10,10 +10,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...errors import EhpcError
 from . import PORT, api, pages
@@ -88,13 +91,39 @@ def build_app(agent_dir: Path) -> Starlette:
         return response
 
     static = Path(__file__).parent / "static"
-    return Starlette(routes=[
+    # Only the tunnel's own names (no DNS rebinding); no framing, no script from elsewhere.
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"]),
+                  Middleware(SecurityHeaders)]
+    return Starlette(middleware=middleware, routes=[
         *protect(api.routes(cluster), is_api=True),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
         *protect(pages.routes(cluster), is_api=False),
     ])
+
+
+class SecurityHeaders:
+    """Headers on every answer: no framing (clickjacking), scripts and styles only from here,
+    nothing cached or sniffed."""
+
+    HEADERS = ((b"content-security-policy",
+                b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+               (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(k, v) for k, v in self.HEADERS if k not in names]]
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
 def _enter(session: str | None) -> Response:

@@ -119,8 +119,8 @@ class Cluster:
         listing = _run(["findmnt", "-J", "-l", "-b", "-o", "TARGET,SOURCE,FSTYPE,SIZE,USED,AVAIL"])
         found = [_mount(m) for m in json.loads(listing or '{"filesystems": []}').get("filesystems", [])]
         wanted = [m for m in found if m["target"] in ("/", "/home", shared)
-                  or m["target"].startswith(("/mnt/", "/data", shared + "/"))
-                  or m["fstype"] in NETWORK_FS]
+                  or m["target"].startswith(shared + "/") or m["fstype"] in NETWORK_FS
+                  or (m["source"].startswith("/dev/") and m["target"].startswith(("/mnt/", "/data")))]
         return {"mounts": wanted, "shared_dir": shared,
                 "disks": [m for m in wanted if m["target"] != "/" and m["source"].startswith("/dev/")]}
 
