@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from .control import ROOT, Lab
+from .control import Lab
 
 LAB_TOOLS = ("debootstrap", "apt-ftparchive", "gpg", "nft", "unshare", "nsenter", "losetup")
 
@@ -35,27 +32,3 @@ def lab() -> Iterator[Lab]:
         yield the_lab
     finally:
         the_lab.down()
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@dataclass
-class LabCli:
-    """`ehpc` run inside the lab, with a state directory and cluster.conf of its own."""
-
-    lab: Lab
-    state: Path
-    conf: Path
-
-    def __call__(self, *argv: str, timeout: float = 600) -> Result:
-        env = {"EHPC_STATE_DIR": str(self.state), "EHPC_CONFIG": str(self.conf),
-               "PYTHONPATH": str(ROOT / "src"), "HOME": str(self.state.parent)}
-        command = self.lab.command(["env", *(f"{k}={v}" for k, v in env.items()),
-                                    "python3", "-m", "elastichpc", *argv])
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-        return Result(done.returncode, done.stdout, done.stderr)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import LabCli, Result
+from .clouds import AWS_REGION, LabCli, Result, cli_for, create_argv
 from .control import Lab
 
 pytestmark = pytest.mark.lab
@@ -36,25 +36,9 @@ HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head
               "way to install one, so `starting the head agent` fails and the create ends 'failed' "
               "(the cluster itself is up)")
 AGENT_FAILED = "starting the head agent"
-AWS_REGION = "eu-west-1"
 
 
-def aws_args(lab: Lab) -> list[str]:
-    import boto3
-
-    with lab.inside():
-        ec2 = boto3.client("ec2", region_name=AWS_REGION, endpoint_url=lab.env()["AWS_ENDPOINT_URL"],
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
-    return ["--aws-region", AWS_REGION, "--image-aws-image-id", image, "--aws-ssh-user", "admin",
-            "--aws-instance-type", "t3.micro", "--aws-master-type", "t3.small"]
-
-
-CLOUDS = {  # cloud -> (cluster name, cluster.conf or None for the lab's Azure one)
-    "aws": ("lbaws", "[CLUSTER]\nPROVIDER = aws\n"),
-    "gce": ("lbgce", "[CLUSTER]\nPROVIDER = gce\n\n[GCE]\nPROJECT_ID = ehpc-lab\n"),
-    "azure": ("lbaz", None),
-}
+CLOUDS = {"aws": "lbaws", "gce": "lbgce", "azure": "lbaz"}  # cloud -> cluster name
 
 
 class Cluster:
@@ -65,15 +49,9 @@ class Cluster:
 @pytest.fixture(scope="module", params=list(CLOUDS))
 def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Cluster]:
-    cloud = request.param
-    name, conf_text = CLOUDS[cloud]
-    home = tmp_path_factory.mktemp(f"lab-{cloud}")
-    conf = home / "cluster.conf"
-    conf.write_text(conf_text or Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text())
-    cli = LabCli(lab, home / "state", conf)
-    extra = aws_args(lab) if cloud == "aws" else []
-    created = cli("cluster", "create", "--provider", cloud, "--name", name, "--size", "2",
-                  "--spot", "--spot-price", "0.05", *extra, "--json")
+    cloud, name = request.param, CLOUDS[request.param]
+    cli = cli_for(lab, cloud, tmp_path_factory.mktemp(f"lab-{cloud}"))
+    created = cli(*create_argv(lab, cloud, name, 2, "--spot", "--spot-price", "0.05", "--json"))
     yield Cluster(cloud, cli, name, created)
     if name in cli("cluster", "list").out:
         cli("cluster", "terminate", name)
