@@ -75,6 +75,16 @@ class Emulators:
                     found[spec.ident] = (spec, state, self._disks(vm))
         return found
 
+    def print_serial(self, ident: str, text: str) -> None:
+        """The machine's console as the VM's serial log (boot diagnostics), when this fake
+        serves one."""
+        feed = getattr(self.fake, "print_serial", None)
+        if feed is None:
+            return
+        for vm in self.fake.find("Microsoft.Compute/virtualMachines"):
+            if f"az-{vm['properties']['vmId']}" == ident:
+                feed(vm["id"].lower(), text)
+
     def evict(self, ident: str) -> None:
         """Azure's eviction of a Spot VM (the fake's simulateEviction action)."""
         for vm in self.fake.find("Microsoft.Compute/virtualMachines"):

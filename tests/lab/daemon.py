@@ -45,6 +45,7 @@ class Lab:
         self.errors: list[str] = []
         self.orphaned = False
         self.env: dict[str, str] = {}
+        self.console_sent: dict[str, int] = {}  # machine -> bytes of its console forwarded
 
     # ---- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -96,6 +97,22 @@ class Lab:
             for ident in list(self.machines):
                 if ident not in wanted:
                     self.halt(ident, remove=True)
+            self.forward_consoles()
+
+    def forward_consoles(self) -> None:
+        """New console output of GCE and Azure machines to their emulator's serial log (moto
+        reads an AWS machine's console.log itself)."""
+        for ident, machine in self.machines.items():
+            sink = {"gce": lambda i, t: gce.print_serial(self.gce, i, t),
+                    "azure": self.azure.print_serial}.get(machine.spec.cloud)
+            if sink is None:
+                continue
+            with open(machine.directory / "console.log", "rb") as console:
+                console.seek(self.console_sent.get(ident, 0))
+                text = console.read()
+            if text:
+                self.console_sent[ident] = self.console_sent.get(ident, 0) + len(text)
+                sink(ident, text.decode(errors="replace"))
 
     def boot(self, spec: machines.Spec) -> machines.Machine:
         cidr = str(ipaddress.ip_interface(f"{spec.private_ip}/{spec.prefix}").network)
@@ -135,6 +152,7 @@ class Lab:
         network.remove_machine(machine.spec.private_ip, machine.spec.public_ip)
         if remove:
             del self.machines[ident]
+            self.console_sent.pop(ident, None)
             machines.remove_tree(machine.directory)
 
     def interrupt(self, ident: str, stop: bool) -> None:

@@ -59,6 +59,14 @@ def instances(server: EmulatorServer) -> dict[str, tuple[Spec, str, list[Disk]]]
 NAMES: dict[str, tuple[str, str, str]] = {}  # lab ident -> (project, zone, instance name)
 
 
+def print_serial(server: EmulatorServer, ident: str, text: str) -> None:
+    """The machine's console on the instance's serial port 1, where the emulator serves it
+    (getSerialPortOutput), when this emulator has one."""
+    feed = getattr(server.emulator, "print_serial", None)
+    if feed is not None and ident in NAMES:
+        feed(*NAMES[ident], text)
+
+
 def preempt(server: EmulatorServer, ident: str) -> None:
     """What Compute Engine does to a Spot VM it reclaims (the emulator's own preemption)."""
     server.emulator.preempt(*NAMES[ident])

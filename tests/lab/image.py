@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 SUITE = "bookworm"
@@ -77,6 +78,8 @@ def ensure_built(log: bool = True) -> Artifacts:
     the bootstrap scripts' packages rebuilds the mirror only. Safe against concurrent callers."""
     built = artifacts()
     if built.ready():
+        (built.image / "done").touch()
+        (built.mirror_dir / "done").touch()
         return built
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -92,10 +95,21 @@ def ensure_built(log: bool = True) -> Artifacts:
                 path.mkdir()
                 build(built, log)
                 (path / "done").touch()
-                for stale in cache.glob(path.name.split("-")[0] + "-*"):  # earlier versions
-                    if stale != path:
-                        _remove_tree(stale)
+                _prune(cache, path.name.split("-")[0])
     return built
+
+
+STALE_DAYS = 7
+
+
+def _prune(cache: Path, kind: str) -> None:
+    """Remove builds of other package lists unused for a week. Not sooner: several checkouts
+    (branches, worktrees) share the cache, each with its own lists, and a lab may be serving
+    one of them right now."""
+    for old in cache.glob(f"{kind}-*"):
+        used = old / "done"  # touched at every use
+        if used.exists() and time.time() - used.stat().st_mtime > STALE_DAYS * 86400:
+            _remove_tree(old)
 
 
 def _run(argv: list[str], log: bool, **kwargs: object) -> None:

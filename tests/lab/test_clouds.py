@@ -36,9 +36,17 @@ HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head
               "way to install one, so `starting the head agent` fails and the create ends 'failed' "
               "(the cluster itself is up)")
 AGENT_FAILED = "starting the head agent"
+GCE_REBOOT = ("issue 10 item 4: GCE reruns the startup script at every boot, and the compute "
+              "nodes' shared script resets the node's name to the shared compute name")
 
 
 CLOUDS = {"aws": "lbaws", "gce": "lbgce", "azure": "lbaz"}  # cloud -> cluster name
+# Shared storage made at create, as the guide does it per cloud: GlusterFS over the compute nodes
+# on GCE and Azure (4.d). NFS at create on AWS (4.e) cannot run here: see test_nfs_at_create.
+AT_CREATE = {"gce": ["--gluster"], "azure": ["--gluster"]}
+NO_NFS = ("this host's kernel has neither an NFS client nor an NFS server (no nfs/nfsd in "
+          "/proc/filesystems, no modules), and the lab's machines share it: NFS at create "
+          "(guide 4.e) cannot be mounted in the lab")
 
 
 class Cluster:
@@ -51,7 +59,8 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
             ) -> Iterator[Cluster]:
     cloud, name = request.param, CLOUDS[request.param]
     cli = cli_for(lab, cloud, tmp_path_factory.mktemp(f"lab-{cloud}"))
-    created = cli(*create_argv(lab, cloud, name, 2, "--spot", "--spot-price", "0.05", "--json"))
+    created = cli(*create_argv(lab, cloud, name, 2, "--spot", "--spot-price", "0.05",
+                               *AT_CREATE.get(cloud, []), "--json"))
     yield Cluster(cloud, cli, name, created)
     if name in cli("cluster", "list").out:
         cli("cluster", "terminate", name)
@@ -154,6 +163,37 @@ def test_interrupted_spot_node_shows_as_preempted(cluster: Cluster, lab: Lab) ->
         pytest.xfail(INTERRUPTED_MISSING)
     assert states[f"{name}-node2"] == "preempted", states
     assert states[f"{name}-node1"] == "running"
+
+
+def test_reboot_keeps_the_node_name(cluster: Cluster, lab: Lab) -> None:
+    """GCE runs the startup script at every boot; a compute node's must not rename it."""
+    ready(cluster)
+    if cluster.cloud != "gce":
+        pytest.skip("only GCE reruns the boot script at every boot")
+    cli, node = cluster.cli, f"{cluster.name}-node1"
+    with lab.inside():
+        lab.call("POST", f"/reboot/{machines_of(lab)[node]['id']}")
+    deadline = time.monotonic() + 120
+    while (seen := cli("ssh", cluster.name, node, "--", "hostname")).code != 0:
+        assert time.monotonic() < deadline, seen.err
+        time.sleep(1)
+    if seen.out.strip() == f"{cluster.name}-compute":
+        pytest.xfail(GCE_REBOOT)
+    assert seen.out.strip() == node
+
+
+@pytest.mark.skipif("nfs" not in Path("/proc/filesystems").read_text(), reason=NO_NFS)
+def test_nfs_at_create(cluster: Cluster, lab: Lab, tmp_path: Path) -> None:
+    if cluster.cloud != "aws":
+        pytest.skip("the guide makes NFS at create on AWS")
+    cli = cli_for(lab, "aws", tmp_path)
+    created = cli(*create_argv(lab, "aws", "lbnfs", 1, "--nfs"))
+    try:
+        assert created.code == 0, created.err
+        logs = cli("job", "submit", "lbnfs", "--wait", "--command", "hostname")
+        assert logs.code == 0 and "lbnfs-node1" in logs.out, logs.err
+    finally:
+        cli("cluster", "terminate", "lbnfs")
 
 
 def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:
