@@ -34,8 +34,12 @@ class Lab:
         built = artifacts()
         if not built.ready():
             raise SystemExit("the lab image is not built: run `python -m tests.lab build`")
-        self.image = built.root
-        self.mirror = built.mirror
+        # Hard-linked copies (a second; same file system): the cache may be pruned or rebuilt
+        # by another checkout while this lab's machines run on the image and read the mirror.
+        self.image = state / "image"
+        self.mirror = state / "debian"
+        for source, copy in ((built.root, self.image), (built.mirror, self.mirror)):
+            subprocess.run(["cp", "-al", str(source), str(copy)], check=True)
         self.lock = threading.RLock()
         self.machines: dict[str, machines.Machine] = {}
         self.networks: set[str] = set()

@@ -152,12 +152,14 @@ def test_input_files_are_read_on_a_compute_node(cluster: Cluster, tmp_path: Path
 def test_interrupted_spot_node_shows_as_preempted(cluster: Cluster, lab: Lab) -> None:
     ready(cluster)
     cli, name = cluster.cli, cluster.name
-    victim = machines_of(lab)[f"{name}-node2"]
+    before = machines_of(lab)
+    victim = before[f"{name}-node2"]
     with lab.inside():
         lab.call("POST", f"/interrupt/{victim['id']}")
-    assert f"{name}-node2" not in {n for n, m in machines_of(lab).items() if m["alive"]}
+    after = machines_of(lab)
+    assert f"{name}-node2" not in {n for n, m in after.items() if m["alive"]}
     listed = cli("nodes", "list", name, "--json")
-    assert listed.code == 0, listed.err
+    assert listed.code == 0, (listed.err, before, after)
     states = {n["name"]: n["state"] for n in json.loads(listed.out)}
     if cluster.cloud == "aws" and states[f"{name}-node2"] == "missing":
         pytest.xfail(INTERRUPTED_MISSING)
