@@ -59,7 +59,7 @@ def test_sge_submit_renders_resources() -> None:
     assert sub.argv == [
         "qsub", "-terse", "-C", "", "-S", "/bin/bash", "-N", "n", "-wd", "/shared/jobs",
         "-o", "/shared/jobs/n-$JOB_ID.$TASK_ID.out", "-e", "/shared/jobs/n-$JOB_ID.$TASK_ID.err",
-        "-q", "all.q", "-pe", "smp", "2", "-l", "mem_free=512M", "-l", "h_rt=5400",
+        "-pe", "smp", "2", "-l", "mem_free=512M", "-l", "h_rt=5400",
         "-t", "1-20", "-tc", "4",
     ]
     assert sub.script == "#!/bin/bash\necho hi\n"

@@ -1,4 +1,4 @@
-"""The agent's loop on the head: every second, look for reclaimed nodes and replace them.
+"""The agent's loop on the head: every second, replace reclaimed nodes, autoscale, idle stop.
 
 Each watcher runs under the membership lock, so a resize the client asked for and a repair never
 change the nodes at the same time. The loop survives any error of one round (logged and written
@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
+from ..orchestration.autoscale import scaler_for
+from ..orchestration.idlestop import IdleStop
 from ..orchestration.progress import Progress
 from ..orchestration.repair import Repairer
 from .head import membership_lock, open_head
@@ -42,7 +44,9 @@ class Agent:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.context = open_head(directory)
-        self.repairer = Repairer(self.context)
+        self.repairer = Repairer(self.context, self.context.spec.settings.get("CLUSTER", "FAILOVER"))
+        self.scaler = scaler_for(self.context)
+        self.idle_stop = IdleStop(self.context)
         self.progress = LogProgress()
 
     def run(self) -> None:
@@ -70,3 +74,6 @@ class Agent:
                 self.progress.note(f"lost: {', '.join(lost)}")
                 self.repairer.take_down(lost)
             self.repairer.replace_lost(self.progress)
+            if self.scaler is not None:
+                self.scaler.tick(self.progress)
+            self.idle_stop.tick(self.progress)

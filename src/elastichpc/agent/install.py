@@ -57,7 +57,7 @@ else
   for f in supervisor.pid agent.pid; do
     [ -f "$D/$f" ] && kill "$(cat "$D/$f")" 2>/dev/null || true
   done
-  printf 'while :; do "%s" run; sleep 1; done\n' "$D/ehpc-agent" > "$D/supervise.sh"
+  printf 'while :; do "%s" run; sleep 2; done\n' "$D/ehpc-agent" > "$D/supervise.sh"
   setsid bash "$D/supervise.sh" </dev/null >>"$D/agent.log" 2>&1 &
   echo $! > "$D/supervisor.pid"
 fi
@@ -99,9 +99,16 @@ def credentials(context: ClusterContext) -> dict[str, Any]:
 
 
 def install_agent(context: ClusterContext, progress: Progress) -> None:
-    with progress.step("starting the head agent"):
-        context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR, sys.executable],
-                          input=bundle(context))
+    """Upload and start the agent. A cluster works without it (no resize, repair, autoscale):
+    a head that cannot run it (e.g. a cloud image without the provider's SDK) is said, not fatal."""
+    try:
+        with progress.step("starting the head agent"):
+            context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR,
+                                             sys.executable], input=bundle(context))
+    except EhpcError as err:
+        progress.note(f"the head agent did not start (no resize, spot repair or autoscaling): {err}")
+        context.journal.event(context.name, "agent-failed", str(err))
+        return
     context.journal.event(context.name, "agent", "head agent installed")
 
 

@@ -26,6 +26,10 @@ class ClusterLayout:
     munge_key: bytes = field(repr=False)
     accounting: bool = False
     homes: str = "/home"  # where the cluster user's home is: a directory every node shares
+    # Autoscaled compute nodes the scheduler knows before they exist (Slurm State=CLOUD), and
+    # how long one stays idle before it is powered down.
+    cloud: list[NodeFacts] = field(default_factory=list)
+    suspend_after_s: int = 120
 
     @property
     def head(self) -> NodeFacts:

@@ -42,7 +42,8 @@ def queue_conf(layout: ClusterLayout) -> str:
 
 
 def hostgroup_conf(layout: ClusterLayout) -> str:
-    return f"group_name @allhosts\nhostlist {' '.join(n.name for n in layout.computes)}\n"
+    hosts = " ".join(n.name for n in layout.computes) or "NONE"  # none yet: autoscaled
+    return f"group_name @allhosts\nhostlist {hosts}\n"
 
 
 def pe_conf() -> str:

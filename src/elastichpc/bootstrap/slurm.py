@@ -45,6 +45,22 @@ SlurmdTimeout=120
 """
 
 
+# Autoscaling with Slurm's own power saving: the nodes above the minimum are CLOUD nodes that
+# Slurm resumes for pending jobs and suspends after SuspendTime idle; the programs hand the node
+# list to the head agent, which launches (or removes) the machines. A node registers its own
+# address (cloud_reg_addrs), so nothing about it is known before it exists.
+_POWER_SAVE = """\
+ResumeProgram=/etc/slurm/ehpc-resume
+SuspendProgram=/etc/slurm/ehpc-suspend
+ResumeTimeout=300
+SuspendTimeout=60
+SuspendTime={suspend_time}
+ResumeRate=0
+SuspendRate=0
+TreeWidth=65533
+SlurmctldParameters=cloud_reg_addrs,idle_on_node_suspend
+{exclude}"""
+
 _ACCOUNTING = {
     False: "JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none",
     True: "JobAcctGatherType=jobacct_gather/linux\nAccountingStorageType=accounting_storage/slurmdbd\n"
@@ -83,11 +99,19 @@ def slurm_conf(layout: ClusterLayout) -> str:
             accounting=_ACCOUNTING[layout.accounting].format(head_address=head.address),
         )
     ]
-    for node in layout.computes:
+    cloud = {node.name for node in layout.cloud}
+    static = [node for node in layout.computes if node.name not in cloud]
+    for node in static:
         lines.append(
             f"NodeName={node.name} NodeAddr={node.address} CPUs={node.cpus} "
             f"RealMemory={node.memory_mb} State=UNKNOWN"
         )
+    if layout.cloud:
+        lines.append(_POWER_SAVE.format(
+            suspend_time=layout.suspend_after_s,
+            exclude=f"SuspendExcNodes={','.join(n.name for n in static)}" if static else ""))
+        lines += [f"NodeName={node.name} CPUs={node.cpus} RealMemory={node.memory_mb} State=CLOUD"
+                  for node in layout.cloud]
     lines.append("PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP")
     return "\n".join(lines) + "\n"
 
@@ -95,6 +119,8 @@ def slurm_conf(layout: ClusterLayout) -> str:
 def files(layout: ClusterLayout) -> dict[str, str]:
     """Variables (name -> text) the scripts write out as files."""
     variables = {"EHPC_SLURM_CONF": slurm_conf(layout)}
+    if layout.cloud:
+        variables["EHPC_SLURM_POWER"] = "yes"
     if layout.accounting:
         variables["EHPC_SLURMDBD_CONF"] = _SLURMDBD.format(
             name=layout.name, head=layout.head.name, head_address=layout.head.address

@@ -46,6 +46,9 @@ def events_args(parser: argparse.ArgumentParser) -> None:
 def reclaim_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name")
     parser.add_argument("node")
+    parser.add_argument("--no-capacity", type=float, default=0.0, metavar="SECONDS",
+                        help="the node's site then refuses spot launches this long (a failover "
+                        "to the next pool follows)")
 
 
 def resize_cmd(args: argparse.Namespace) -> int:
@@ -76,6 +79,6 @@ def events_cmd(args: argparse.Namespace) -> int:
 def reclaim_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.resize import reclaim_node
 
-    node = reclaim_node(args.name, args.node)
+    node = reclaim_node(args.name, args.node, no_capacity_s=args.no_capacity)
     print(f"{node} reclaimed: the head agent replaces it (`ehpc cluster events {args.name}`)")
     return 0

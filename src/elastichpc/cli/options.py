@@ -31,6 +31,7 @@ SHORT = {  # alias -> (section, key)
     "--name": ("CLUSTER", "CLUSTER_PREFIX"),
     "--size": ("CLUSTER", "CLUSTER SIZE"),
     "--price": ("CLUSTER", "SPOT_PRICE"),
+    "--down": ("CLUSTER", "AUTOSTOP_DOWN"),
     "--nfs-newVolume": ("NFS", "AWS_VOLUME_SIZE"),  # the guide's AWS NFS flags (4.e)
     "--nfs-mountPoint": ("NFS", "AWS_MOUNT_POINT"),
 }

@@ -134,10 +134,25 @@ def read_pools(settings: Settings) -> tuple[Placement, list[Pool]]:
         provider = settings.get("CLUSTER", "PROVIDER")
         head_text = settings.get("CLUSTER", "HEAD")
         head = parse_placement(head_text, "--head") if head_text else Placement(provider)
-        size = settings.get("CLUSTER", "CLUSTER SIZE")
-        pools = [Pool(head.provider, head.site, count=size, spot=spot, max_price=price)]
+        pools = [_size_pool(settings, head, spot, price)]
     _check(settings, pools)
     return head, pools
+
+
+def _size_pool(settings: Settings, head: Placement, spot: bool, price: float | None) -> Pool:
+    """The one pool of --size; with --max-nodes it is autoscaled between MIN_NODES and MAX_NODES
+    (its count, what create makes, is the minimum)."""
+    size = settings.get("CLUSTER", "CLUSTER SIZE")
+    most = settings.get("CLUSTER", "MAX_NODES")
+    if most is None:
+        return Pool(head.provider, head.site, count=size, spot=spot, max_price=price)
+    least = settings.get("CLUSTER", "MIN_NODES")
+    if least is None:
+        least = size if settings.is_set("CLUSTER", "CLUSTER SIZE") else 0
+    if not 0 <= least <= most or most < 1:
+        raise ConfigError(f"--min-nodes {least} / --max-nodes {most}: expected 0 <= min <= max, max >= 1")
+    return Pool(head.provider, head.site, count=least, spot=spot, max_price=price,
+                min_nodes=least, max_nodes=most)
 
 
 def _check(settings: Settings, pools: list[Pool]) -> None:
@@ -146,7 +161,7 @@ def _check(settings: Settings, pools: list[Pool]) -> None:
     if twice:
         raise ConfigError(f"two pools in the same place: {', '.join(twice)} (give one pool its total)")
     for provider in dict.fromkeys(p.provider for p in pools):
-        total = sum(p.count for p in pools if p.provider == provider)
+        total = sum(max(p.count, p.max_nodes or 0) for p in pools if p.provider == provider)
         limit = CAPABILITIES[provider].max_nodes
         if not 1 <= total <= limit:
             source = settings.source("CLUSTER", "CLUSTER SIZE")

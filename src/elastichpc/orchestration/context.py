@@ -58,7 +58,11 @@ class ClusterContext:
 
     @cached_property
     def scheduler(self) -> Scheduler:
-        return get_scheduler(self.spec.scheduler)
+        from .plan import cloud_nodes
+
+        scheduler = get_scheduler(self.spec.scheduler)
+        scheduler.autoscaled = bool(cloud_nodes(self.spec))
+        return scheduler
 
     @cached_property
     def nodes(self) -> list[NodeRow]:

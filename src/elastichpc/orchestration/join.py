@@ -17,7 +17,7 @@ from ..state import Journal
 from .context import open_cluster
 from .fleet import Fleet
 from .overlay import join_overlay
-from .plan import host_key_owner
+from .plan import cloud_nodes, host_key_owner
 from .progress import Progress
 from .storage import create_time_storage, setup_shared_dir
 
@@ -38,6 +38,28 @@ def ssh_hosts(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, machines: list
                 keys.host_key(host_key_owner(spec, fleet.provider_of(m), m.name, m.role))[1])
         for m in machines
     ]
+
+
+def cluster_layout(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, facts: list[NodeFacts],
+                   machines: list[Machine]) -> ClusterLayout:
+    """What the bootstrap scripts know of the cluster: its running nodes and the autoscaled
+    ones, which announce the size of a running compute node (else the head's)."""
+    model = next((f for f in facts if f.role == "compute"), facts[0])
+    cloud = [NodeFacts(name, "compute", "", model.cpus, model.memory_mb)
+             for name in cloud_nodes(spec)]
+    return ClusterLayout(
+        name=spec.name,
+        scheduler=spec.scheduler,
+        shared_dir=spec.shared_dir,
+        cluster_user=spec.cluster_user,
+        nodes=facts,
+        munge_key=keys.munge_key(),
+        accounting=spec.accounting,
+        cloud=cloud,
+        suspend_after_s=int(spec.settings.get("CLUSTER", "SCALEDOWN_IDLE")),
+        homes="/home" if all(fleet.provider_of(m).shares_home for m in machines)
+        else f"{spec.shared_dir}/home",
+    )
 
 
 def bootstrap_machines(
@@ -73,17 +95,7 @@ def bootstrap_machines(
             # This call's settings ride along: the stored spec has no secrets (keys in the conf).
             setup_shared_dir(open_cluster(spec.name, journal, spec.settings), progress)
 
-    layout = ClusterLayout(
-        name=spec.name,
-        scheduler=spec.scheduler,
-        shared_dir=spec.shared_dir,
-        cluster_user=spec.cluster_user,
-        nodes=facts,
-        munge_key=keys.munge_key(),
-        accounting=spec.accounting,
-        homes="/home" if all(fleet.provider_of(m).shares_home for m in machines)
-        else f"{spec.shared_dir}/home",
-    )
+    layout = cluster_layout(spec, fleet, keys, facts, machines)
 
     def configure(node: NodeFacts) -> None:
         shell.run(node.name, ["bash", "-s"], input=configure_script(layout, node))

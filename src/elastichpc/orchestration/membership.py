@@ -13,14 +13,14 @@ import re
 import time
 from collections.abc import Collection, Sequence
 
-from ..bootstrap import ClusterLayout, NodeFacts, configure_script, membership_script
+from ..bootstrap import NodeFacts, configure_script, membership_script
 from ..errors import ConfigError, EhpcError
 from ..providers import Machine
 from ..remote import ClusterShell, in_parallel, write_ssh_files
 from ..state import NodeRow
 from .context import ClusterContext
-from .join import node_facts, ssh_hosts, wait_idle
-from .plan import plan_node
+from .join import cluster_layout, node_facts, ssh_hosts, wait_idle
+from .plan import cloud_nodes, plan_node
 from .progress import Progress
 from .record import record_machines
 
@@ -36,7 +36,8 @@ def next_names(context: ClusterContext, count: int) -> list[str]:
     if count < 1:
         raise ConfigError(f"--add takes a positive number of nodes, got {count}")
     pattern = re.compile(rf"^{re.escape(context.name)}-node(\d+)$")
-    known = compute_rows(context) + [m.name for m in context.fleet.machines()]
+    known = [*compute_rows(context), *(m.name for m in context.fleet.machines()),
+             *cloud_nodes(context.spec)]  # autoscaled names are taken even while powered down
     top = max((int(m.group(1)) for n in known if (m := pattern.match(n))), default=0)
     return [f"{context.name}-node{top + i}" for i in range(1, count + 1)]
 
@@ -49,9 +50,10 @@ def running_machines(context: ClusterContext, leaving: Collection[str] = ()) -> 
 
 
 def add_nodes(context: ClusterContext, names: list[str], progress: Progress, place: str = "",
-              stay: list[Machine] | None = None) -> list[Machine]:
+              stay: list[Machine] | None = None, declared: bool = False) -> list[Machine]:
     """Launch `names` as compute nodes of pool `place` (default: the first pool) and join them
-    to the running scheduler."""
+    to the running scheduler (`declared`: it knows them already, as Slurm knows its CLOUD
+    nodes, so only the new nodes are configured)."""
     spec, fleet = context.spec, context.fleet
     place = spec.pool(place or spec.pools[0].name).name
     stay = running_machines(context, names) if stay is None else stay
@@ -64,7 +66,7 @@ def add_nodes(context: ClusterContext, names: list[str], progress: Progress, pla
         joined = fleet.launch(plans, progress.detail)
         record_machines(context.journal, context.name, joined)
     context.journal.event(context.name, "launched", f"{', '.join(names)} on {place}")
-    rejoin(context, stay, joined, [], progress)
+    rejoin(context, stay, joined, [], progress, members_changed=not declared)
     context.journal.event(context.name, "joined", ", ".join(names))
     return joined
 
@@ -123,7 +125,7 @@ def write_cluster_ssh(context: ClusterContext, nodes: Sequence[Machine | NodeRow
 
 
 def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], removed: list[str],
-           progress: Progress) -> None:
+           progress: Progress, members_changed: bool = True) -> None:
     """Bring the scheduler to the membership `stay` + `joined` (everything in `removed` is gone)."""
     spec, keys = context.spec, context.keys
     machines = stay + joined
@@ -133,8 +135,7 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
     with progress.step("waiting for SSH on the nodes"):
         probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
     facts = [node_facts(m, p) for m, p in zip(machines, probes, strict=True)]
-    layout = ClusterLayout(spec.name, spec.scheduler, spec.shared_dir, spec.cluster_user, facts,
-                           keys.munge_key(), spec.accounting)
+    layout = cluster_layout(spec, context.fleet, keys, facts, machines)
     new = {m.name for m in joined}
     added = [n for n in layout.computes if n.name in new]
 
@@ -144,10 +145,15 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
     def configure(node: NodeFacts) -> None:
         shell.run(node.name, ["bash", "-s"], input=configure_script(layout, node))
 
-    with progress.step(f"updating {len(layout.computes) - len(added)} compute nodes that stay"):
-        in_parallel(refresh, [n for n in layout.computes if n.name not in new])
-    with progress.step(f"updating the head ({spec.scheduler})"):
-        refresh(layout.head)
+    if members_changed:
+        with progress.step(f"updating {len(layout.computes) - len(added)} compute nodes that stay"):
+            in_parallel(refresh, [n for n in layout.computes if n.name not in new])
+        with progress.step(f"updating the head ({spec.scheduler})"):
+            refresh(layout.head)
+    for node in [] if members_changed else added:  # declared before they existed: where they are
+        argv = context.scheduler.address_argv(node.name, node.address)
+        if argv:
+            shell.run(head.name, argv)
     if added:
         with progress.step(f"configuring {len(added)} new nodes"):
             in_parallel(configure, added)

@@ -23,9 +23,22 @@ def node_names(spec: ClusterSpec) -> list[tuple[str, str, str]]:
     return names
 
 
+def cloud_nodes(spec: ClusterSpec) -> dict[str, str]:
+    """Autoscaled node name -> pool: the nodes above each pool's count up to its maximum,
+    numbered after every node a create makes. They exist only while powered up."""
+    names: dict[str, str] = {}
+    number = spec.size
+    for pool in spec.pools:
+        for _ in range(max(0, (pool.max_nodes or 0) - pool.count)):
+            number += 1
+            names[f"{spec.name}-node{number}"] = pool.name
+    return names
+
+
 def planned_pools(spec: ClusterSpec) -> dict[str, str]:
-    """Compute node name -> pool, as a create plans them."""
-    return {name: place for name, role, place in node_names(spec) if role == "compute"}
+    """Compute node name -> pool, as a create plans them (and the autoscaled ones)."""
+    return {**{name: place for name, role, place in node_names(spec) if role == "compute"},
+            **cloud_nodes(spec)}
 
 
 def host_key_owner(spec: ClusterSpec, provider: Provider, name: str, role: str) -> str:

@@ -56,13 +56,15 @@ def cluster_events(name: str, journal: Journal | None = None) -> list[tuple[floa
     return sorted(set(events))  # type: ignore[arg-type]
 
 
-def reclaim_node(name: str, node: str, journal: Journal | None = None) -> str:
-    """Take spot node `node` of a local cluster away, as a cloud reclaims spot capacity."""
+def reclaim_node(name: str, node: str, journal: Journal | None = None,
+                 no_capacity_s: float = 0.0) -> str:
+    """Take spot node `node` of a local cluster away, as a cloud reclaims spot capacity (and,
+    with `no_capacity_s`, refuses new spot machines at its site for that long)."""
     context = open_cluster(name, journal)
     if set(context.spec.providers) != {"local"}:
         raise EhpcError("`node reclaim` is the local provider's stand-in for a cloud reclaiming spot "
                         f"capacity; {name} is on {context.row.provider}")
     full = node if node.startswith(f"{name}-") else f"{name}-{node}"
-    context.provider.reclaim(name, full)  # type: ignore[attr-defined]
+    context.provider.reclaim(name, full, no_capacity_s)  # type: ignore[attr-defined]
     context.journal.event(name, "reclaim", f"{full} reclaimed (ehpc node reclaim)")
     return full

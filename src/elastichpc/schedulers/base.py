@@ -103,6 +103,11 @@ class Scheduler(ABC):
     # Any other owner (sge, pbs, a name) is a scheduler job of the cluster user.
     direct_owners: ClassVar[dict[str, str]] = {"system": "root", "ubuntu": "ubuntu",
                                                "ehpcuser": ""}
+    # Powers autoscaled nodes up and down itself (Slurm's power saving); else the agent does it
+    # from the queue.
+    power_saving: ClassVar[bool] = False
+    # Set for a cluster with autoscaled nodes: there may be no node to run a job yet.
+    autoscaled: bool = False
 
     @abstractmethod
     def submit(self, spec: JobSpec, workdir: str) -> Submission: ...
@@ -175,6 +180,10 @@ class Scheduler(ABC):
     @abstractmethod
     def resume_argv(self, nodes: list[str]) -> list[str]:
         """Schedule on these nodes again (a replacement of a node that was taken down)."""
+
+    def address_argv(self, node: str, address: str) -> list[str] | None:
+        """Tell the scheduler where a node it knew before it existed is (None: not needed)."""
+        return None
 
     def release_argv(self, job_ids: list[str]) -> list[str] | None:
         """Let requeued jobs start at once (None: they already may)."""

@@ -84,6 +84,15 @@ def _finished(output: str, cancelled: bool) -> list[JobInfo]:
     return infos
 
 
+# With no exec host up yet (an autoscaled cluster) qsub queues the job but warns that it cannot
+# run anywhere and exits 1: take "has been submitted" as the success it is.
+_SUBMIT_WITHOUT_HOSTS = (
+    'out=$(qsub "$@" 2>&1); r=$?; [ "$r" = 0 ] && { printf "%s\\n" "$out"; exit 0; }; '
+    'id=$(printf "%s\\n" "$out" | sed -n "s/^Your job[-a-z]* \\([0-9]*\\).*has been submitted.*/\\1/p"); '
+    '[ -n "$id" ] && { echo "$id"; exit 0; }; printf "%s\\n" "$out" >&2; exit "$r"'
+)
+
+
 def _sge_array(array: str) -> tuple[str, str | None]:
     """Grid Engine takes one range n[-m[:s]] and a concurrency limit (-tc) for '%k'."""
     spec, _, limit = array.partition("%")
@@ -103,7 +112,8 @@ class GridEngine(Scheduler):
             raise ConfigError(f"job name {spec.name!r}: Grid Engine names must not start with a digit")
         # -C '': no '#$' directives are read from the script, so the command runs exactly as given.
         argv = ["qsub", "-terse", "-C", "", "-S", "/bin/bash", "-N", spec.name, "-wd", workdir,
-                "-o", stdout, "-e", stderr, "-q", QUEUE]
+                "-o", stdout, "-e", stderr]  # all.q, the one queue (no -q: it may have no host yet)
+
         if spec.cpus > 1:
             argv += ["-pe", PE, str(spec.cpus)]
         if spec.memory_mb:
@@ -113,6 +123,8 @@ class GridEngine(Scheduler):
         if spec.array:
             tasks, limit = _sge_array(spec.array)
             argv += ["-t", tasks, *(["-tc", limit] if limit else [])]
+        if self.autoscaled:
+            argv = ["bash", "-c", _SUBMIT_WITHOUT_HOSTS, "qsub", *argv[1:]]
         return Submission(argv, spec.body(), stdout, stderr)
 
     def parse_submit(self, output: str) -> str:

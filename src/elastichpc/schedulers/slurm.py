@@ -55,6 +55,7 @@ def _sacct_info(line: str) -> JobInfo:
 
 class Slurm(Scheduler):
     name = "slurm"
+    power_saving = True
 
     def submit(self, spec: JobSpec, workdir: str) -> Submission:
         tag = "%A_%a" if spec.array else "%j"
@@ -145,6 +146,9 @@ class Slurm(Scheduler):
 
     def down_argv(self, nodes: list[str], reason: str) -> list[str]:
         return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=DOWN", f"Reason={reason}"]
+
+    def address_argv(self, node: str, address: str) -> list[str] | None:
+        return ["scontrol", "update", f"NodeName={node}", f"NodeAddr={address}", f"NodeHostname={node}"]
 
     def resume_argv(self, nodes: list[str]) -> list[str]:
         return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=RESUME"]

@@ -56,14 +56,15 @@ ehpc_sge_add() {
 }
 
 ehpc_sge_head() {
-  local i sconf
+  local i sconf execs
   ehpc_packages sge_qmaster:gridengine-master qsub:gridengine-client
   ehpc_sge_common
   ehpc_sge_stop gridengine-master "$EHPC_SGE_SPOOL/qmaster/qmaster.pid"
   ehpc_sge_spool
   ehpc_service gridengine-master "$EHPC_SGE_SPOOL/qmaster/qmaster.pid" /usr/sbin/sge_qmaster
   for i in $(seq 100); do qconf -sh >/dev/null 2>&1 && break; sleep 0.2; done
-  qconf -ah "$(base64 -d <<< "$EHPC_SGE_EXECS")" >/dev/null
+  execs=$(base64 -d <<< "$EHPC_SGE_EXECS")
+  [ -z "$execs" ] || qconf -ah "$execs" >/dev/null  # none yet: an autoscaled cluster
   qconf -as "$(hostname)" >/dev/null
   ehpc_sge_add -Ahgrp "$EHPC_SGE_HOSTGROUP"
   ehpc_sge_add -Ap "$EHPC_SGE_PE"

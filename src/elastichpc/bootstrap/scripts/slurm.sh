@@ -25,7 +25,20 @@ ehpc_slurm_head() {
   ehpc_slurm_common
   [ -z "${EHPC_SLURMDBD_CONF:-}" ] || ehpc_slurm_accounting
   install -d -o slurm -g slurm -m 0755 /var/spool/slurmctld
+  [ -z "${EHPC_SLURM_POWER:-}" ] || ehpc_slurm_power
   ehpc_service slurmctld /run/slurmctld.pid /usr/sbin/slurmctld
+}
+
+# Power saving: Slurm runs these as SlurmUser with a host list; each leaves a request file that
+# the head agent (root) picks up within a second and carries out.
+ehpc_slurm_power() {
+  local action
+  install -d -o root -g slurm -m 0770 /var/spool/ehpc-agent
+  for action in resume suspend; do
+    printf '#!/bin/sh\nf=$(mktemp /var/spool/ehpc-agent/.%s.XXXXXX) && echo "%s $1" > "$f" && mv "$f" "$f.req"\n' \
+      "$action" "$action" > "/etc/slurm/ehpc-$action"
+    chmod 0755 "/etc/slurm/ehpc-$action"
+  done
 }
 
 # Accounting (ACCOUNTING = true): MariaDB and slurmdbd on the head, so sacct knows every job.
@@ -74,6 +87,7 @@ ehpc_slurm_refresh() {
 ehpc_slurm_membership() {
   local i
   ehpc_slurm_common
+  [ -z "${EHPC_SLURM_POWER:-}" ] || ehpc_slurm_power
   ehpc_service slurmctld /run/slurmctld.pid /usr/sbin/slurmctld
   for i in $(seq 150); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
   scontrol reconfigure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from ...errors import ProviderError
 
@@ -18,12 +19,13 @@ def run(argv: list[str], *, input: str | None = None, check: bool = True) -> str
 
 
 def node_argv(netns: str, ns_dir: str, node: str, argv: list[str]) -> list[str]:
-    """argv run inside a local node: its network, host name and mount namespaces."""
+    """argv run inside a local node: its network, host name, mount and time namespaces."""
     return [
         "nsenter",
         f"--net=/run/netns/{netns}",
         f"--uts={ns_dir}/{node}.uts",
         f"--mount={ns_dir}/{node}.mnt",
+        *([f"--time={ns_dir}/{node}.time"] if Path(f"{ns_dir}/{node}.time").exists() else []),
         "--",
         *argv,
     ]

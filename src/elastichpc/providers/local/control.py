@@ -38,6 +38,8 @@ from .files import read_json
 
 PORT = 8739
 SERVE = "import sys; from elastichpc.providers.local.control import serve; serve(sys.argv[1])"
+TERMINATE = ("import sys; from elastichpc.providers.local.control import terminate_cluster; "
+             "terminate_cluster(sys.argv[1])")
 RECORD = "control.json"  # under ROOT_DIR/<cluster>/: address, port, token, pid (mode 0600)
 
 
@@ -201,6 +203,12 @@ def app(cluster_dir: Path) -> Any:
         with lock:
             return provider.terminate_nodes(cluster, own_compute_names(body["names"]), no_report)
 
+    def terminate(_: dict) -> list[str]:
+        # In a process of its own: terminating the cluster stops this endpoint too.
+        subprocess.Popen([sys.executable, "-c", TERMINATE, str(cluster_dir)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        return [f"cluster {cluster}"]
+
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"cluster": cluster})
 
@@ -209,7 +217,16 @@ def app(cluster_dir: Path) -> Any:
         Route("/machines", guarded(machines)),
         Route("/launch", guarded(launch), methods=["POST"]),
         Route("/remove", guarded(remove), methods=["POST"]),
+        Route("/terminate", guarded(terminate), methods=["POST"]),
     ])
+
+
+def terminate_cluster(cluster_dir: str) -> None:
+    """Everything of the cluster, as `ehpc cluster terminate` removes it from the host."""
+    from .provider import LocalProvider
+
+    spec = ClusterSpec.from_public(read_json(record_path(Path(cluster_dir)))["spec"])
+    LocalProvider(spec.settings).terminate(spec.name, no_report)
 
 
 def serve(cluster_dir: str) -> None:
@@ -267,4 +284,6 @@ class ControlClient(Provider):
         return removed
 
     def terminate(self, cluster: str, report: Report) -> list[str]:
-        raise EhpcError("the head agent does not terminate its own cluster's host resources")
+        """The whole cluster, this head with it (idle stop --down)."""
+        removed: list[str] = self._call("/terminate", {})
+        return removed

@@ -66,13 +66,19 @@ def setup_script(
 
 
 def create_namespaces(netns: str, ns_dir: Path, node: str, script: str) -> None:
-    uts, mnt = ns_dir / f"{node}.uts", ns_dir / f"{node}.mnt"
-    uts.touch()
-    mnt.touch()
+    """The node's UTS, mount and time namespaces. Nodes share one kernel; the time namespace
+    gives each its own boot time (uptime starts at 0 when it is made), as a new machine has:
+    Slurm's power saving only counts a node up once it booted after it was asked to resume."""
+    uts, mnt, clock = (ns_dir / f"{node}.{kind}" for kind in ("uts", "mnt", "time"))
+    for path in (uts, mnt, clock):
+        path.touch()
+    with open("/proc/uptime") as uptime:
+        booted = int(float(uptime.read().split()[0]))
     run(
         [
             "nsenter", f"--net=/run/netns/{netns}",
-            "unshare", f"--uts={uts}", f"--mount={mnt}", "--propagation", "private",
+            "unshare", f"--uts={uts}", f"--mount={mnt}", f"--time={clock}", "--boottime",
+            f"-{booted}", "--propagation", "private",
             "sh", "-c", script,
         ]
     )
@@ -83,7 +89,7 @@ def has_namespaces(ns_dir: Path, node: str) -> bool:
 
 
 def release_namespaces(ns_dir: Path, node: str) -> None:
-    for kind in ("mnt", "uts"):
+    for kind in ("mnt", "uts", "time"):
         path = ns_dir / f"{node}.{kind}"
         if _mounted(path):
             run(["umount", str(path)], check=False)

@@ -128,6 +128,7 @@ class LocalProvider(LocalDisks, Provider):
 
     # ---- launch ------------------------------------------------------------------------------
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
+        self._check_spot_capacity(spec, plans)
         network, slots = self._network(spec, plans)
         cdir = self.cluster_dir(spec.name)
         if any(plan.role == "head" for plan in plans):  # on the head's own network
@@ -242,9 +243,23 @@ class LocalProvider(LocalDisks, Provider):
             shutil.rmtree(self.cluster_dir(cluster) / "nodes" / name, ignore_errors=True)
         return [f"node {name}" for name in removed]
 
-    def reclaim(self, cluster: str, node: str) -> None:
+    def _capacity_mark(self, cluster: str, site: str) -> Path:
+        return self.cluster_dir(cluster) / f"no-spot-capacity-{site or 'default'}"
+
+    def _check_spot_capacity(self, spec: ClusterSpec, plans: list[NodePlan]) -> None:
+        """A site whose spot capacity was taken back refuses spot launches for a while, as a
+        cloud answers "insufficient capacity" (`ehpc node reclaim --no-capacity SECONDS`)."""
+        site = spec.settings.get("LOCAL", "SITE") or ""
+        mark = self._capacity_mark(spec.name, site)
+        until = float(mark.read_text()) if mark.exists() else 0.0
+        if any(plan.spot for plan in plans) and until > time.time():
+            raise ProviderError(f"local site {site or 'default'}: no spot capacity for "
+                                f"{until - time.time():.0f}s more")
+
+    def reclaim(self, cluster: str, node: str, no_capacity_s: float = 0.0) -> None:
         """Take a spot node away as a cloud does: its machine stops existing at once, with no
-        shutdown of its daemons; the provider then shows it as preempted."""
+        shutdown of its daemons; the provider then shows it as preempted. `no_capacity_s`: its
+        site has no spot capacity for that long (launches there are refused)."""
         marker = self.cluster_dir(cluster) / "nodes" / node / "machine.json"
         record = read_json(marker)
         if not record or f"ehpc.{cluster}.{node}" not in hostnet.netns_names():
@@ -256,6 +271,9 @@ class LocalProvider(LocalDisks, Provider):
         marker.parent.mkdir()
         marker.write_text(json.dumps(record))
         (marker.parent / RECLAIMED).write_text(str(time.time()))
+        if no_capacity_s > 0:
+            self._capacity_mark(cluster, record.get("extra", {}).get("site", "")).write_text(
+                str(time.time() + no_capacity_s))
 
     def agent_access(self, cluster: str) -> dict[str, str]:
         record = read_json(control.record_path(self.cluster_dir(cluster)))
