@@ -1,6 +1,9 @@
-"""Spot repair on the local provider: from `ehpc node reclaim` to the replacement idle in the
-scheduler, split into detection, take-down (scheduler down + requeue), launch, boot, configure
-and scheduler; and a resize --add of one node. Real CLI, real Slurm (or Grid Engine).
+"""Elasticity on the local provider, real CLI, real Slurm (or Grid Engine), the head agent:
+- spot repair: from `ehpc node reclaim` to the replacement idle in the scheduler, split into
+  detection, take-down (scheduler down + requeue), launch, boot, configure and scheduler;
+- autoscaling: from a job submitted to a cluster with no compute node to the job running on a
+  powered-up node (launch, boot, configure), and from then to the node's removal when idle;
+- a resize --add of one node.
 
 Usage (as root): python bench/elastic_local.py [slurm|sge] [ROUNDS]
 Writes bench/results/elastic_local_<scheduler>.json.
@@ -44,6 +47,10 @@ def agent_steps(env: dict[str, str], name: str, since: float) -> dict[str, float
     return steps
 
 
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
+
+
 def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
     before = {e["at"] for e in events(env, name)}
     start = time.time()
@@ -75,6 +82,48 @@ def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
     }
 
 
+def one_power_up(env: dict[str, str], name: str) -> dict[str, float]:
+    """From submitting a job to an autoscaled cluster with no compute node to the job running
+    on a newly powered-up node, and to the node's removal after the idle time."""
+    start = time.time()
+    job = ehpc(env, "job", "submit", name, "--", "sleep 1").strip()
+    while json.loads(ehpc(env, "job", "status", name, job, "--json"))[0]["state"] == "pending":
+        time.sleep(0.2)
+    running = time.time()
+    steps = agent_steps(env, name, start)
+    deadline = time.monotonic() + 300
+    while not any(e["kind"] == "power-down" and e["at"] > start for e in events(env, name)):
+        if time.monotonic() > deadline:
+            raise SystemExit("the powered-up node was not removed within 300 s")
+        time.sleep(1)
+    gone = max(e["at"] for e in events(env, name) if e["kind"] == "power-down")
+    return {
+        "pending_to_running_s": round(running - start, 2),
+        "launch_s": round(sum(v for k, v in steps.items() if k.startswith("launching")), 2),
+        "boot_s": round(sum(v for k, v in steps.items() if k.startswith("waiting for SSH")), 2),
+        "configure_s": round(sum(v for k, v in steps.items() if k.startswith("configuring")), 2),
+        "idle_to_removed_s": round(gone - running, 2),
+    }
+
+
+def power_ups(scheduler: str, rounds: int) -> list[dict[str, float]]:
+    name = f"agbenchas{scheduler}"
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "EHPC_STATE_DIR": state}
+        root = f"/srv/ehpc-test/ag-bench-as-{os.getpid()}"
+        try:
+            ehpc(env, "cluster", "create", "--name", name, "--max-nodes", "1", "--scaledown-idle",
+                 "10", "--scheduler", scheduler, "--local-root-dir", root)
+            runs = []
+            for _ in range(rounds):
+                runs.append(one_power_up(env, name))
+                print(runs[-1], flush=True)
+            return runs
+        finally:
+            ehpc(env, "cluster", "terminate", name)
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main(scheduler: str, rounds: int) -> None:
     name = f"agbench{scheduler}"
     with tempfile.TemporaryDirectory() as state:
@@ -93,10 +142,13 @@ def main(scheduler: str, rounds: int) -> None:
         finally:
             ehpc(env, "cluster", "terminate", name)
             shutil.rmtree(root, ignore_errors=True)
-    medians = {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
+    scaled = power_ups(scheduler, rounds)
     path = write_results(f"elastic_local_{scheduler}", {
-        "benchmark": f"local spot reclaim -> replacement idle in {scheduler} (real CLI, agent)",
-        "median": medians, "runs": runs, "resize_add_one_s": round(resize_s, 2),
+        "benchmark": f"local spot reclaim -> replacement idle, and autoscaling, in {scheduler} "
+                     "(real CLI, head agent)",
+        "reclaim_median": median(runs), "reclaim_runs": runs,
+        "power_up_median": median(scaled), "power_up_runs": scaled,
+        "resize_add_one_s": round(resize_s, 2),
     })
     print(f"wrote {path}")
 

@@ -66,6 +66,7 @@ def seed(directory: Path, incoming: Path) -> None:
 
 
 def _on_head(row: NodeRow) -> NodeRow:
-    """From the head every node is reached at its private address."""
-    row.address = row.private_address or row.address
+    """From the head every node is reached at its overlay address (a cluster across sites or
+    clouds), else its private one."""
+    row.address = row.overlay_address or row.private_address or row.address
     return row

@@ -26,7 +26,7 @@ from ..state import NodeRow
 from . import AGENT_DIR, LAUNCHER
 
 PACKAGE = Path(__file__).resolve().parent.parent
-KEY_FILES = ("id_ed25519", "id_ed25519.pub", "munge.key", "hostkeys")
+KEY_FILES = ("id_ed25519", "id_ed25519.pub", "munge.key", "hostkeys", "overlay", "overlay-psk")
 
 # Runs on the head as root with the bundle on standard input. Replaces the package, credentials
 # and seed, then (re)starts the agent under systemd (Restart=always) or a restart loop.

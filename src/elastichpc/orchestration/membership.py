@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from ..bootstrap import NodeFacts, configure_script, membership_script
 from ..errors import ConfigError, EhpcError
-from ..providers import Machine
+from ..providers import Machine, NodePlan
 from ..remote import ClusterShell, in_parallel, write_ssh_files
 from ..state import NodeRow
 from .context import ClusterContext
@@ -23,6 +24,7 @@ from .join import cluster_layout, node_facts, ssh_hosts, wait_idle
 from .plan import cloud_nodes, plan_node
 from .progress import Progress
 from .record import record_machines
+from .storage import create_time_storage, setup_shared_dir
 
 LOST = {"preempted", "terminated", "stopped"}  # how providers show a machine taken away
 
@@ -45,8 +47,55 @@ def next_names(context: ClusterContext, count: int) -> list[str]:
 def running_machines(context: ClusterContext, leaving: Collection[str] = ()) -> list[Machine]:
     """The journal's nodes that the provider shows running, minus `leaving`."""
     rows = {n.name for n in context.journal.nodes(context.name) if n.status == "running"}
-    return [m for m in context.fleet.machines()
-            if m.name in rows and m.name not in leaving and m.state == "running"]
+    return on_overlay(context, [m for m in context.fleet.machines()
+                                if m.name in rows and m.name not in leaving and m.state == "running"])
+
+
+def on_overlay(context: ClusterContext, machines: list[Machine]) -> list[Machine]:
+    """On an overlay cluster the nodes reach each other (and the head reaches compute nodes) at
+    their overlay addresses, as create left them."""
+    if not context.spec.overlay:
+        return machines
+    known = {r.name: r.overlay_address for r in context.journal.nodes(context.name)}
+    found = []
+    for machine in machines:
+        address = known.get(machine.name, "")
+        if address:
+            machine = replace(machine, private_address=address,
+                              address=machine.address if machine.role == "head" else address)
+        found.append(machine)
+    return found
+
+
+def overlay_boot(context: ClusterContext, plans: list[NodePlan], head: Machine) -> dict[str, str]:
+    """New nodes of an overlay cluster join it from their boot script (the head reaches a node
+    on another site or cloud only over the overlay); the head learns any new peer first. A
+    replacement keeps its name, key and overlay address. Returns name -> overlay address."""
+    from ..bootstrap.overlay import OverlayNode, overlay_address, overlay_script
+    from ..providers.network import OVERLAY_PORT
+    from .overlay import public_endpoint
+
+    keys, rows = context.keys, context.journal.nodes(context.name)
+    known = {r.name: r.overlay_address for r in rows if r.overlay_address}
+    addresses = dict(known)
+    number = 1
+    for plan in plans:
+        while plan.name not in addresses and overlay_address(number) in addresses.values():
+            number += 1
+        addresses.setdefault(plan.name, overlay_address(number))
+    roles = {r.name: r.role for r in rows}
+    nodes = [OverlayNode(name, roles.get(name, "compute"), address, keys.overlay_key(name)[1])
+             for name, address in addresses.items()]
+    endpoint, psk = public_endpoint(head), keys.overlay_psk()
+    by_name = {n.name: n for n in nodes}
+    if any(plan.name not in known for plan in plans):  # a new peer for the hub
+        hub = next(n for n in nodes if n.role == "head")
+        context.shell.run(context.head, ["bash", "-s"], input=overlay_script(
+            hub, keys.overlay_key(hub.name)[0], psk, nodes, endpoint, OVERLAY_PORT))
+    for plan in plans:
+        plan.boot_script += overlay_script(by_name[plan.name], keys.overlay_key(plan.name)[0], psk,
+                                           nodes, endpoint, OVERLAY_PORT)
+    return {plan.name: addresses[plan.name] for plan in plans}
 
 
 def add_nodes(context: ClusterContext, names: list[str], progress: Progress, place: str = "",
@@ -62,9 +111,15 @@ def add_nodes(context: ClusterContext, names: list[str], progress: Progress, pla
     for name in names:
         fleet.pool_of[name] = place
     plans = [plan_node(spec, fleet, context.keys, name, "compute", place) for name in names]
+    head = next(m for m in stay if m.role == "head")
+    overlay = overlay_boot(context, plans, head) if spec.overlay else {}
     with progress.step(f"launching {len(names)} nodes on {place}"):
         joined = fleet.launch(plans, progress.detail)
         record_machines(context.journal, context.name, joined)
+    if overlay:
+        rows = {r.name: r for r in context.journal.nodes(context.name)}
+        context.journal.put_nodes([replace(rows[n], overlay_address=a) for n, a in overlay.items()])
+        joined = on_overlay(context, joined)
     context.journal.event(context.name, "launched", f"{', '.join(names)} on {place}")
     rejoin(context, stay, joined, [], progress, members_changed=not declared)
     context.journal.event(context.name, "joined", ", ".join(names))
@@ -135,6 +190,10 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
     with progress.step("waiting for SSH on the nodes"):
         probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
     facts = [node_facts(m, p) for m, p in zip(machines, probes, strict=True)]
+    _forget_cached(context)
+    if joined and create_time_storage(spec):  # the new nodes mount the shared directory too
+        with progress.step(create_time_storage(spec)):
+            setup_shared_dir(context, progress)
     layout = cluster_layout(spec, context.fleet, keys, facts, machines)
     new = {m.name for m in joined}
     added = [n for n in layout.computes if n.name in new]
@@ -160,7 +219,10 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
             shell.run(head.name, context.scheduler.resume_argv([n.name for n in added]), check=False)
         with progress.step(f"waiting for {len(added)} new nodes to be idle in {spec.scheduler}"):
             wait_idle(shell, head.name, spec, [n.name for n in added], progress)
-    if "shell" in context.__dict__:  # the context's cached shell knew the old node list
-        del context.__dict__["shell"]
-    if "nodes" in context.__dict__:
-        del context.__dict__["nodes"]
+    _forget_cached(context)
+
+
+def _forget_cached(context: ClusterContext) -> None:
+    """The context's node list and shell were read before the nodes changed."""
+    for name in ("shell", "nodes"):
+        context.__dict__.pop(name, None)

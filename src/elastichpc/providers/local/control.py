@@ -17,7 +17,6 @@ import ipaddress
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,8 +32,7 @@ from typing import Any
 from ...config import ClusterSpec, Settings
 from ...errors import EhpcError, ProviderError
 from ..base import Machine, NodePlan, Provider, Report, no_report
-from .commands import run
-from .files import read_json
+from .files import read_json, share_dir
 
 PORT = 8739
 SERVE = "import sys; from elastichpc.providers.local.control import serve; serve(sys.argv[1])"
@@ -56,19 +54,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-# Nodes may open no connection to the host (the host firewall's input chain, `inet ehpc`), except
-# to their own cluster's endpoint: this port on the address of the bridge they arrive on.
+# Nodes may open no connection to the host except to their own cluster's endpoint: this port on
+# the address of the bridge they arrive on. The host firewall (hostfw.py) carries this rule.
 FIREWALL_RULE = f'iifname "ehbr*" tcp dport {PORT} fib daddr . iif type local accept comment "ehpc-control"'
-
-
-def open_firewall() -> None:
-    """Put the endpoint's accept rule first in the host firewall's input chain when that chain
-    exists and lacks it (the table is replaced whole at each local create)."""
-    if not shutil.which("nft"):
-        return
-    chain = run(["nft", "list", "chain", "inet", "ehpc", "input"], check=False)
-    if chain and '"ehpc-control"' not in chain:
-        run(["nft", "insert", "rule", "inet", "ehpc", "input", *FIREWALL_RULE.split()], check=False)
 
 
 def ensure_server(cluster_dir: Path, spec: ClusterSpec, subnet: int) -> dict:
@@ -232,12 +220,6 @@ def terminate_cluster(cluster_dir: str) -> None:
 def serve(cluster_dir: str) -> None:
     import uvicorn
 
-    def keep_firewall_open() -> None:
-        while True:
-            open_firewall()
-            time.sleep(2)
-
-    threading.Thread(target=keep_firewall_open, daemon=True).start()
     record = read_json(record_path(Path(cluster_dir)))
     uvicorn.run(app(Path(cluster_dir)), host=record["address"], port=int(record["port"]),
                 log_level="warning", access_log=False)
@@ -282,6 +264,10 @@ class ControlClient(Provider):
     def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
         removed: list[str] = self._call("/remove", {"names": names})
         return removed
+
+    def fallback_share_dir(self, cluster: str, key: str) -> str:
+        """The same host directory the host-side provider names (nodes see the host's files)."""
+        return share_dir(Path(self.settings.get("LOCAL", "ROOT_DIR")), cluster, key)
 
     def terminate(self, cluster: str, report: Report) -> list[str]:
         """The whole cluster, this head with it (idle stop --down)."""

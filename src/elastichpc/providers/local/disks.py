@@ -19,7 +19,7 @@ from ...config import check_name
 from ...errors import ConfigError, EhpcError, ProviderError
 from ..base import Disk, Machine, Snapshot
 from .commands import run
-from .files import exclusive, read_json
+from .files import exclusive, read_json, share_dir
 
 GIB = 1024**3
 
@@ -231,7 +231,7 @@ class LocalDisks:
 
     def fallback_share_dir(self, cluster: str, key: str) -> str:
         """Every node sees the host's file system: a host directory is the same one for all."""
-        return str(self.root / cluster / key)
+        return share_dir(self.root, cluster, key)
 
     # ---- terminate ------------------------------------------------------------------------
     def release_cluster_disks(self, cluster: str) -> list[str]:

@@ -26,3 +26,8 @@ def read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
+
+
+def share_dir(root: Path, cluster: str, key: str) -> str:
+    """The host directory every node of a local cluster sees as one (no network file system)."""
+    return str(root / cluster / key)
