@@ -53,7 +53,7 @@ def test_idle_cluster_stops_itself(tmp_path: Path) -> None:
         ehpc.create(name, 1, "--autostop", "1", "--down")
         ehpc.run("job", "submit", name, "--wait", "--", "true")  # use resets the idle clock
         started = time.monotonic()
-        while any(Path("/run/netns").glob(f"ehpc.{name}.*")):
+        while any(Path("/run/netns").glob(f"ehpc.{name}.*")) or (ehpc.local_root / name).exists():
             assert time.monotonic() - started < 150, "an idle cluster still runs after 1 minute"
             time.sleep(2)
         assert time.monotonic() - started > 50  # not before the idle minute
