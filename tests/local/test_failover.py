@@ -41,7 +41,14 @@ def test_replacement_on_the_next_site_loses_no_task(cli: Ehpc) -> None:
     assert cli.run("job", "wait", NAME, job, timeout=400).returncode == 0
     lines = cli.run("ssh", NAME, "--", f"cat {out}").stdout.splitlines()
     assert sorted(int(line.split()[1]) for line in lines) == list(range(1, 21)), lines
-    events = [f"{e['kind']} {e['message']}" for e in cli.json("cluster", "events", NAME)]
-    assert any(e.startswith("launch-failed local/b refused") for e in events), events
-    assert f"replaced {NAME}-node1 running again on local/c" in events, events
-    assert any(e.startswith("down") and "requeued: none" not in e for e in events), events
+    def events() -> list[str]:
+        return [f"{e['kind']} {e['message']}" for e in cli.json("cluster", "events", NAME)]
+
+    deadline = time.monotonic() + 120  # the tasks may all be done on node2 before it joins
+    while not any(e.startswith(("replaced", "launch-failed local/c")) for e in events()):
+        assert time.monotonic() < deadline, events()
+        time.sleep(1)
+    seen = events()
+    assert any(e.startswith("launch-failed local/b refused") for e in seen), seen
+    assert f"replaced {NAME}-node1 running again on local/c" in seen, seen
+    assert any(e.startswith("down") and "requeued: none" not in e for e in seen), seen
