@@ -28,6 +28,12 @@ def mount_all(base: Path) -> None:
     subprocess.run(["mount", "-t", "cgroup2", "cgroup2", str(base / "unified")], check=True)
 
 
+def unmount_all(base: Path) -> None:
+    """Undo mount_all (else `down`, when run from this mount namespace, cannot remove base)."""
+    for name in [n for _, n in HIERARCHIES] + ["unified"]:
+        subprocess.run(["umount", "-l", str(base / name)], capture_output=True)
+
+
 def _mine() -> dict[str, str]:
     """This process's cgroup path in each hierarchy (by directory name)."""
     paths = {}

@@ -181,6 +181,7 @@ class Lab:
                 self.halt(ident, remove=True)
         if hasattr(self, "azure"):
             self.azure.stop()
+        cgroups.unmount_all(self.state / "cgroup")
 
     def describe(self) -> list[dict[str, Any]]:
         with self.lock:
