@@ -10,6 +10,7 @@ from pathlib import Path
 from .control import ROOT, Lab
 
 AWS_REGION = "eu-west-1"
+AGENT_FAILED = "starting the head agent"  # create's last step (see HEAD_AGENT in test_clouds)
 CONF = {
     "aws": "[CLUSTER]\nPROVIDER = aws\n",
     "gce": "[CLUSTER]\nPROVIDER = gce\n\n[GCE]\nPROJECT_ID = ehpc-lab\n",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .clouds import AWS_REGION, LabCli, Result, cli_for, create_argv
+from .clouds import AGENT_FAILED, AWS_REGION, LabCli, Result, cli_for, create_argv
 from .control import Lab
 
 pytestmark = pytest.mark.lab
@@ -35,7 +35,6 @@ HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head
               "stock image has no cloud SDK (boto3 / google-cloud-compute / azure-mgmt) and no "
               "way to install one, so `starting the head agent` fails and the create ends 'failed' "
               "(the cluster itself is up)")
-AGENT_FAILED = "starting the head agent"
 GCE_REBOOT = ("issue 10 item 4: GCE reruns the startup script at every boot, and the compute "
               "nodes' shared script resets the node's name to the shared compute name")
 
