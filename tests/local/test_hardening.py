@@ -33,7 +33,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     tool = Cli(workdir / "state", ROOT / f"hi-{workdir.name}")
     tool.guide = Guide(workdir, workdir / "state").run
     (workdir / "cluster.conf").write_text(
-        f"[CLUSTER]\nCLUSTER CONFIGURATION\nCLUSTER_PREFIX = {NAME}\nCLUSTER SIZE = 1\n\n"
+        f"[CLUSTER]\nCLUSTER CONFIGURATION\nCLUSTER_PREFIX = {NAME}\nCLUSTER SIZE = 2\n\n"
         f"[LOCAL]\nROOT_DIR = {tool.local_root}\n"
     )
     try:
@@ -67,7 +67,7 @@ def test_guide_seqret_line_reads_its_input_file_as_written(cli: Cli, tmp_path: P
                     "--monitor")
     assert out.stdout == "2 /shared/jobs/file1\n>seq1\nACGT\n"
     assert f"{local} is staged into the job's working directory" in out.stderr
-    assert "--id=3 becomes the job's name" in out.stderr
+    assert "--id=3 names the job job-3" in out.stderr
 
 
 def test_unknown_wrapper_flag_runs_nothing(cli: Cli) -> None:
@@ -148,3 +148,11 @@ def test_job_list_shows_recent_history(cli: Cli) -> None:
         == set(history)
     table = cli.run("job", "list", NAME, "--since", "2h").stdout
     assert table.startswith("JOB") and f"\n{job} " in table
+
+
+def test_guide_nodes_terminate_removes_that_node_only(cli: Cli) -> None:  # last: it shrinks
+    head = next(n["address"] for n in cli.json("nodes", "list", NAME) if n["role"] == "head")
+    out = cli.guide("ehpc-client", "--nodes-terminate", f"-d={head}", f"-id={NAME}-node2")
+    assert f"(ehpc cluster resize {NAME} --remove {NAME}-node2)" in out.stderr
+    assert [n["name"] for n in cli.json("nodes", "list", NAME)] == [f"{NAME}-head", f"{NAME}-node1"]
+    assert cli.run("job", "submit", NAME, "--wait", "--", "hostname").stdout == f"{NAME}-node1\n"

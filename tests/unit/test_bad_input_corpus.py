@@ -89,7 +89,7 @@ GUIDE_CORPUS = [
      "unknown option --ownr (did you mean --owner?)"),
     (ehpcutils_main, ["--terminate", "--clster=x"], "did you mean --cluster?"),
     (ehpc_client_main, ["--nodes-terminate", f"--cluster={CLUSTER}", "-id=i-0abc"],
-     "removing one node (i-0abc)"),
+     "no cluster has a node 'i-0abc'"),
     (ehpc_client_main, ["--job-submit", f"--cluster={CLUSTER}", "--owner=", "--commmand=id"],
      "--owner '' is not a user name"),
     (volumes_main, ["--create-volume", "-s=10", "--zonee=x"], "did you mean --zone?"),

@@ -18,7 +18,7 @@ from elastichpc.errors import ConfigError, PrerequisiteError
 from elastichpc.orchestration.jobs import check_inputs, staged_paths
 from elastichpc.providers.network import is_local_endpoint, source_cidr
 from elastichpc.schedulers import JobSpec, get_scheduler
-from elastichpc.state import Journal
+from elastichpc.state import Journal, NodeRow
 
 # The guide's [CLUSTER] and [GLUSTERFS] blocks exactly as printed: bare title lines.
 GUIDE_BLOCKS = """[CLUSTER]
@@ -98,16 +98,26 @@ def test_guide_aws_nfs_create_keeps_its_volume() -> None:
     assert getattr(args, "cfg:NFS:AWS_VOLUME_SIZE") == "200"
 
 
-def test_nodes_terminate_of_one_instance_never_terminates_the_cluster(state_dir: Path) -> None:
-    with pytest.raises(ConfigError, match=r"removing one node \(i-0abc\) .* not supported"):
-        ehpc_client(parse(["--nodes-terminate", "--cluster=hpc", "-id=i-0abc"]))
+def test_nodes_terminate_of_one_instance_removes_that_node_only(state_dir: Path) -> None:
+    journal = Journal()
+    journal.add_cluster("hpc", "aws", "running", {"settings": {}})
+    journal.put_nodes([
+        NodeRow("hpc", "hpc-head", "head", "i-0head", "ec2-1.example.com", "10.0.0.2", "running", {}),
+        NodeRow("hpc", "hpc-node1", "compute", "i-0abc", "", "10.0.0.3", "running", {}),
+    ])
+    line = ["--nodes-terminate", "-d=ec2-1.example.com", "-id=i-0abc"]
+    assert ehpc_client(parse(line)) == [["cluster", "resize", "hpc", "--remove", "hpc-node1"]]
+    with pytest.raises(ConfigError, match="i-0head is the head of hpc: removing it would end"):
+        ehpc_client(parse(["--nodes-terminate", "-d=ec2-1.example.com", "-id=i-0head"]))
+    with pytest.raises(ConfigError, match="no cluster has a node 'i-0nothere'"):
+        ehpc_client(parse(["--nodes-terminate", "-d=ec2-1.example.com", "-id=i-0nothere"]))
 
 
 def test_job_submit_id_is_kept_as_the_job_name(capsys) -> None:
     (submit,) = ehpc_client(parse(["--job-submit", "--cluster=hpc", "--id=3", "--owner=john",
                                    "--commmand=echo hi"]))
-    assert submit[submit.index("--job-name") + 1] == "3"
-    assert "--id=3" in capsys.readouterr().err
+    assert submit[submit.index("--job-name") + 1] == "job-3"  # Grid Engine: no leading digit
+    assert "--id=3 names the job job-3" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("tool", "argv", "hint"), [

@@ -73,9 +73,9 @@ def _job_submit(options: Options) -> list[str]:
         raise ConfigError("--submit needs --command='...'")
     argv = ["job", "submit", _cluster_name(options), "--command", command]
     if job_id := first(options, "id"):  # the guide's job number: ehpc ids jobs itself
-        print(f"ehpc: note: --id={job_id} becomes the job's name; the scheduler gives the job "
-              "id (printed below)", file=sys.stderr)
-        argv += ["--job-name", job_id]
+        print(f"ehpc: note: --id={job_id} names the job job-{job_id}; the scheduler gives the "
+              "job id (printed below)", file=sys.stderr)
+        argv += ["--job-name", f"job-{job_id}"]
     if "owner" in options:  # a bare or empty --owner is refused by job submit, not dropped
         argv += ["--owner", first(options, "owner")]
     if files := first(options, "input-files"):
@@ -85,15 +85,33 @@ def _job_submit(options: Options) -> list[str]:
     return argv
 
 
-def _node_cluster(node: str) -> str:
-    """The cluster that has a node called `node` (its name or machine id)."""
-    from ..orchestration.disks import cluster_of_machine
+def _node_of(node: str) -> tuple[str, str, str]:
+    """(cluster, node name, role) of the node called `node` (its name or machine id)."""
     from ..state import Journal
 
-    cluster = cluster_of_machine(Journal(), node)
-    if not cluster:
-        raise ConfigError(f"no cluster has a node {node!r}")
-    return cluster
+    journal = Journal()
+    for row in journal.clusters():
+        for each in journal.nodes(row.name):
+            if node in (each.name, each.provider_id):
+                return row.name, each.name, each.role
+    raise ConfigError(f"no cluster has a node {node!r}")
+
+
+def _node_cluster(node: str) -> str:
+    return _node_of(node)[0]
+
+
+def _remove_node(options: Options) -> list[str]:
+    """--nodes-terminate -d=HEAD -id=INSTANCE: that one compute node leaves the cluster."""
+    cluster, name, role = _node_of(first(options, "id"))
+    if ("cluster" in options or "domain" in options or "d" in options) \
+            and _cluster_name(options) != cluster:
+        raise ConfigError(f"node {options['id']} belongs to cluster {cluster}, not "
+                          f"{_cluster_name(options)}")
+    if role == "head":
+        raise ConfigError(f"{options['id']} is the head of {cluster}: removing it would end the "
+                          f"cluster; to do that, --terminate --cluster={cluster}")
+    return ["cluster", "resize", cluster, "--remove", name]
 
 
 def _data(options: Options, provider: list[str]) -> list[list[str]]:
@@ -270,11 +288,7 @@ def ehpc_client(options: Options) -> list[list[str]]:
     if "nodes-lst" in options or ("nodes" in options and "list" in options):
         return [["nodes", "list", _cluster_name(options)]]
     if "nodes-terminate" in options and first(options, "id"):
-        # The guide removes one instance here; never widen that to the whole cluster.
-        raise ConfigError(
-            f"removing one node ({options['id']}) of a running cluster is not supported yet; "
-            f"`ehpc cluster terminate {_cluster_name(options)}` removes the whole cluster"
-        )
+        return [_remove_node(options)]  # one instance: never widened to the whole cluster
     if "nodes-terminate" in options or "terminate" in options:
         return [["cluster", "terminate", _cluster_name(options), "--provider", provider]]
     if "job-submit" in options:
