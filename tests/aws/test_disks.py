@@ -91,3 +91,24 @@ def test_disk_commands_on_aws(aws_env, capsys) -> None:
     assert ehpc(capsys, "disk", "delete", "vol1", "vol2", *where).code == 0
     assert ehpc(capsys, "disk", "delete", "--snapshot", "vol1-snap", *where).code == 0
     assert "vol1" not in ehpc(capsys, "disk", "list", *where).out
+
+
+def test_disk_names_are_unique_and_never_picked_at_random(aws_env, capsys, ec2) -> None:
+    """Issue 14: the guide's ./volumes twice made two `volume`s, and `disk delete volume` then
+    deleted one of them at random."""
+    where = ["--provider", "aws", "--aws-region", REGION, "--zone", ZONE]
+    assert ehpc(capsys, "disk", "create", "volume", "--size", "1", *where).code == 0
+    again = ehpc(capsys, "disk", "create", "volume", "--size", "1", *where)
+    assert again.code == 1
+    assert again.err.startswith("ehpc: error: a disk named 'volume' already exists on aws (vol-")
+    named = [{"Name": "tag:Name", "Values": ["volume"]}]
+    assert len(ec2.describe_volumes(Filters=named)["Volumes"]) == 1
+    # Another made outside ehpc with the same name: by name, neither is deleted.
+    twin = ec2.create_volume(AvailabilityZone=ZONE, Size=1, TagSpecifications=[
+        {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "volume"}]}])["VolumeId"]
+    refused = ehpc(capsys, "disk", "delete", "volume", *where[:4])
+    assert refused.code == 1 and "2 disks on aws are named 'volume'" in refused.err
+    assert "name the one you mean by its id" in refused.err
+    ids = [v["VolumeId"] for v in ec2.describe_volumes(Filters=named)["Volumes"]]
+    assert twin in ids and len(ids) == 2
+    assert ehpc(capsys, "disk", "delete", *ids, *where[:4]).code == 0
