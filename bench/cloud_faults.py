@@ -1,10 +1,11 @@
 """Creates and terminates under injected cloud faults: success rate, reruns, duplicates, leaks.
 
-AWS (moto behind tests/emulators/aws_fault_proxy.py) and GCE (our emulator): on about RATE of
-the API calls (default 20%) the cloud answers with throttling (AWS RequestLimitExceeded 503,
-GCE 429 rateLimitExceeded) or a server error (AWS 500 InternalError, GCE 503 backendError), half
-each, and about as many again are delayed (default 0.3 s). Each trial runs, in this process,
-`ehpc cluster create --provision-only` (a failed one is rerun once, as the README says to),
+AWS (moto behind tests/emulators/aws_fault_proxy.py), GCE (our emulator) and Azure (our ARM
+fake): on about RATE of the API calls (default 20%) the cloud answers with throttling (AWS
+RequestLimitExceeded 503, GCE rateLimitExceeded 429, Azure TooManyRequests 429) or a server
+error (AWS InternalError 500, GCE backendError 503, Azure InternalServerError 500), half each,
+and about as many again are delayed (default 0.3 s). Each trial runs, in this process, `ehpc
+cluster create --provision-only` (a failed one is rerun once, as the README says to),
 counts the cluster's instances (more than 1 + size: a duplicate launch), then `ehpc cluster
 terminate` under the same faults (a failed one is rerun without faults) and counts what is left
 tagged with the cluster (a leak). The seed makes a run repeatable.
@@ -18,6 +19,8 @@ import contextlib
 import io
 import json
 import os
+import random
+import shutil
 import sys
 import tempfile
 import time
@@ -37,6 +40,8 @@ from results_file import write_results  # noqa: E402
 
 from tests.aws.conftest import moto_ec2, tagged_resources  # noqa: E402
 from tests.emulators.aws_fault_proxy import FaultProxy  # noqa: E402
+from tests.emulators.azure.azure_arm_fake import ArmFake  # noqa: E402
+from tests.emulators.azure.azure_certs import make_client_cert, make_tls  # noqa: E402
 from tests.emulators.gce import EmulatorServer  # noqa: E402
 
 SIZE = 3
@@ -143,6 +148,50 @@ def gce_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
         server.stop()
 
 
+def azure_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
+    import uuid
+
+    from elastichpc.providers import TAG
+
+    work = Path(tempfile.mkdtemp(prefix="ehpc-bench-azure-"))
+    tls, client = make_tls(work / "tls"), make_client_cert(work / "keys")
+    client_id, subscription = str(uuid.uuid4()), "00000000-0000-0000-0000-0000000000fa"
+    fake = ArmFake(tls.cert, tls.key, subscription).start()
+    fake.add_principal(client_id, client.certificate)
+    conf = work / "cluster.conf"
+    conf.write_text(
+        f"[AZURE]\nSUBSCRIPTION ID = {subscription}\nTENANT ID = {uuid.uuid4()}\n"
+        f"CLIENT ID = {client_id}\nCERTIFICATE PATH = {client.pem}\nARM_ENDPOINT = {fake.endpoint}\n"
+        f"AUTHORITY_HOST = {fake.endpoint}\nCA_BUNDLE = {tls.ca}\n"
+    )
+    os.environ.update(EHPC_CONFIG=str(conf), HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1")
+    create = ["--provider", "azure"]
+    seed = iter(range(1, 10**6))
+
+    def faults(on: bool) -> None:
+        with fake.lock:
+            fake.faults.chaos_rate, fake.faults.chaos_latency = (rate if on else 0.0), delay
+            fake.faults.rng = random.Random(next(seed))
+
+    def tagged(name: str) -> list[dict[str, Any]]:
+        return [r for r in fake.resources.values() if (r.get("tags") or {}).get(TAG) == name]
+
+    def instances(name: str) -> int:
+        return sum(r["type"].lower() == "microsoft.compute/virtualmachines" for r in tagged(name))
+
+    def leftovers(name: str) -> list[str]:
+        return [r["id"] for r in tagged(name)]
+
+    try:
+        runs = [trial(f"faz{n}", create, faults, instances, leftovers) for n in range(trials)]
+        injected.update(calls=len(fake.stats.requests), failed=fake.stats.chaos_failed)
+        return runs
+    finally:
+        fake.stop()
+        del os.environ["EHPC_CONFIG"]
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     count = len(runs)
     return {
@@ -160,11 +209,12 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def main(trials: int, rate: float, delay: float) -> None:
     numbers: dict[str, Any] = {
         "benchmark": "cloud_faults", "compute_nodes": SIZE, "fault_rate": rate, "delay_s": delay,
-        "emulators": "moto_server behind the fault proxy; the GCE emulator (loopback only)",
+        "emulators": "moto_server behind the fault proxy; the GCE emulator; the ARM fake "
+                     "(all on loopback)",
     }
     with tempfile.TemporaryDirectory() as state:
         os.environ["EHPC_STATE_DIR"] = state
-        for provider, runs in (("aws", aws_runs), ("gce", gce_runs)):
+        for provider, runs in (("aws", aws_runs), ("gce", gce_runs), ("azure", azure_runs)):
             numbers[provider] = summary(runs(trials, rate, delay))
             numbers[provider]["api_calls"] = injected["calls"]
             numbers[provider]["faults_injected"] = injected["failed"]

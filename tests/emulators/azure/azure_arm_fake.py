@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import re
 import ssl
 import threading
@@ -96,9 +97,20 @@ class ArmError(Exception):
 @dataclass
 class Faults:
     throttle: int = 0  # answer this many more ARM calls with 429
+    throttle_method: str = ""  # ...only calls of this HTTP method (PATCH, PUT...) when set
     retry_after: float = 0.01  # seconds; under 1 s it is sent as retry-after-ms
     latency: float = 0.0
     core_quota: int | None = None  # regional vCPU quota; None = unlimited
+    chaos_rate: float = 0.0  # each ARM call: 429 or 500 (half each) with this probability
+    chaos_latency: float = 0.0  # ...and about as many again wait this long first
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def chaos(self) -> tuple[int, float]:
+        """(an error status or 0, seconds to wait first) for one call."""
+        draw = self.rng.random() if self.chaos_rate else 1.0
+        if draw < self.chaos_rate:
+            return (429 if draw < self.chaos_rate / 2 else 500), 0.0
+        return 0, self.chaos_latency if draw < 2 * self.chaos_rate else 0.0
 
 
 @dataclass
@@ -107,6 +119,7 @@ class Stats:
     vm_puts_in_flight: int = 0
     max_vm_puts_in_flight: int = 0
     throttled: int = 0
+    chaos_failed: int = 0  # calls Faults.chaos answered with an error
 
 
 class ArmFake:
@@ -161,8 +174,9 @@ class ArmFake:
         self.storage[name] = (blob_endpoint.rstrip("/"), key)
         return sid
 
-    def throttle(self, calls: int, retry_after: float = 0.01) -> None:
+    def throttle(self, calls: int, retry_after: float = 0.01, method: str = "") -> None:
         self.faults.throttle, self.faults.retry_after = calls, retry_after
+        self.faults.throttle_method = method
 
     def tagged(self, key: str, value: str) -> list[str]:
         """Ids of every resource (groups included) carrying tag key=value."""
@@ -877,14 +891,19 @@ class _Handler(BaseHTTPRequestHandler):
             if not auth.startswith("Bearer ") or auth[7:] not in fake.tokens:
                 raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
             with fake.lock:
-                throttled = fake.faults.throttle > 0
+                throttled = fake.faults.throttle > 0 and fake.faults.throttle_method in ("", self.command)
                 if throttled:
                     fake.faults.throttle -= 1
                     fake.stats.throttled += 1
-            if throttled:
+                chaos, wait = fake.faults.chaos()
+                fake.stats.chaos_failed += chaos != 0
+            if throttled or chaos == 429:
                 return self._answer(429, {"error": {"code": "TooManyRequests", "message":
                                                     "The request is being throttled."}},
                                     _retry_after(fake.faults.retry_after))
+            if chaos:
+                raise ArmError(500, "InternalServerError", "An internal error occurred.")
+            time.sleep(wait)
             body = json.loads(raw) if raw else None
             self._answer(*fake.arm(self.command, url.path, query, body))
         except ArmError as err:

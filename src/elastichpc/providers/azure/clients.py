@@ -40,9 +40,7 @@ class AzureClients:
             "base_url": self.account.arm_endpoint,
             "credential_scopes": [f"{self.account.arm_endpoint}/.default"],
             "polling_interval": 2,
-            # ARM throttles bursts (many VMs at once) with 429 + Retry-After: wait and retry more
-            # than azure-core's default of 3 status retries before giving up.
-            "retry_status": 8,
+            "retry_policy": throttle_retry(),
             **self.account.transport_options,
         }
 
@@ -77,6 +75,22 @@ class AzureClients:
         """Every resource (not group) carrying the tag, found by Azure's tag filter."""
         filter_ = f"tagName eq '{key}'" + (f" and tagValue eq '{value}'" if value is not None else "")
         return list(self.resources.resources.list(filter=filter_))
+
+
+def throttle_retry() -> Any:
+    """azure-core's retries, with two changes for ARM: more than its default 3 status retries
+    (ARM throttles bursts such as many VMs at once with 429), and a 429 is retried whatever the
+    method: a throttled PATCH (disk tags) or POST was refused before anything was done, while
+    azure-core retries those only when a Retry-After header came with it."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class ThrottleRetry(RetryPolicy):
+        def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
+            if response.http_response.status_code == 429 and settings["total"]:
+                return True
+            return bool(super().is_retry(settings, response))
+
+    return ThrottleRetry(retry_status=8)
 
 
 def account_in_url(url: str) -> str:
