@@ -152,16 +152,6 @@ def test_throttling_is_retried(azure: AzureEmulators) -> None:
     terminate_cluster("az5")
 
 
-def test_a_throttled_patch_is_retried(azure: AzureEmulators) -> None:
-    """The OS disks' tags are set with PATCH, which azure-core alone retries on 429 only when a
-    Retry-After header came with it (issue 14: a fifth of calls faulty failed half the creates)."""
-    azure.fake.throttle(2, method="PATCH")
-    _create("az9", size=2)
-    assert azure.fake.stats.throttled == 2
-    terminate_cluster("az9")
-    assert azure.fake.tagged(TAG, "az9") == []
-
-
 def test_endless_throttling_ends_in_one_line(azure: AzureEmulators, capsys) -> None:
     azure.fake.throttle(1000)
     code = main(["cluster", "create", "--name", "az6", "--size", "1", "--provision-only"])
