@@ -156,4 +156,5 @@ def test_guide_nodes_terminate_removes_that_node_only(cli: Cli) -> None:  # last
     assert f"(ehpc cluster resize {NAME} --remove {NAME}-node2)" in out.stderr
     assert [n["name"] for n in cli.json("nodes", "list", NAME)] == [f"{NAME}-head", f"{NAME}-node1"]
     job = cli.run("job", "submit", NAME, "--wait", "--", "hostname", check=False)
-    assert job.stdout == f"{NAME}-node1\n", (job.stderr, cli.on(NAME, "head", "scontrol show job; sinfo -N; tail -20 /var/log/slurm/slurmctld.log"))
+    why = "scontrol show job; sinfo -N; tail -20 /var/log/slurm/slurmctld.log"
+    assert job.stdout == f"{NAME}-node1\n", (job.stderr, cli.on(NAME, "head", why))
