@@ -14,7 +14,7 @@ from ..local.helpers import alive, cmdline, leftovers, node_pids
 from .helpers import StorageCli, local_cluster, loop_backing_files
 
 NAME = "stfs"
-MOUNTS = ("/gluster/WGA", "/ehpc-st-gvs", "/ehpc-st-bricks", "/gluster")
+MOUNTS = ("/gluster/WGA", "/ehpc-st-gvs", "/ehpc-st-bricks", "/gluster", "/ehpc-st-nfs")
 FALLBACK = ": no kernel NFS client: proved {server} over NFS (libnfs), bind-mounted the same " \
            "directory at {mount}"
 
@@ -119,6 +119,15 @@ def test_stripe_becomes_a_distributed_volume_on_xfs_brick_disks(cli: StorageCli)
     on_bricks = [set(cli.on(NAME, n, "ls /ehpc-st-bricks/gvs").split()) for n in ("node1", "node2")]
     assert on_bricks[0] | on_bricks[1] == {f"f{i}" for i in range(1, 9)}
     assert not on_bricks[0] & on_bricks[1]  # distributed: each file whole on one brick
+
+
+def test_an_nfs_export_is_writable_by_jobs(cli: StorageCli) -> None:
+    """Jobs run as the cluster user: the export's root is theirs to write (issue 14, item 6)."""
+    cli.run("fs", "nfs", NAME, "--device", MOUNTS[4], "--mount-point", MOUNTS[4], "--fsid", "7")
+    job = cli.run("job", "submit", NAME, "--wait", "--", f"touch {MOUNTS[4]}/by-job && stat -c %U "
+                  f"{MOUNTS[4]}/by-job")
+    assert job.stdout == "ehpcuser\n"
+    assert cli.on(NAME, "head", f"stat -c %a {MOUNTS[4]}") == "1777\n"
 
 
 def test_replicate_beyond_the_compute_nodes_is_refused(cli: StorageCli) -> None:
