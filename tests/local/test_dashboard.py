@@ -248,3 +248,17 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
                 page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_dashboard_command_refuses_bad_input(dash: Dashboard) -> None:
+    import socket
+
+    proc = dash.ehpc.run("dashboard", "dbnosuch", "--no-browser", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("ehpc: error: no cluster named 'dbnosuch'")
+    with socket.socket() as taken:  # a link must never point at another program's server
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = dash.ehpc.run("dashboard", dash.name, "--port", str(port), "--no-browser", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"ehpc: error: local port {port} is in use: choose another --port"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -37,8 +38,11 @@ def dashboard_cmd(args: argparse.Namespace) -> int:
     if not 0 <= args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a port number")
     context = open_cluster(args.name)
-    port = args.port or free_port()
+    port = free_port(args.port)
     tunnel = open_tunnel(context, port)
+    # Ended by a signal (a closed terminal, kill): close the tunnel too (the `finally` below).
+    for ending in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(ending, lambda number, frame: sys.exit(128 + number))
     try:
         base = f"http://127.0.0.1:{port}"
         print(f"Dashboard of {args.name}: {base}/jobs", flush=True)

@@ -21,9 +21,14 @@ from . import PORT, WEB_DIR
 from .auth import code_hash
 
 
-def free_port() -> int:
+def free_port(port: int = 0) -> int:
+    """`port` (any free one for 0) if nothing listens there: the link must not go to another
+    program's server that happens to answer on it."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise EhpcError(f"local port {port} is in use: choose another --port") from None
         return int(probe.getsockname()[1])
 
 
