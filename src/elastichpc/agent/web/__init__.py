@@ -7,5 +7,8 @@ head) or a browser session made from a one-time login link; every browser form c
 token. Jobs go through the same scheduler adapters as `ehpc job` (orchestration/jobs.py).
 """
 
-PORT = 8080  # the guide's MAIN_NODE:8080/sge, on the head's loopback
+# On the head's loopback, below 1024: only root may listen there, so no job or user of the head
+# can stand in for the agent while it restarts (and collect login codes). The guide's
+# MAIN_NODE:8080/sge becomes http://127.0.0.1:LOCAL_PORT/sge through `ehpc dashboard`.
+PORT = 808
 WEB_DIR = "web"  # under the agent's directory: token, one-time login codes (root only)
