@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ from typing import Any
 import pytest
 
 from tests.emulators.aws_fault_proxy import FaultProxy
+from tests.emulators.aws_moto import CONSOLE_DIR_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REGION = "eu-west-1"
 VALIDATION = {
@@ -32,13 +36,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where an instance's console text goes (<instance-id>.log) for GetConsoleOutput."""
+    return tmp_path_factory.mktemp("consoles")
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory, console_dir: Path) -> Iterator[str]:
+    """moto with the Debian AMI, its SSM parameter, and consoles read from files (aws_moto)."""
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            env={**os.environ, **VALIDATION}, stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "tests.emulators.aws_moto", "-H", "127.0.0.1", "-p", str(port)],
+            env={**os.environ, **VALIDATION, CONSOLE_DIR_ENV: str(console_dir)},
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -70,7 +82,7 @@ def aws_env(
 ) -> Iterator[FaultProxy]:
     """ehpc pointed at moto through the proxy with dummy credentials, via the standard
     variables only. Yields the proxy; afterwards checks that nothing tagged is left."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

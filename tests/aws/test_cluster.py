@@ -130,10 +130,6 @@ def test_user_errors_are_one_line(aws_env, capsys, image, monkeypatch: pytest.Mo
     assert bad_region.code == 2
     assert bad_region.err.count("\n") == 1 and "[AWS] REGION 'Mars1'" in bad_region.err
 
-    no_image = ehpc(capsys, "cluster", "create", "--provider", "aws", "--name", "noimg", "--size", "1",
-                    "--provision-only")
-    assert no_image.code == 2 and "[IMAGE] AWS_IMAGE_ID is not set" in no_image.err
-
     bogus_ami = ehpc(capsys, *create_args("ami", 1, "ami-00000000000000000", "--provision-only"))
     (line,) = [line for line in bogus_ami.err.splitlines() if line.startswith("ehpc: ")]
     assert bogus_ami.code == 2 and "InvalidAMIID" in line and "Traceback" not in bogus_ami.err
@@ -177,7 +173,8 @@ def test_guide_nfs_at_create_plans_nfs_on_an_ebs_volume(aws_env, capsys, image) 
     spec = ClusterSpec.from_public(Journal().get_cluster("nfsc").spec)
     assert (spec.settings.get("NFS", "AWS_VOLUME_SIZE"), spec.settings.get("NFS", "AWS_MOUNT_POINT")) == (
         200, "/nfs")
-    assert create_time_storage(spec) == "NFS from the head on an EBS volume"
+    assert create_time_storage(spec) == (
+        "shared directory /shared on NFS from the head, NFS from the head on an EBS volume")
     assert ehpc(capsys, "cluster", "terminate", "nfsc").code == 0
 
 

@@ -55,7 +55,7 @@ def test_cluster_create_spot(aws_env, capsys, ec2, image) -> None:
     scripts = {base64.b64decode(ec2.describe_instance_attribute(
         InstanceId=i["InstanceId"], Attribute="userData")["UserData"]["Value"]).decode() for i in instances}
     (script,) = scripts  # the compute nodes' bootstrap, the same as an on-demand create's
-    assert script.startswith("#!/bin/bash\n# ElasticHPC boot script for sp-compute")
+    assert script.startswith("#!/bin/bash\n# ElasticHPC boot script for nodes")
 
     listing = ehpc(capsys, "spot", "list", "sp", "--json")
     assert listing.code == 0, listing.err

@@ -61,7 +61,14 @@ def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azur
     rules = {r["name"]: r["properties"] for r in nsg["properties"]["securityRules"]}
     assert {n: (p["destinationPortRange"], p["sourceAddressPrefix"]) for n, p in rules.items()} == {
         "ssh": ("22", "192.0.2.0/24"), "ehpcd": ("5000", "192.0.2.0/24"), "web": ("8080", "192.0.2.0/24")}
-    assert len(azure.fake.find("Microsoft.Network/publicIPAddresses")) == 1
+    # Public addresses: the head's, and the NAT gateway's that gives the compute nodes (which
+    # have none) their outbound path.
+    addresses = {r["name"]: r for r in azure.fake.find("Microsoft.Network/publicIPAddresses")}
+    assert sorted(addresses) == ["az1-head-ip", "az1-nat-ip"]
+    (nat,) = azure.fake.find("Microsoft.Network/natGateways")
+    assert nat["properties"]["publicIpAddresses"] == [{"id": addresses["az1-nat-ip"]["id"]}]
+    (subnet,) = azure.fake.find("Microsoft.Network/virtualNetworks")[0]["properties"]["subnets"]
+    assert subnet["properties"]["natGateway"] == {"id": nat["id"]}
 
     made = _resources(azure, "az1")
     kinds = {r["type"].lower() for r in made}
@@ -121,6 +128,7 @@ def test_terminate_without_local_state_finds_everything_by_tag(azure: AzureEmula
     assert main(["cluster", "terminate", "az3", "--json"]) == 0  # [CLUSTER] PROVIDER = azure
     removed = json.loads(capsys.readouterr().out)["removed"]
     assert "virtualMachines az3-head" in removed and "networkSecurityGroups az3-nsg" in removed
+    assert "natGateways az3-nat" in removed and "publicIPAddresses az3-nat-ip" in removed
     assert azure.fake.tagged(TAG, "az3") == []
     groups = [r["name"] for r in azure.fake.find("Microsoft.Resources/resourceGroups")]
     assert "users-group" in groups  # the user's group is kept, emptied of what we made
@@ -231,3 +239,28 @@ def test_image_by_name_and_by_marketplace_urn(azure: AzureEmulators) -> None:
                      "version": "latest"}] * 2
     terminate_cluster("azu")
     assert [r["name"] for r in azure.fake.find("Microsoft.Compute/images")] == ["ehpc-generic7"]  # not ours
+
+
+def test_the_heads_host_key_is_read_from_boot_diagnostics(azure: AzureEmulators) -> None:
+    from elastichpc.orchestration.hostkeys import read_console_key
+
+    _create("cfkey", size=1)
+    provider = get_provider("azure", load_settings())
+    head = next(m for m in provider.machines("cfkey") if m.role == "head")
+    vm = azure.fake.resources[head.provider_id.lower()]
+    assert vm["properties"]["diagnosticsProfile"] == {"bootDiagnostics": {"enabled": True}}
+    boot = azure.fake.custom_data[head.provider_id.lower()].decode()
+    assert "\nEHPC_HOST_KEY=" not in boot  # no host key travels in custom data
+    assert provider.console_output(head) == ""  # nothing printed yet
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsQ0S2Wb2u8h7Jx6r0T9m8B5tq1H2w0E3f3mVZ3lK7c"
+    azure.fake.print_serial(head.provider_id, f"[   20.4] cloud-init[701]: ehpc-host-key {key}\n")
+    assert read_console_key(provider, head, timeout=5) == key
+    # The log is read with its SAS URL alone: a wrong signature is refused.
+    import requests
+
+    vms = provider.clients.compute.virtual_machines
+    links = vms.retrieve_boot_diagnostics_data("ehpc-cfkey", "cfkey-head")
+    forged = links.serial_console_log_blob_uri.split("?")[0] + "?sig=forged"
+    assert requests.get(forged, verify=provider.clients.account.ca_bundle, timeout=10).status_code == 403
+    terminate_cluster("cfkey")
+    assert azure.fake.serial == {}

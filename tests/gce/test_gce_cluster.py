@@ -56,7 +56,9 @@ def test_create_list_terminate(gce: Emulator, capsys: pytest.CaptureFixture[str]
     assert head_meta["ssh-keys"] == f"ehpc:{pub}"
     assert "EHPC_NODE=gc1-head" in head_meta["startup-script"]
     assert head_meta["startup-script"].startswith("#!/bin/bash")
-    assert "EHPC_NODE=gc1-compute" in worker_meta["startup-script"]  # one script for the bulk
+    assert "\nEHPC_NODE=''\n" in worker_meta["startup-script"]  # one script for the bulk: no name
+    # No host key travels in metadata: each node makes its own and prints the public half.
+    assert all("\nEHPC_HOST_KEY=" not in metadata(i)["startup-script"] for i in made.values())
     assert metadata(made["gc1-node3"]) == worker_meta
 
     # Workers came in one bulkInsert; the head alone.
@@ -217,3 +219,24 @@ def test_an_unknown_network_is_one_clear_line(gce: Emulator, capsys: pytest.Capt
         f"ehpc: error: GCE insert firewall rule ehpc-net1-ssh: The resource "
         f"'projects/{PROJECT}/global/networks/hpcnet' was not found")
     assert main(["cluster", "terminate", "net1"]) == 0
+
+
+def test_the_heads_host_key_is_read_from_its_serial_port(
+        gce: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    from elastichpc.orchestration.hostkeys import read_console_key
+
+    from .conftest import gce_provider
+
+    create(capsys, "cfkey", 1)
+    provider = gce_provider()
+    head = next(m for m in provider.machines("cfkey") if m.role == "head")
+    assert provider.console_output(head) == ""  # nothing printed yet
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsQ0S2Wb2u8h7Jx6r0T9m8B5tq1H2w0E3f3mVZ3lK7c"
+    # The guest agent prefixes what a startup script prints; our script writes /dev/console too.
+    gce.print_serial(PROJECT, ZONE, "cfkey-head",
+                     "[  OK  ] Started google-startup-scripts.service.\r\n"
+                     f"Nov 30 09:00:01 cfkey-head google_metadata_script_runner[517]: startup-script: "
+                     f"ehpc-host-key {key}\r\n")
+    assert read_console_key(provider, head, timeout=5) == key
+    ehpc(capsys, "cluster", "terminate", "cfkey")
+    assert gce.state.serial == {}  # a deleted instance's console goes with it

@@ -58,6 +58,8 @@ def exercise_every_route(gce: Emulator, server: EmulatorServer) -> None:
     gce.preempt(PROJECT, ZONE, "contract-node1")
     provider = gce_provider()
     head = next(m for m in provider.machines("contract") if m.role == "head")
+    gce.print_serial(PROJECT, ZONE, "contract-head", "booted\n")
+    assert provider.console_output(head) == "booted\n"
     disk = provider.create_disk("data1", 10, cluster="contract")
     provider.snapshot_disk(disk.disk_id, "snap1")
     provider.create_disk("data2", None, cluster="contract", snapshot="snap1")

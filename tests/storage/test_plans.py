@@ -61,3 +61,20 @@ def test_disk_number_names_and_the_disk_report() -> None:
     report = "noise\nehpc-disk /data xfs 1234-ab 1000 10 990\n"
     assert DiskMount.parse(report) == DiskMount("/data", "xfs", "1234-ab", 1000, 10, 990)
     assert DiskMount.parse("nothing here") is None
+
+
+@pytest.mark.parametrize("provider", ["local", "aws", "gce", "azure"])
+def test_clouds_put_the_shared_directory_on_nfs_from_the_head_by_default(provider: str) -> None:
+    from elastichpc.config import load_spec
+    from elastichpc.orchestration.storage import create_time_storage
+
+    def plan(**keys: str) -> str:
+        overrides = {("CLUSTER", "PROVIDER"): provider, ("CLUSTER", "CLUSTER_PREFIX"): "cfp",
+                     **{tuple(k.split("__")): v for k, v in keys.items()}}
+        spec = load_spec(overrides=overrides)  # type: ignore[arg-type]
+        return create_time_storage(spec)
+
+    default = "" if provider == "local" else "shared directory /shared on NFS from the head"
+    assert plan() == default  # the local provider bind-mounts one host directory instead
+    assert plan(CLUSTER__NFS="true") == "shared directory /shared on NFS from the head"
+    assert plan(CLUSTER__GLUSTER="true") == "shared directory /shared on GlusterFS"

@@ -42,7 +42,9 @@ def _b64(text: str | bytes) -> str:
 
 
 def _script(title: str, variables: dict[str, str], libraries: list[str], steps: list[str]) -> str:
-    lines = ["#!/bin/bash", f"# ElasticHPC {title}", "set -euo pipefail", "umask 022"]
+    lines = ["#!/bin/bash", f"# ElasticHPC {title}", "set -Eeuo pipefail", "umask 022",
+             # a failing step says which, in one line on stderr (the console log at boot)
+             """trap 'rc=$?; echo "ehpc-error: $(hostname): failed (exit $rc): $BASH_COMMAND" >&2' ERR"""]
     lines += [f"{key}={shlex.quote(value)}" for key, value in variables.items()]
     lines += [_library(name) for name in ["common.sh", *libraries]]
     lines += steps
@@ -50,21 +52,20 @@ def _script(title: str, variables: dict[str, str], libraries: list[str], steps: 
 
 
 def boot_script(
-    node: str, login_user: str, cluster_pubkey: str, host_key: str, host_key_pub: str
+    node: str, login_user: str, cluster_pubkey: str, host_key: tuple[str, str] | None = None
 ) -> str:
-    """First-boot script (user-data): host name, trusted host key, login key, sshd."""
-    return _script(
-        f"boot script for {node}",
-        {
-            "EHPC_NODE": node,
-            "EHPC_LOGIN_USER": login_user,
-            "EHPC_CLUSTER_PUBKEY": cluster_pubkey.strip(),
-            "EHPC_HOST_KEY": _b64(host_key),
-            "EHPC_HOST_KEY_PUB": _b64(host_key_pub),
-        },
-        ["boot.sh"],
-        ["ehpc_boot"],
-    )
+    """First-boot script (user-data): host name ("" when many nodes share the script), login
+    user and key, sshd. `host_key` (private, public) only where the script travels no metadata
+    service (the local provider); elsewhere the node makes its own and prints the public half."""
+    variables = {
+        "EHPC_IN_BOOT": "1",
+        "EHPC_NODE": node,
+        "EHPC_LOGIN_USER": login_user,
+        "EHPC_CLUSTER_PUBKEY": cluster_pubkey.strip(),
+    }
+    if host_key:
+        variables.update(EHPC_HOST_KEY=_b64(host_key[0]), EHPC_HOST_KEY_PUB=_b64(host_key[1]))
+    return _script(f"boot script for {node or 'nodes'}", variables, ["boot.sh"], ["ehpc_boot"])
 
 
 def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:

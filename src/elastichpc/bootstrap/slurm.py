@@ -61,6 +61,15 @@ TreeWidth=65533
 SlurmctldParameters=cloud_reg_addrs,idle_on_node_suspend
 {exclude}"""
 
+# slurmd 22.05 loads its cgroup plugin whatever ProctrackType and TaskPlugin say. cgroup v2 (a
+# cloud image) or v1, as the machine has it; when slurmd cannot reach systemd over D-Bus (no
+# systemd, no dbus) it builds its cgroup directories itself instead of stopping.
+CGROUP_CONF = """\
+# Written by ElasticHPC.
+CgroupPlugin=autodetect
+IgnoreSystemdOnFailure=yes
+"""
+
 _ACCOUNTING = {
     False: "JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none",
     True: "JobAcctGatherType=jobacct_gather/linux\nAccountingStorageType=accounting_storage/slurmdbd\n"
@@ -118,7 +127,7 @@ def slurm_conf(layout: ClusterLayout) -> str:
 
 def files(layout: ClusterLayout) -> dict[str, str]:
     """Variables (name -> text) the scripts write out as files."""
-    variables = {"EHPC_SLURM_CONF": slurm_conf(layout)}
+    variables = {"EHPC_SLURM_CONF": slurm_conf(layout), "EHPC_CGROUP_CONF": CGROUP_CONF}
     if layout.cloud:
         variables["EHPC_SLURM_POWER"] = "yes"
     if layout.accounting:

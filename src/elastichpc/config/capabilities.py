@@ -13,8 +13,16 @@ class Capabilities:
     # The guide's price-bid spot requests (3.d), used by a one-pool spot cluster; spot pools of a
     # multi-pool cluster (and every spot node elsewhere) are spot machines made by launch().
     spot_requests: bool = False
-    # Compute nodes launched many per call from one boot script share one host key.
+    # Compute nodes launched many per call from one boot script, which names none of them (the
+    # configure step names each).
     shared_compute_boot: bool = False
+    # The CLI makes each node's SSH host key and puts it in the boot script: only where that
+    # script reaches the node through no metadata service (local). Elsewhere each node makes its
+    # own and prints the public half on its console (orchestration/hostkeys.py).
+    hands_host_keys: bool = False
+    # The provider itself gives every node the cluster's shared directory (local: one host
+    # directory bind-mounted); elsewhere the head exports it over NFS by default.
+    shares_work_dir: bool = False
     shares_host_software: bool = False  # nodes run this machine's /usr (packages go here)
     # Every node of a cluster sees one /home; otherwise the cluster user's home lives in the
     # shared directory (SHARED_DIR/home), wherever that is shared.
@@ -29,7 +37,7 @@ class Capabilities:
 
 CAPABILITIES: dict[str, Capabilities] = {
     "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, shares_home=True,
-                          overlay_hub=True),
+                          overlay_hub=True, hands_host_keys=True, shares_work_dir=True),
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
                         regional_inventory=True, ebs_nfs=True, overlay_hub=True,
                         account_key=("AWS", "accessKey")),

@@ -11,13 +11,14 @@ from ..bootstrap import ClusterLayout, NodeFacts, configure_script
 from ..config import ClusterSpec
 from ..errors import ProviderError
 from ..providers import Machine
-from ..remote import ClusterKeys, ClusterShell, SshHost, close_connections, in_parallel, write_ssh_files
+from ..remote import ClusterKeys, ClusterShell, close_connections, in_parallel, write_ssh_files
 from ..schedulers import get_scheduler
 from ..state import Journal
 from .context import open_cluster
 from .fleet import Fleet
+from .hostkeys import learn_host_keys, ssh_hosts, write_known_ssh
 from .overlay import join_overlay
-from .plan import cloud_nodes, host_key_owner
+from .plan import cloud_nodes
 from .progress import Progress
 from .storage import create_time_storage, setup_shared_dir
 
@@ -30,14 +31,6 @@ def node_facts(machine: Machine, probe: str) -> NodeFacts:
     cpus = int(machine.extra.get("cpus") or lines[0])
     memory = int(machine.extra.get("memory_mb") or int(lines[1]) * 9 // 10)
     return NodeFacts(machine.name, machine.role, machine.private_address, cpus, memory)
-
-
-def ssh_hosts(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, machines: list[Machine]) -> list[SshHost]:
-    return [
-        SshHost(m.name, m.address, m.private_address, m.login_user,
-                keys.host_key(host_key_owner(spec, fleet.provider_of(m), m.name, m.role))[1])
-        for m in machines
-    ]
 
 
 def cluster_layout(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, facts: list[NodeFacts],
@@ -70,12 +63,13 @@ def bootstrap_machines(
     unless provision_only, bootstrap them. Rerunnable: the spot monitor calls it as nodes join."""
     directory = keys.directory
     head = next(m for m in machines if m.role == "head")
-    write_ssh_files(directory, keys.identity, ssh_hosts(spec, fleet, keys, machines), jump=head.name)
+    write_known_ssh(fleet, keys, machines)
     if provision_only:
         return
     shell = ClusterShell(directory, {m.name: m.login_user for m in machines})
 
     with progress.step("waiting for SSH on every node (host keys pinned)"):
+        learn_host_keys(fleet, keys, shell, machines, progress)
         probes = dict(zip((m.name for m in machines),
                           in_parallel(shell.wait_reachable, [m.name for m in machines]), strict=True))
 
@@ -84,7 +78,7 @@ def bootstrap_machines(
             machines = join_overlay(spec, fleet, keys, shell, machines, journal, progress)
         # From now on the compute nodes are reached through the head, over the overlay.
         close_connections(directory)
-        hosts = ssh_hosts(spec, fleet, keys, machines)
+        hosts = ssh_hosts(fleet, keys, machines)
         write_ssh_files(directory, keys.identity,
                         [h if h.name == head.name else replace(h, address="") for h in hosts],
                         jump=head.name)

@@ -20,7 +20,8 @@ from ..providers import Machine, NodePlan
 from ..remote import ClusterShell, in_parallel, write_ssh_files
 from ..state import NodeRow
 from .context import ClusterContext
-from .join import cluster_layout, node_facts, ssh_hosts, wait_idle
+from .hostkeys import learn_host_keys, ssh_hosts
+from .join import cluster_layout, node_facts, wait_idle
 from .plan import cloud_nodes, plan_node
 from .progress import Progress
 from .record import record_machines
@@ -174,7 +175,7 @@ def write_cluster_ssh(context: ClusterContext, nodes: Sequence[Machine | NodeRow
     machines = [node if isinstance(node, Machine) else
                 Machine(node.name, node.role, node.provider_id, node.address, node.private_address,
                         node.status, node.info.get("login_user", "root")) for node in nodes]
-    hosts = ssh_hosts(context.spec, context.fleet, context.keys, machines)
+    hosts = ssh_hosts(context.fleet, context.keys, machines)
     head = next(n.name for n in nodes if n.role == "head")
     write_ssh_files(context.keys.directory, context.keys.identity, hosts, jump=head)
 
@@ -188,6 +189,7 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
     write_cluster_ssh(context, machines)
     shell = ClusterShell(keys.directory, {m.name: m.login_user for m in machines})
     with progress.step("waiting for SSH on the nodes"):
+        learn_host_keys(context.fleet, keys, shell, machines, progress)
         probes = in_parallel(shell.wait_reachable, [m.name for m in machines])
     facts = [node_facts(m, p) for m, p in zip(machines, probes, strict=True)]
     _forget_cached(context)

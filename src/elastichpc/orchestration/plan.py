@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..bootstrap import boot_script
 from ..config import ClusterSpec, Placement
-from ..providers import NodePlan, Provider
+from ..providers import NodePlan
 from ..remote import ClusterKeys
 
 if TYPE_CHECKING:
@@ -41,12 +41,6 @@ def planned_pools(spec: ClusterSpec) -> dict[str, str]:
             **cloud_nodes(spec)}
 
 
-def host_key_owner(spec: ClusterSpec, provider: Provider, name: str, role: str) -> str:
-    """Whose host key (and boot-time host name) a node gets: its own, or the cluster's shared
-    compute key when the provider boots all compute nodes from one script."""
-    return f"{spec.name}-compute" if role == "compute" and provider.shared_compute_boot else name
-
-
 def instance_type(spec: ClusterSpec, place: Placement, role: str) -> str | None:
     if place.instance_type or place.provider == "local":
         return place.instance_type
@@ -58,15 +52,16 @@ def plan_node(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, name: str, rol
               place: str) -> NodePlan:
     provider = fleet.provider(place)
     _, login_pub = keys.login_key()
-    owner = host_key_owner(spec, provider, name, role)
-    host_key, host_pub = keys.host_key(owner)
+    # Compute nodes of a provider that launches many from one call share one script, naming none.
+    shared = role == "compute" and provider.shared_compute_boot
+    host_key = keys.host_key(name) if provider.hands_host_keys else None
     placement = fleet.place(place)
     spot = role == "compute" and spec.pool(place).spot
     return NodePlan(
         name=name,
         role=role,
         instance_type=instance_type(spec, placement, role),
-        boot_script=boot_script(owner, provider.login_user, login_pub, host_key, host_pub),
+        boot_script=boot_script("" if shared else name, provider.login_user, login_pub, host_key),
         spot=spot,
         ssh_public_key=login_pub,
         pool=place,

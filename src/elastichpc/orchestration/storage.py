@@ -1,6 +1,7 @@
 """Shared file systems on a cluster (guide 4.d, 4.e): GlusterFS over the compute nodes, NFS
 from the head. Same bootstrap steps on every provider; run at create time (`--gluster`,
-`--nfs`: then the cluster's shared directory lives on it) or on a running cluster (`ehpc fs`).
+`--nfs`: then the cluster's shared directory lives on it; on a cloud the shared directory is on
+NFS from the head unless GlusterFS is chosen) or on a running cluster (`ehpc fs`).
 
 GlusterFS 6 and later have no striped volumes: STRIPE=n asks for a distributed volume of at
 least n brick sets (files are spread whole over the sets, not cut into stripes), and says so.
@@ -164,15 +165,17 @@ def _nfs_volume(context: ClusterContext, settings: Settings, head: Machine) -> s
 
 
 def setup_nfs(
-    context: ClusterContext, settings: Settings, progress: Progress, shared_dir: str = ""
+    context: ClusterContext, settings: Settings, progress: Progress, shared_dir: str = "",
+    fsid: int | None = None,
 ) -> StorageResult:
-    """The head exports [NFS] DEVICE (or `shared_dir`, or the AWS-style volume) with FSID; the
-    compute nodes mount it at MOUNTING_POINT (the same path for `shared_dir` and the volume)."""
+    """The head exports [NFS] DEVICE (or `shared_dir`, or the AWS-style volume) with FSID (or
+    `fsid`); the compute nodes mount it at MOUNTING_POINT (the same path for `shared_dir` and
+    the volume)."""
     _needs_host_packages(context, NFS_COMMANDS, "NFS")
     machines = _machines(context)
     head = next(m for m in machines if m.role == "head")
     computes = [m for m in machines if m.role == "compute"]
-    fsid = settings.get("NFS", "FSID")
+    fsid = settings.get("NFS", "FSID") if fsid is None else fsid
     export = shared_dir or _nfs_volume(context, settings, head)
     mount_point = export or settings.get("NFS", "MOUNTING_POINT")
     export = export or settings.get("NFS", "DEVICE")
@@ -198,28 +201,41 @@ def setup_nfs(
                          f"{server[0] if server else '?'}", notes)
 
 
+def _aws_volume(spec: ClusterSpec) -> bool:
+    keys = ("AWS_VOLUME_SIZE", "AWS_VOLUME_NAME")
+    return CAPABILITIES[spec.provider].ebs_nfs and any(spec.settings.get("NFS", key) for key in keys)
+
+
+def _shared_on_nfs(spec: ClusterSpec) -> bool:
+    """--nfs, or by default where a provider gives the nodes no shared directory itself (every
+    cloud): job files, `job logs`, `--wait` output and `--input-files` must meet the job."""
+    places = [spec.head, *spec.pools]
+    return bool(spec.settings.get("CLUSTER", "NFS")) or not all(
+        CAPABILITIES[place.provider].shares_work_dir for place in places)
+
+
 def create_time_storage(spec: ClusterSpec) -> str:
     """What storage step a create runs before the scheduler ("" for none): the shared directory
-    on GlusterFS or NFS, or the guide's AWS NFS on an EBS volume (4.e: --nfs-newVolume)."""
+    on GlusterFS or NFS from the head, and the guide's AWS NFS on an EBS volume (4.e:
+    --nfs-newVolume)."""
     if spec.settings.get("CLUSTER", "GLUSTER"):
         return f"shared directory {spec.shared_dir} on GlusterFS"
-    if spec.settings.get("CLUSTER", "NFS"):
-        return f"shared directory {spec.shared_dir} on NFS"
+    steps = ["NFS from the head on an EBS volume"] if _aws_volume(spec) else []
     if spec.overlay:  # nodes in other places share nothing else: NFS from the head, tunnelled
-        return f"shared directory {spec.shared_dir} on NFS from the head, over the overlay"
-    volume = spec.settings.get("NFS", "AWS_VOLUME_SIZE") or spec.settings.get("NFS", "AWS_VOLUME_NAME")
-    if CAPABILITIES[spec.provider].ebs_nfs and volume:
-        return "NFS from the head on an EBS volume"
-    return ""
+        steps.insert(0, f"shared directory {spec.shared_dir} on NFS from the head, over the overlay")
+    elif _shared_on_nfs(spec):
+        steps.insert(0, f"shared directory {spec.shared_dir} on NFS from the head")
+    return ", ".join(steps)
 
 
 def setup_shared_dir(context: ClusterContext, progress: Progress) -> StorageResult | None:
-    """Create time: the step `create_time_storage` names."""
+    """Create time: the steps `create_time_storage` names. With both NFS exports, the shared
+    directory takes FSID + 1."""
     spec = context.spec
     if spec.settings.get("CLUSTER", "GLUSTER"):
         return setup_gluster(context, spec.settings, progress, shared_dir=spec.shared_dir)
-    if spec.settings.get("CLUSTER", "NFS") or spec.overlay:
-        return setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir)
-    if create_time_storage(spec):
-        return setup_nfs(context, spec.settings, progress)
-    return None
+    result = setup_nfs(context, spec.settings, progress) if _aws_volume(spec) else None
+    if spec.overlay or _shared_on_nfs(spec):
+        fsid = spec.settings.get("NFS", "FSID") + (1 if result else 0)
+        result = setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir, fsid=fsid)
+    return result

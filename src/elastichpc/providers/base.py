@@ -119,6 +119,14 @@ class Provider(ABC):
     def shares_home(self) -> bool:
         return self.capabilities.shares_home
 
+    @property
+    def hands_host_keys(self) -> bool:
+        return self.capabilities.hands_host_keys
+
+    @property
+    def shares_work_dir(self) -> bool:
+        return self.capabilities.shares_work_dir
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -165,6 +173,10 @@ class Provider(ABC):
         """Open the overlay's UDP `port` on the cluster's head to `sources` (the public addresses
         of its other nodes) and to nothing else. Only providers that can host the hub."""
         raise self._unsupported("hosting the overlay's hub (the head of a cluster across places)")
+
+    def console_output(self, machine: Machine) -> str:
+        """What the machine printed on its serial console so far ("" while nothing yet)."""
+        raise self._unsupported("reading a machine's console")
 
     # Disks: optional. Default: one clear line.
     def _unsupported(self, what: str) -> EhpcError:

@@ -1,9 +1,10 @@
 """Per-cluster secrets on the client: the login key, node host keys, the munge key, the
 overlay's WireGuard keys (one pair per node, one preshared key per cluster).
 
-They live in the cluster's directory under the state directory (mode 0700, files 0600) and are
-made here rather than by the machines, so the CLI knows each node's host key before it ever
-connects: host keys are verified, never accepted on first use.
+They live in the cluster's directory under the state directory (mode 0700, files 0600). Host
+keys are pinned before the CLI connects: made here for local nodes (their boot script reaches no
+metadata service), and learned for cloud nodes, which make their own (orchestration/hostkeys.py):
+`hostkeys/<node>.pub` then holds only the public half.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class ClusterKeys:
         return self._pair(self.identity)
 
     def host_key(self, node: str) -> tuple[str, str]:
+        """A key pair made here for `node` (providers that hand host keys to their nodes)."""
         return self._pair(self.directory / "hostkeys" / node)
 
     def overlay_key(self, node: str) -> tuple[str, str]:
@@ -86,6 +88,14 @@ class ClusterKeys:
         if not path.exists():
             _write_secret(path, base64.b64encode(os.urandom(32)))
         return path.read_text()
+
+    def known_host_key(self, node: str) -> str:
+        """The node's pinned public host key, "" while not known."""
+        path = self.directory / "hostkeys" / f"{node}.pub"
+        return path.read_text().strip() if path.exists() else ""
+
+    def pin_host_key(self, node: str, public: str) -> None:
+        (self.directory / "hostkeys" / f"{node}.pub").write_text(public.strip() + "\n")
 
     def munge_key(self) -> bytes:
         path = self.directory / "munge.key"

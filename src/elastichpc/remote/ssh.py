@@ -93,7 +93,8 @@ def write_ssh_files(directory: Path, identity: Path, hosts: list[SshHost], jump:
         )
     )
     (directory / "ssh_config").write_text("\n\n".join(blocks) + "\n")
-    known = [f"{h.name} {' '.join(h.host_key_pub.split()[:2])}" for h in hosts]
+    # A node whose key is not known yet gets no line: StrictHostKeyChecking refuses it.
+    known = [f"{h.name} {' '.join(h.host_key_pub.split()[:2])}" for h in hosts if h.host_key_pub]
     (directory / "known_hosts").write_text("\n".join(known) + "\n")
 
 

@@ -1,8 +1,9 @@
 """A small Azure Resource Manager over HTTPS on loopback: what the Azure provider uses, no more.
 
 Served: resource groups, generic resource listing by tag or type, virtual networks and subnets,
-network security groups, public IP addresses, network interfaces, virtual machines (custom data,
-SSH keys, Spot priority, `simulateEviction`, data disks on LUNs, instance view), managed disks
+network security groups, public IP addresses, NAT gateways (a subnet's outbound path), network
+interfaces, virtual machines (custom data, SSH keys, Spot priority, `simulateEviction`, data
+disks on LUNs, instance view, boot diagnostics: the serial log behind a SAS URL), managed disks
 (empty, imported from a VHD page blob read from Azurite, copied from a snapshot), snapshots,
 images from a VHD, a storage account entry that points at Azurite, a region's VM sizes and
 vCPU usage, the public retail price list (`/api/retail/prices`), and template deployments
@@ -63,6 +64,7 @@ MODEL_OF = {
     "microsoft.network/virtualnetworks/subnets": network_models.Subnet,
     "microsoft.network/networksecuritygroups": network_models.NetworkSecurityGroup,
     "microsoft.network/publicipaddresses": network_models.PublicIPAddress,
+    "microsoft.network/natgateways": network_models.NatGateway,
     "microsoft.network/networkinterfaces": network_models.NetworkInterface,
     "microsoft.compute/virtualmachines": compute_models.VirtualMachine,
     "microsoft.compute/disks": compute_models.Disk,
@@ -131,6 +133,10 @@ class ArmFake:
         self.tokens: set[str] = set()
         self.storage: dict[str, tuple[str, str]] = {}  # account -> (blob endpoint, key)
         self.custom_data: dict[str, bytes] = {}  # VM id (lower case) -> decoded custom data
+        # VM id (lower case) -> its serial console log, fed by whoever runs the VM (the cloud
+        # lab's machine, or a test); read through boot diagnostics' SAS URL, as on Azure
+        self.serial: dict[str, str] = {}
+        self.sas: dict[str, str] = {}  # SAS signature -> VM id it reads
         self.faults = Faults()
         self.stats = Stats()
         self.lock = threading.RLock()
@@ -155,6 +161,17 @@ class ArmFake:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def print_serial(self, vm_id: str, text: str) -> None:
+        with self.lock:
+            _exists(self, vm_id, "Virtual machine")
+            self.serial[vm_id.lower()] = self.serial.get(vm_id.lower(), "") + text
+
+    def serial_log(self, signature: str) -> str | None:
+        """The blob a boot diagnostics SAS URL names (None: no such URL)."""
+        with self.lock:
+            vm_id = self.sas.get(signature)
+            return None if vm_id is None else self.serial.get(vm_id, "")
 
     def add_principal(self, client_id: str, certificate: x509.Certificate) -> None:
         self.principals[client_id] = certificate
@@ -383,6 +400,7 @@ class ArmFake:
                     return 204, None, {}
                 for other in [k for k in self.resources if k.startswith(key + "/")]:
                     del self.resources[other]
+                    self.serial.pop(other, None)
                 del self.resources[key]
                 return 202, None, self._location_operation()
         raise ArmError(405, "MethodNotAllowed", method)
@@ -499,6 +517,14 @@ class ArmFake:
             if kind == "microsoft.network/networkinterfaces" and props.get("virtualMachine"):
                 raise ArmError(400, "NicInUse", f"Network Interface {rid} is used by existing resource "
                                f"{props['virtualMachine']['id']}.")
+            if kind in ("microsoft.network/publicipaddresses", "microsoft.network/natgateways"):
+                users = [r["id"] for r in self.resources.values()
+                         if r["type"].lower() in ("microsoft.network/natgateways",
+                                                  "microsoft.network/virtualnetworks/subnets")
+                         and r["id"].lower() != rid.lower()
+                         and rid.lower() in json.dumps(r["properties"]).lower()]
+                if users:
+                    raise ArmError(400, "InUseByNatGatewayOrSubnet", f"{rid} is in use by {users[0]}")
             if kind in ("microsoft.network/publicipaddresses", "microsoft.network/networksecuritygroups",
                         "microsoft.network/virtualnetworks"):
                 users = [r["id"] for r in self.resources.values()
@@ -533,8 +559,11 @@ class ArmFake:
             if nic:
                 nic["properties"].pop("virtualMachine", None)
         del self.resources[vm["id"].lower()]
+        self.serial.pop(vm["id"].lower(), None)
 
     def _action(self, method: str, rid: str, action: str) -> tuple[int, Any, dict]:
+        if method == "POST" and action.lower() == "retrievebootdiagnosticsdata":
+            return self._boot_diagnostics(rid)
         if method != "POST" or action.lower() != "simulateeviction":
             raise ArmError(404, "NoRegisteredProviderFound", f"No route for {method} {rid}/{action}")
         with self.lock:
@@ -548,6 +577,21 @@ class ArmFake:
             else:
                 vm["properties"]["powerState"] = "deallocated"
         return 204, None, {}
+
+    def _boot_diagnostics(self, rid: str) -> tuple[int, Any, dict]:
+        """SAS URLs of the VM's screenshot and serial log (managed boot diagnostics only)."""
+        with self.lock:
+            vm = self.resources.get(rid.lower())
+            if vm is None:
+                raise ArmError(404, "ResourceNotFound", f"{rid} was not found.")
+            diagnostics = vm["properties"].get("diagnosticsProfile", {}).get("bootDiagnostics", {})
+            if not diagnostics.get("enabled"):
+                raise ArmError(409, "OperationNotAllowed", "Boot diagnostics is not enabled on this VM.")
+            signature = uuid.uuid4().hex
+            self.sas[signature] = rid.lower()
+        blob = f"{self.endpoint}/_bootdiagnostics/{vm['properties']['vmId']}"
+        return 200, {"consoleScreenshotBlobUri": f"{blob}/screenshot.bmp?sig={signature}",
+                     "serialConsoleLogBlobUri": f"{blob}/serial.log?sig={signature}"}, {}
 
     # ---- long-running operations ------------------------------------------------------------------
     def _new_operation(self, kind: str) -> str:
@@ -638,8 +682,17 @@ def _parse_as(model: type, body: dict[str, Any], where: str = "") -> None:
                 _parse_as(type(nested[0]), item, f" in {key}")
 
 
+def _check_subnet_refs(fake: ArmFake, props: dict[str, Any]) -> None:
+    if props.get("natGateway"):
+        _exists(fake, props["natGateway"]["id"], "NAT gateway")
+    if props.get("networkSecurityGroup"):
+        _exists(fake, props["networkSecurityGroup"]["id"], "Network security group")
+
+
 def _check_vnet(fake: ArmFake, res: dict[str, Any], _: Any) -> None:
     _require(res["properties"], "addressSpace", "addressPrefixes")
+    for subnet in res["properties"].get("subnets", []):
+        _check_subnet_refs(fake, subnet.get("properties") or {})
     for subnet in res["properties"].get("subnets", []):
         sid = f"{res['id']}/subnets/{subnet['name']}"
         subnet["id"] = sid
@@ -651,6 +704,7 @@ def _check_vnet(fake: ArmFake, res: dict[str, Any], _: Any) -> None:
 
 def _check_subnet(fake: ArmFake, res: dict[str, Any], _: Any) -> None:
     _require(res["properties"], "addressPrefix")
+    _check_subnet_refs(fake, res["properties"])
     vnet = _exists(fake, res["id"].rsplit("/subnets/", 1)[0], "Virtual network")
     subnets = [s for s in vnet["properties"].setdefault("subnets", []) if s["name"] != res["name"]]
     vnet["properties"]["subnets"] = [*subnets, {"id": res["id"], "name": res["name"],
@@ -667,6 +721,21 @@ def _check_nsg(fake: ArmFake, res: dict[str, Any], _: Any) -> None:
 def _check_public_ip(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
     old = (existing or {}).get("properties", {}).get("ipAddress")
     res["properties"]["ipAddress"] = old or f"198.51.100.{len(fake.resources) % 250 + 1}"  # TEST-NET-2
+
+
+def _check_nat_gateway(fake: ArmFake, res: dict[str, Any], _: Any) -> None:
+    """Azure's NAT gateway: Standard SKU, outbound through Standard static public addresses."""
+    if (res.get("sku") or {}).get("name") != "Standard":
+        raise ArmError(400, "InvalidParameter", "NAT gateway sku must be Standard.")
+    addresses = res["properties"].get("publicIpAddresses") or []
+    if not addresses:
+        raise ArmError(400, "NatGatewayWithoutPublicIp", "A NAT gateway needs a public IP address.")
+    for ref in addresses:
+        address = _exists(fake, ref["id"], "Public IP address")
+        if (address.get("sku") or {}).get("name") != "Standard" or \
+                address["properties"].get("publicIPAllocationMethod") != "Static":
+            raise ArmError(400, "NatGatewayPublicIpNotStandardStatic",
+                           f"{ref['id']} must be a Standard static public IP address.")
 
 
 def _check_nic(fake: ArmFake, res: dict[str, Any], existing: Any) -> None:
@@ -829,6 +898,7 @@ CHECKS = {
     "microsoft.network/virtualnetworks/subnets": _check_subnet,
     "microsoft.network/networksecuritygroups": _check_nsg,
     "microsoft.network/publicipaddresses": _check_public_ip,
+    "microsoft.network/natgateways": _check_nat_gateway,
     "microsoft.network/networkinterfaces": _check_nic,
     "microsoft.compute/virtualmachines": _check_vm,
     "microsoft.compute/disks": _check_disk,
@@ -872,6 +942,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _blob(self, text: str | None) -> None:
+        """A blob read with its SAS URL (no bearer token): the bytes, or Blob storage's 403."""
+        if text is None:
+            return self._answer(403, {"error": {"code": "AuthenticationFailed",
+                                                "message": "Signature did not match."}}, {})
+        data = text.encode()
+        self.send_response(200)
+        for key, value in {"Content-Type": "text/plain", "Content-Length": str(len(data)),
+                           "x-ms-blob-type": "BlockBlob"}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
     def _handle(self) -> None:
         fake: ArmFake = self.server.fake  # type: ignore[attr-defined]
         url = urlsplit(self.path)
@@ -884,6 +967,8 @@ class _Handler(BaseHTTPRequestHandler):
             if url.path.endswith("/oauth2/v2.0/token"):
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 return self._answer(200, fake.issue_token(parts[0], form), {})
+            if url.path.startswith("/_bootdiagnostics/") and url.path.endswith("/serial.log"):
+                return self._blob(fake.serial_log(query.get("sig", "")))
             fake.stats.requests.append((self.command, url.path))
             if url.path == "/api/retail/prices":  # public, no token (as prices.azure.com)
                 return self._answer(200, fake.retail_prices(query.get("$filter", "")), {})

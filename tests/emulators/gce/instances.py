@@ -191,6 +191,15 @@ def get(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
     return render(state, find(state, p))
 
 
+def serial_port_output(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
+    """Port 1 from byte `start` on (the whole buffer here: nothing is dropped)."""
+    instance = find(state, p)
+    text = state.serial.get((p["project"], p["zone"], p["instance"]), "")
+    start = min(max(int(q.get("start", "0")), 0), len(text))
+    return {"kind": "compute#serialPortOutput", "contents": text[start:], "start": str(start),
+            "next": str(len(text)), "selfLink": instance["selfLink"] + "/serialPort"}
+
+
 def list_(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
     state.check_zone(p["project"], p["zone"])
     items = [render(state, i) for (pr, z, _), i in state.instances.items()
@@ -226,6 +235,7 @@ def delete(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
         return replayed
     instance = find(state, p)
     del state.instances[(p["project"], p["zone"], p["instance"])]
+    state.serial.pop((p["project"], p["zone"], p["instance"]), None)
     for attached in instance["disks"]:
         key = (p["project"], p["zone"], last_segment(attached["source"]))
         disk = state.disks.get(key)

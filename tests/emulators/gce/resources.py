@@ -87,6 +87,9 @@ class ComputeState:
         self.operation_delay = 0.0
         self.page_size = 500  # items per list page when the caller gives no maxResults
         self.spot_instances_preempted: list[str] = []
+        # (project, zone, instance) -> what its serial port 1 printed: fed by whoever runs the
+        # instance (the cloud lab's machine, or a test through /_emulator/serial)
+        self.serial: dict[tuple[str, str, str], str] = {}
 
     # ---- helpers ------------------------------------------------------------------------------
     def new_id(self) -> str:

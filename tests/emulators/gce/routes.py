@@ -147,6 +147,8 @@ ROUTES = [
     Route("compute.instances.bulkInsert", "POST", f"{ZONE}/instances/bulkInsert", instances.bulk_insert),
     Route("compute.instances.list", "GET", f"{ZONE}/instances", instances.list_),
     Route("compute.instances.get", "GET", f"{ZONE}/instances/{{instance}}", instances.get),
+    Route("compute.instances.getSerialPortOutput", "GET", f"{ZONE}/instances/{{instance}}/serialPort",
+          instances.serial_port_output),
     Route("compute.instances.delete", "DELETE", f"{ZONE}/instances/{{instance}}", instances.delete),
     Route("compute.instances.attachDisk", "POST", f"{ZONE}/instances/{{instance}}/attachDisk",
           instances.attach_disk),

@@ -1,5 +1,6 @@
 """The HTTP side: Compute Engine routes under /compute/v1/, an OAuth token endpoint, and the
-emulator's own control routes under /_emulator/ (faults, latency, quota, preemption, counters).
+emulator's own control routes under /_emulator/ (faults, latency, quota, preemption,
+serial console output, counters).
 
 Only the /compute/v1/ routes stand for the real API (and are checked against its discovery
 document); /token stands for oauth2.googleapis.com/token, where stored user credentials really
@@ -103,6 +104,13 @@ class Emulator:
         with self.state.lock:
             instances.preempt(self.state, project, zone, instance)
 
+    def print_serial(self, project: str, zone: str, instance: str, text: str) -> None:
+        """What the instance's machine printed on its serial console (appended)."""
+        with self.state.lock:
+            instances.find(self.state, {"project": project, "zone": zone, "instance": instance})
+            key = (project, zone, instance)
+            self.state.serial[key] = self.state.serial.get(key, "") + text
+
     def register_service_account(self, email: str, public_key_pem: bytes) -> None:
         self.service_accounts[email] = serialization.load_pem_public_key(public_key_pem)
 
@@ -202,6 +210,8 @@ class Emulator:
                 self.set_cpu_quota(body["region"], body.get("cpus"))
             elif action == "preempt":
                 self.preempt(body["project"], body["zone"], body["instance"])
+            elif action == "serial":
+                self.print_serial(body["project"], body["zone"], body["instance"], body["text"])
             elif action == "requests":
                 return 200, {"count": len(self.log), "requests": [
                     {"method": r.method_id, "status": r.status} for r in self.requests()]}

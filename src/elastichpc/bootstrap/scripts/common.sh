@@ -26,11 +26,38 @@ ehpc_packages() {
   done
   [ -z "$want" ] && return 0
   ehpc_log "installing$want"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
+  ehpc_wait_cloud_init
   # shellcheck disable=SC2086
-  apt-get install -y -q --no-install-recommends $want >/dev/null
+  ehpc_apt update -q && ehpc_apt install -y -q --no-install-recommends $want ||
+    ehpc_fail "$(hostname): could not install$want (see the lines above)"
 }
+
+# ehpc_wait_cloud_init: on a cloud image's first boot cloud-init (and unattended-upgrades after
+# it) may still be installing packages when we arrive over SSH. Not from the boot script itself:
+# cloud-init runs it, and would wait for itself.
+ehpc_wait_cloud_init() {
+  [ -z "${EHPC_IN_BOOT:-}" ] && command -v cloud-init >/dev/null 2>&1 || return 0
+  timeout "${EHPC_APT_WAIT:-900}" cloud-init status --wait >/dev/null 2>&1 || true
+}
+
+# ehpc_apt ARGS...: apt-get that waits for another holder of dpkg's lock (unattended-upgrades at
+# first boot) instead of failing at once, and retries a failed mirror a few times.
+ehpc_apt() {
+  local try out
+  for try in 1 2 3 4; do
+    if out=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="${EHPC_APT_WAIT:-900}" \
+               -o Acquire::Retries=3 "$@" 2>&1); then
+      return 0
+    fi
+    ehpc_log "apt-get $1 failed (attempt $try): $(tail -n 1 <<< "$out")"
+    [ "$try" = 4 ] || sleep $((try * 5))
+  done
+  printf '%s\n' "$out" | tail -n 5 >&2
+  return 1
+}
+
+# ehpc_fail MSG: one line a user (or the CLI) reads, and a non-zero exit.
+ehpc_fail() { printf 'ehpc-error: %s\n' "$*" >&2; exit 3; }
 
 ehpc_has_systemd() { [ -d /run/systemd/system ]; }
 

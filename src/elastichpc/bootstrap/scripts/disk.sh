@@ -3,7 +3,6 @@
 # system unless forced), mount it, persist the mount in /etc/fstab by UUID (marked with the disk
 # id so detach finds it again), and report size and usage.
 
-ehpc_fail() { printf 'ehpc-error: %s\n' "$*" >&2; exit 3; }
 
 # The root of a shared mount is writable by the cluster's jobs (they run as the cluster user),
 # like /tmp: sticky, so each removes only its own files. /home keeps its mode: users have their

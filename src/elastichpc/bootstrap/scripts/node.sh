@@ -1,9 +1,13 @@
-# Cluster membership, on every node: hosts, the cluster user, the shared directory, munge.
+# Cluster membership, on every node: name, hosts, the cluster user, the shared directory, munge.
 ehpc_node() {
-  # Compute nodes booted from one shared script (many per cloud launch call) get their name here.
-  if [ "$(hostname)" != "$EHPC_NODE" ]; then
+  # Nodes booted from one shared script (many per cloud launch call) get their name here; tell
+  # cloud-init to keep it and our /etc/hosts block at later boots (it rewrites both by default).
+  if [ "$(hostname)" != "$EHPC_NODE" ] || [ "$(cat /etc/hostname 2>/dev/null)" != "$EHPC_NODE" ]; then
     hostname "$EHPC_NODE"
     echo "$EHPC_NODE" > /etc/hostname
+  fi
+  if [ -d /etc/cloud/cloud.cfg.d ]; then
+    printf 'preserve_hostname: true\nmanage_etc_hosts: false\n' > /etc/cloud/cloud.cfg.d/99-ehpc.cfg
   fi
   ehpc_hosts_block <<< "$EHPC_HOSTS"
   # The cluster user's home is under EHPC_HOMES, a directory every node shares (the first

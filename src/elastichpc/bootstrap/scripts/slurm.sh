@@ -73,6 +73,8 @@ ehpc_slurm_accounting() {
 ehpc_slurm_compute() {
   ehpc_packages slurmd:slurmd
   ehpc_slurm_common
+  ehpc_file /etc/slurm/cgroup.conf 0644 root:root <<< "$EHPC_CGROUP_CONF"
+  ehpc_cgroup_fs
   install -d -m 0755 /var/spool/slurmd
   ehpc_service slurmd /run/slurmd.pid /usr/sbin/slurmd
 }
@@ -91,4 +93,35 @@ ehpc_slurm_membership() {
   ehpc_service slurmctld /run/slurmctld.pid /usr/sbin/slurmctld
   for i in $(seq 150); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
   scontrol reconfigure
+}
+
+# slurmd stops at once ("No filesystem mounted on /sys/fs/cgroup") on a machine where nothing
+# mounted the cgroup file system (no systemd as init): mount what the kernel has in use, as
+# systemd would. cgroup v2 alone on a cloud image's kernel; where the process sits in v1
+# hierarchies too, slurm refuses a lone cgroup2 ("Hybrid mode is not supported"): then the v1
+# layout, one directory per hierarchy (a link per controller of a joint one).
+ehpc_cgroup_fs() {
+  local id controllers path dir one
+  findmnt -rn /sys/fs/cgroup >/dev/null && return 0
+  if ! grep -qv '^0::' /proc/self/cgroup; then
+    mount -t cgroup2 cgroup2 /sys/fs/cgroup || ehpc_fail "$(hostname): cannot mount cgroup2"
+    return 0
+  fi
+  mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
+  while IFS=: read -r id controllers path; do
+    if [ -z "$controllers" ]; then
+      mkdir -p /sys/fs/cgroup/unified
+      mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+      continue
+    fi
+    dir=${controllers#name=}
+    mkdir -p "/sys/fs/cgroup/$dir"
+    case $controllers in
+      name=*) mount -t cgroup -o "none,$controllers" cgroup "/sys/fs/cgroup/$dir" ;;
+      *) mount -t cgroup -o "$controllers" cgroup "/sys/fs/cgroup/$dir" ;;
+    esac
+    for one in ${controllers//,/ }; do
+      [ -e "/sys/fs/cgroup/$one" ] || ln -s "$dir" "/sys/fs/cgroup/$one"
+    done
+  done < /proc/self/cgroup
 }

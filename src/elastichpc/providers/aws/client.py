@@ -49,8 +49,12 @@ USER_ERRORS = {
 
 
 def region_name(settings: Settings) -> str:
-    """[AWS] REGION, either a real region (eu-west-1) or one of the guide's names (EU1)."""
+    """[AWS] REGION when set, either a real region (eu-west-1) or one of the guide's names (EU1);
+    else AWS's own chain (AWS_REGION, AWS_DEFAULT_REGION, the profile's region); else the
+    built-in default."""
     region = str(settings.get("AWS", "REGION")).strip()
+    if not settings.is_set("AWS", "REGION"):
+        region = _standard_region() or region
     real = GUIDE_REGIONS.get(region.upper(), region)
     parts = real.split("-")
     if len(parts) < 3 or not parts[-1].isdigit():
@@ -59,6 +63,19 @@ def region_name(settings: Settings) -> str:
             f"nor one of the guide's names ({', '.join(sorted(GUIDE_REGIONS))})"
         )
     return real
+
+
+def _standard_region() -> str:
+    found = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if found:
+        return found.strip()
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:  # the profile's region (AWS_PROFILE, AWS_CONFIG_FILE), as the AWS CLI reads it
+        return str(botocore.session.Session().get_config_variable("region") or "")
+    except BotoCoreError:  # a missing profile: making the session says so in one line
+        return ""
 
 
 def warn_retired_keys(settings: Settings) -> None:
@@ -83,17 +100,21 @@ def make_session(settings: Settings) -> Any:
     )
 
 
-def make_ec2(session: Any) -> Any:
+def client_config() -> Any:
+    """Retries, timeouts and connection pool of every client."""
     from botocore.config import Config
 
     attempts = int(os.environ.get("EHPC_AWS_MAX_ATTEMPTS", "8"))
-    config = Config(
+    return Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=20,
     )
-    return session.client("ec2", config=config)
+
+
+def make_ec2(session: Any) -> Any:
+    return session.client("ec2", config=client_config())
 
 
 def check_credentials(session: Any) -> None:

@@ -20,6 +20,7 @@ from . import disks, instances, spot
 from .client import (
     aws_errors,
     check_credentials,
+    client_config,
     error_code,
     make_ec2,
     make_session,
@@ -29,13 +30,31 @@ from .client import (
 from .firewall import allow_overlay, ensure_key_pair, ensure_security_group
 from .tags import cluster_filter, tag_dict
 
+# With no [IMAGE] AWS_IMAGE_ID: the newest Debian 12 AMI, from the public parameter Debian keeps
+# in every region's SSM Parameter Store; its login user is `admin`.
+DEFAULT_IMAGE_PARAMETER = "/aws/service/debian/release/12/latest/amd64"
+DEFAULT_IMAGE_USER = "admin"
+
 
 class AwsProvider(Provider):
     name = "aws"
 
     @property
     def login_user(self) -> str:
-        return str(self.settings.get("AWS", "SSH_USER"))
+        if self.settings.is_set("AWS", "SSH_USER") or self.settings.get("IMAGE", "AWS_IMAGE_ID"):
+            return str(self.settings.get("AWS", "SSH_USER"))
+        return DEFAULT_IMAGE_USER
+
+    @cached_property
+    def image_id(self) -> str:
+        """[IMAGE] AWS_IMAGE_ID, else the default image's id, looked up in this region."""
+        image = self.settings.get("IMAGE", "AWS_IMAGE_ID")
+        if image:
+            return str(image)
+        ssm = self.session.client("ssm", config=client_config())
+        with aws_errors(f"look up the default image ({DEFAULT_IMAGE_PARAMETER}); or set "
+                        "[IMAGE] AWS_IMAGE_ID"):
+            return str(ssm.get_parameter(Name=DEFAULT_IMAGE_PARAMETER)["Parameter"]["Value"])
 
     @cached_property
     def session(self) -> Any:
@@ -57,8 +76,6 @@ class AwsProvider(Provider):
             raise PrerequisiteError("the AWS provider needs boto3: pip install 'elastichpc[aws]'") from None
         region_name(self.settings)
         check_credentials(self.session)
-        if spec is not None:
-            spec.settings.require("IMAGE", "AWS_IMAGE_ID")
 
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         from .preview import preview
@@ -73,7 +90,7 @@ class AwsProvider(Provider):
             groups.append(self._group_id(extra))
         return instances.LaunchTemplate(
             cluster=spec.name,
-            image_id=str(spec.settings.require("IMAGE", "AWS_IMAGE_ID")),
+            image_id=self.image_id,
             group_ids=groups,
             key_name=ensure_key_pair(self.ec2, spec, plans[0].ssh_public_key if plans else ""),
             zone=self.zone,
@@ -160,6 +177,20 @@ class AwsProvider(Provider):
                     time.sleep(5)
             removed.append(f"security group {group['GroupId']}")
         return removed
+
+    def console_output(self, machine: Machine) -> str:
+        """boto3 decodes the base64 Output. Latest (the live buffer) exists on Nitro instances
+        only; older types give the copy EC2 posts shortly after boot."""
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"read the console of {machine.name}"):
+            try:
+                answer = self.ec2.get_console_output(InstanceId=machine.provider_id, Latest=True)
+            except ClientError as err:
+                if error_code(err) != "UnsupportedOperation":
+                    raise
+                answer = self.ec2.get_console_output(InstanceId=machine.provider_id)
+        return str(answer.get("Output") or "")
 
     # ---- disks ---------------------------------------------------------------------------------
     def _default_zone(self) -> str:

@@ -28,8 +28,9 @@ DELETE_STAGES = (
     ("microsoft.compute/virtualmachines",),
     ("microsoft.network/networkinterfaces", "microsoft.compute/disks", "microsoft.compute/snapshots",
      "microsoft.compute/images"),
-    ("microsoft.network/publicipaddresses", "microsoft.network/virtualnetworks"),
-    ("microsoft.network/networksecuritygroups",),
+    ("microsoft.network/virtualnetworks",),
+    ("microsoft.network/natgateways",),
+    ("microsoft.network/publicipaddresses", "microsoft.network/networksecuritygroups"),
 )
 SDK_MODULES = ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network", "azure.mgmt.resource",
                "azure.storage.blob")
@@ -139,6 +140,27 @@ class AzureProvider(Provider):
         ]
         return sorted(machines, key=_node_order)
 
+    def console_output(self, machine: Machine) -> str:
+        """The serial log from boot diagnostics: a short-lived SAS URL, read without our token
+        ("" until Azure has written the log)."""
+        import requests
+
+        if not machine.provider_id:
+            return ""
+        with self._errors(f"reading the serial log of {machine.name}"):
+            links = self.clients.compute.virtual_machines.retrieve_boot_diagnostics_data(
+                resource_group_of(machine.provider_id), name_of(machine.provider_id),
+                sas_uri_expiration_time_in_minutes=5)
+        url = links.serial_console_log_blob_uri
+        if not url:
+            return ""
+        try:
+            answer = requests.get(url, timeout=30, verify=self.clients.account.ca_bundle or True)
+        except requests.RequestException as err:  # its text holds the URL and its signature
+            raise ProviderError(f"Azure: could not read the serial log of {machine.name} "
+                                f"({type(err).__name__})") from None
+        return answer.text if answer.status_code == 200 else ""
+
     # ---- terminate -----------------------------------------------------------------------------
     def terminate(self, cluster: str, report: Report) -> list[str]:
         clients = self.clients
@@ -171,6 +193,7 @@ class AzureProvider(Provider):
             "microsoft.compute/images": compute.images,
             "microsoft.network/networkinterfaces": network.network_interfaces,
             "microsoft.network/publicipaddresses": network.public_ip_addresses,
+            "microsoft.network/natgateways": network.nat_gateways,
             "microsoft.network/virtualnetworks": network.virtual_networks,
             "microsoft.network/networksecuritygroups": network.network_security_groups,
         }

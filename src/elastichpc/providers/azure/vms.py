@@ -72,6 +72,8 @@ def vm_body(clients: AzureClients, plan: NodePlan, nic_id: str, image: dict[str,
                 {"path": f"/home/{user}/.ssh/authorized_keys", "keyData": plan.ssh_public_key.strip()}]}},
         },
         "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True}}]},
+        # Managed boot diagnostics keep the serial log, where the CLI reads the host key.
+        "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
     }
     if plan.spot:
         properties.update(priority="Spot", evictionPolicy="Delete",

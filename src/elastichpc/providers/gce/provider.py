@@ -191,6 +191,15 @@ class GceProvider(Provider):
         found = [machine_of(i, self.login_user) for i in self._labelled("instances", cluster)]
         return sorted(found, key=lambda m: (m.role != "head", _node_number(m.name), m.name))
 
+    def console_output(self, machine: Machine) -> str:
+        api = self.api
+        zone, _, name = machine.provider_id.rpartition("/")
+        request = compute_v1.GetSerialPortOutputInstanceRequest(
+            project=api.project, zone=zone or self.zone, instance=name, port=1)
+        output = api.call(f"read the serial port of {name}", api.instances.get_serial_port_output,
+                          request=request)
+        return str(output.contents)
+
     # ---- terminate --------------------------------------------------------------------------------
     def terminate(self, cluster: str, report: Report) -> list[str]:
         api = self.api

@@ -1,0 +1,91 @@
+"""moto_server with two things AWS has and moto lacks, for the tests and the cloud lab.
+
+- The Debian 12 AMI that Debian publishes (owner 136693071363) and its SSM public parameter
+  /aws/service/debian/release/12/latest/amd64, which AWS serves in every region (moto ships
+  Amazon Linux's parameters only).
+- GetConsoleOutput answers with what the instance's machine printed: the file
+  `$EHPC_MOTO_CONSOLE_DIR/<instance-id>.log` when it exists (the cloud lab writes the console
+  of the machine it booted for the instance there; a test may write one), else moto's sample.
+
+Run as moto_server is run: python -m tests.emulators.aws_moto -H 127.0.0.1 -p PORT
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEBIAN_OWNER = "136693071363"
+DEBIAN_AMI = "ami-0d3b1a2c4e5f60718"
+DEBIAN_NAME = "debian-12-amd64-20261101-1917"
+DEBIAN_PARAMETER = "/aws/service/debian/release/12/latest/amd64"
+CONSOLE_DIR_ENV = "EHPC_MOTO_CONSOLE_DIR"
+
+
+def _add_debian_ami() -> None:
+    from moto.ec2.models.amis import Ami, AmiBackend
+
+    load = AmiBackend._load_amis
+
+    def load_with_debian(self: Any) -> None:
+        load(self)
+        self.amis[DEBIAN_AMI] = Ami(
+            self, ami_id=DEBIAN_AMI, name=DEBIAN_NAME, owner_id=DEBIAN_OWNER, public=True,
+            description="Debian 12 (20261101-1917)", architecture="x86_64",
+            virtualization_type="hvm", root_device_type="ebs", root_device_name="/dev/xvda",
+            state="available")
+
+    AmiBackend._load_amis = load_with_debian  # type: ignore[method-assign]
+
+
+def _add_debian_parameter() -> None:
+    from moto.core.utils import utcnow
+    from moto.ssm.models import Parameter, ParameterDict
+
+    check = ParameterDict._check_loading_status
+
+    def check_with_debian(self: Any, key: str) -> None:
+        check(self, key)
+        if str(key or "").startswith("/aws/service/debian") and not dict.get(self, DEBIAN_PARAMETER):
+            dict.__getitem__(self, DEBIAN_PARAMETER).append(Parameter(
+                account_id=self.account_id, name=DEBIAN_PARAMETER, value=DEBIAN_AMI,
+                parameter_type="String", description=None, allowed_pattern=None, keyid=None,
+                last_modified_date=utcnow(), version=1, data_type="aws:ec2:image"))
+
+    ParameterDict._check_loading_status = check_with_debian  # type: ignore[method-assign]
+
+
+def _console_from_files() -> None:
+    from moto.core.responses import ActionResult
+    from moto.core.types import Base64EncodedString
+    from moto.core.utils import utcnow
+    from moto.ec2.responses.general import General
+
+    sample = General.get_console_output
+
+    def console_output(self: Any) -> Any:
+        directory = os.environ.get(CONSOLE_DIR_ENV, "")
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        path = Path(directory) / f"{instance.id}.log"
+        if not (directory and path.is_file()):
+            return sample(self)
+        text = path.read_text(errors="replace")[-64 * 1024:]  # EC2 keeps the last 64 KiB
+        return ActionResult({"InstanceId": instance.id, "Timestamp": utcnow(),
+                             "Output": Base64EncodedString.from_raw_string(text)})
+
+    General.get_console_output = console_output  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from moto.server import main as moto_main
+
+    _add_debian_ami()
+    _add_debian_parameter()
+    _console_from_files()
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
