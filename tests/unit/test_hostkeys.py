@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elastichpc.config import load_settings
-from elastichpc.orchestration.hostkeys import console_key, known_key, write_cluster_ssh
-from elastichpc.providers import Machine, get_provider
+from elastichpc.config import load_spec
+from elastichpc.orchestration.fleet import Fleet
+from elastichpc.orchestration.hostkeys import console_key, known_key, write_known_ssh
+from elastichpc.providers import Machine
 from elastichpc.remote import ClusterKeys
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsQ0S2Wb2u8h7Jx6r0T9m8B5tq1H2w0E3f3mVZ3lK7c"
@@ -26,7 +27,9 @@ def _machine(name: str, role: str, instance: str) -> Machine:
 
 
 def test_a_pinned_key_belongs_to_one_instance(tmp_path: Path) -> None:
-    provider = get_provider("aws", load_settings())
+    fleet = Fleet(load_spec(overrides={("CLUSTER", "PROVIDER"): "aws", ("CLUSTER", "CLUSTER_PREFIX"): "c",
+                                       ("CLUSTER", "CLUSTER SIZE"): "1"}))
+    provider = fleet.head
     keys = ClusterKeys(tmp_path, "c")
     keys.login_key()
     head, node = _machine("c-head", "head", "i-1"), _machine("c-node1", "compute", "i-2")
@@ -34,6 +37,6 @@ def test_a_pinned_key_belongs_to_one_instance(tmp_path: Path) -> None:
     keys.pin_host_key("c-node1", f"{KEY} i-0")  # the node was launched again since
     assert known_key(provider, keys, head) == KEY
     assert known_key(provider, keys, node) == ""
-    write_cluster_ssh(provider, keys, [head, node])
+    write_known_ssh(fleet, keys, [head, node])
     assert (tmp_path / "known_hosts").read_text() == f"c-head {KEY}\n"
     assert "Host c-node1" in (tmp_path / "ssh_config").read_text()
