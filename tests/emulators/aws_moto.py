@@ -3,17 +3,19 @@
 - The Debian 12 AMI that Debian publishes (owner 136693071363) and its SSM public parameter
   /aws/service/debian/release/12/latest/amd64, which AWS serves in every region (moto ships
   Amazon Linux's parameters only).
-- GetConsoleOutput answers with what the instance's machine printed: the file
-  `$EHPC_MOTO_CONSOLE_DIR/<instance-id>.log` when it exists (the cloud lab writes the console
-  of the machine it booted for the instance there; a test may write one), else moto's sample.
+- GetConsoleOutput answers with what the instance's machine printed: the file `console_of`
+  names for the instance when it exists (the cloud lab: its machine's console log; the tests:
+  `$EHPC_MOTO_CONSOLE_DIR/<instance-id>.log`), else moto's sample text.
 
-Run as moto_server is run: python -m tests.emulators.aws_moto -H 127.0.0.1 -p PORT
+Run as moto_server is run: python -m tests.emulators.aws_moto -H 127.0.0.1 -p PORT; or call
+`install()` before starting moto in-process.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,12 @@ def _add_debian_parameter() -> None:
     ParameterDict._check_loading_status = check_with_debian  # type: ignore[method-assign]
 
 
-def _console_from_files() -> None:
+def console_from_env(instance_id: str) -> Path | None:
+    directory = os.environ.get(CONSOLE_DIR_ENV, "")
+    return Path(directory) / f"{instance_id}.log" if directory else None
+
+
+def _console_from_files(console_of: Callable[[str], Path | None]) -> None:
     from moto.core.responses import ActionResult
     from moto.core.types import Base64EncodedString
     from moto.core.utils import utcnow
@@ -66,10 +73,9 @@ def _console_from_files() -> None:
     sample = General.get_console_output
 
     def console_output(self: Any) -> Any:
-        directory = os.environ.get(CONSOLE_DIR_ENV, "")
         instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
-        path = Path(directory) / f"{instance.id}.log"
-        if not (directory and path.is_file()):
+        path = console_of(instance.id)
+        if path is None or not path.is_file():
             return sample(self)
         text = path.read_text(errors="replace")[-64 * 1024:]  # EC2 keeps the last 64 KiB
         return ActionResult({"InstanceId": instance.id, "Timestamp": utcnow(),
@@ -78,12 +84,17 @@ def _console_from_files() -> None:
     General.get_console_output = console_output  # type: ignore[method-assign]
 
 
+def install(console_of: Callable[[str], Path | None] = console_from_env) -> None:
+    """Patch moto (this process's) as the module says."""
+    _add_debian_ami()
+    _add_debian_parameter()
+    _console_from_files(console_of)
+
+
 def main(argv: list[str] | None = None) -> None:
     from moto.server import main as moto_main
 
-    _add_debian_ami()
-    _add_debian_parameter()
-    _console_from_files()
+    install()
     moto_main(argv if argv is not None else sys.argv[1:])
 
 

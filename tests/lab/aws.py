@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from pathlib import Path
 from typing import Any
 
 from .machines import Disk, Spec
@@ -25,10 +26,16 @@ VALIDATION = {
 }
 
 
-def start() -> Any:
+def start(machines: Path) -> Any:
+    """moto with what tests/emulators/aws_moto adds (GetConsoleOutput reads the console log of
+    the machine booted for the instance: `machines/<instance-id>/console.log`), and addresses
+    for instances launched without a subnet."""
     from moto.ec2.models import instances as moto_instances
     from moto.server import ThreadedMotoServer
 
+    from tests.emulators.aws_moto import install
+
+    install(lambda instance_id: machines / instance_id / "console.log")
     addresses = itertools.count()
     random_ip = moto_instances.random_private_ip
 

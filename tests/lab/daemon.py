@@ -60,7 +60,7 @@ class Lab:
         control = ThreadingHTTPServer(("127.0.0.1", CONTROL_PORT), _Control)
         control.lab = self  # type: ignore[attr-defined]
         _serve(control)
-        self.moto = aws.start()
+        self.moto = aws.start(self.state / "machines")
         self.gce = gce.start()
         self.azure = azure.Emulators(self.state / "azure")
         self.env = {**aws.env(), **gce.env(), **self.azure.env(), "EHPC_CALLER_CIDR": network.CALLER_NET}
