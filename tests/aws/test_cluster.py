@@ -50,7 +50,7 @@ def test_create_list_terminate(aws_env, capsys, ec2, image, state_dir: Path) -> 
 
     # The user-data is exactly the bootstrap every provider runs (same renderer, same keys).
     spec = load_spec(overrides={("CLUSTER", "PROVIDER"): "aws", ("CLUSTER", "CLUSTER_PREFIX"): "demo",
-                                ("CLUSTER", "CLUSTER SIZE"): "3"})
+                                ("CLUSTER", "CLUSTER SIZE"): "3", ("IMAGE", "AWS_IMAGE_ID"): image})
     from elastichpc.orchestration.fleet import Fleet
     from elastichpc.orchestration.plan import plan_nodes
 

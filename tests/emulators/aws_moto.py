@@ -3,6 +3,9 @@
 - The Debian 12 AMI that Debian publishes (owner 136693071363) and its SSM public parameter
   /aws/service/debian/release/12/latest/amd64, which AWS serves in every region (moto ships
   Amazon Linux's parameters only).
+- RunInstances with spot market options makes the one-time spot request AWS makes for each
+  instance (tagged from the call's `spot-instances-request` tag specification, named on the
+  instance as `SpotInstanceRequestId`); moto makes none.
 - GetConsoleOutput answers with what the instance's machine printed: the file `console_of`
   names for the instance when it exists (the cloud lab: its machine's console log; the tests:
   `$EHPC_MOTO_CONSOLE_DIR/<instance-id>.log`), else moto's sample text.
@@ -84,11 +87,49 @@ def _console_from_files(console_of: Callable[[str], Path | None]) -> None:
     General.get_console_output = console_output  # type: ignore[method-assign]
 
 
+def _implicit_spot_requests() -> None:
+    from moto.ec2.models.spot_requests import SpotInstanceRequest
+    from moto.ec2.responses.instances import InstanceResponse
+    from moto.ec2.utils import random_spot_request_id
+
+    class ImplicitRequest(SpotInstanceRequest):
+        """The one-time request AWS makes for an instance RunInstances launches as spot."""
+
+        __module__ = SpotInstanceRequest.__module__  # moto's model registry keys on it
+
+        def __init__(self, backend: Any, instance: Any, price: str, tags: dict[str, Any]) -> None:
+            self._launched = instance
+            zone = getattr(instance, "placement", None)
+            super().__init__(backend, random_spot_request_id(), price, instance.image_id, "one-time",
+                             None, None, None, None, instance.key_name, [], None,
+                             instance.instance_type, zone if isinstance(zone, str) else None,
+                             None, None, False, instance.subnet_id, tags, None, None)
+
+        def launch_instance(self) -> Any:
+            return self._launched
+
+    run = InstanceResponse.run_instances
+
+    def run_with_requests(self: Any) -> Any:
+        result = run(self)
+        if self._get_param("InstanceMarketOptions.MarketType") == "spot":
+            price = self._get_param("InstanceMarketOptions.SpotOptions.MaxPrice") or ""
+            tags = self._parse_tag_specification()
+            for instance in result.result.instances:
+                request = ImplicitRequest(self.ec2_backend, instance, price, tags)
+                self.ec2_backend.spot_instance_requests[request.id] = request
+                instance.spot_instance_request_id = request.id
+        return result
+
+    InstanceResponse.run_instances = run_with_requests  # type: ignore[method-assign]
+
+
 def install(console_of: Callable[[str], Path | None] = console_from_env) -> None:
     """Patch moto (this process's) as the module says."""
     _add_debian_ami()
     _add_debian_parameter()
     _console_from_files(console_of)
+    _implicit_spot_requests()
 
 
 def main(argv: list[str] | None = None) -> None:

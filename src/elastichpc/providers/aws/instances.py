@@ -73,7 +73,7 @@ def client_token(template: LaunchTemplate, label: str) -> str:
 
 
 def launch_spec(template: LaunchTemplate, plan: NodePlan) -> dict[str, Any]:
-    """The arguments a launch and a spot request share."""
+    """Image, type, groups, key and zone of a launch."""
     args: dict[str, Any] = {
         "ImageId": template.image_id,
         "InstanceType": plan.instance_type,
@@ -86,7 +86,9 @@ def launch_spec(template: LaunchTemplate, plan: NodePlan) -> dict[str, Any]:
     return args
 
 
-def run_batch(ec2: Any, template: LaunchTemplate, batch: Batch) -> list[str]:
+def run_batch(ec2: Any, template: LaunchTemplate, batch: Batch) -> list[dict[str, Any]]:
+    """One RunInstances for the batch; spot nodes as one-time spot instances at most the
+    template's price (AWS makes a spot request for each, tagged as the instances are)."""
     first = batch.plans[0]
     tags = cluster_tags(
         template.cluster, **{"Name": batch.label, NODE_TAG: batch.label, ROLE_TAG: first.role}
@@ -97,7 +99,8 @@ def run_batch(ec2: Any, template: LaunchTemplate, batch: Batch) -> list[str]:
         MaxCount=len(batch.plans),
         UserData=first.boot_script,  # boto3 base64-encodes it
         ClientToken=client_token(template, batch.label),
-        TagSpecifications=specs(["instance", "volume"], tags),
+        TagSpecifications=specs(["instance", "volume", *(["spot-instances-request"] if first.spot else [])],
+                                tags),
     )
     if first.spot:
         options: dict[str, Any] = {"SpotInstanceType": "one-time"}
@@ -106,15 +109,19 @@ def run_batch(ec2: Any, template: LaunchTemplate, batch: Batch) -> list[str]:
         args["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": options}
     with aws_errors(f"launch {batch.label} ({len(batch.plans)} x {first.instance_type})"):
         reservation = ec2.run_instances(**args)
-    return [instance["InstanceId"] for instance in reservation["Instances"]]
+    return list(reservation["Instances"])
+
+
+def interrupted(instance: dict[str, Any]) -> bool:
+    """A spot instance AWS stopped or terminated to take its capacity back."""
+    return (instance.get("InstanceLifecycle") == "spot"
+            and instance.get("StateReason", {}).get("Code") in SPOT_INTERRUPTIONS)
 
 
 def to_machine(instance: dict[str, Any], login_user: str) -> Machine:
     tags = tag_dict(instance)
-    state = instance["State"]["Name"]
+    state = "preempted" if interrupted(instance) else instance["State"]["Name"]
     spot = instance.get("InstanceLifecycle") == "spot"
-    if spot and instance.get("StateReason", {}).get("Code") in SPOT_INTERRUPTIONS:
-        state = "preempted"
     return Machine(
         name=node_name(tags.get(NODE_TAG, instance["InstanceId"]), instance.get("AmiLaunchIndex", 0)),
         role=tags.get(ROLE_TAG, "unknown"),

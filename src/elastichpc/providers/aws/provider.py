@@ -122,10 +122,14 @@ class AwsProvider(Provider):
         return [running[plan.name] for plan in plans]
 
     def machines(self, cluster: str) -> list[Machine]:
-        found = [
-            instances.to_machine(i, self.login_user) for i in instances.cluster_instances(self.ec2, cluster)
-        ]
-        return sorted(found, key=lambda m: (m.role != "head", len(m.name), m.name))
+        """Live instances, and spot instances AWS terminated by an interruption (its default
+        behaviour; EC2 lists them for about an hour) as `preempted`, unless the node runs again."""
+        listed = instances.cluster_instances(self.ec2, cluster, [*instances.LIVE_STATES, "terminated"])
+        found = [instances.to_machine(i, self.login_user) for i in listed
+                 if i["State"]["Name"] != "terminated" or instances.interrupted(i)]
+        live = {m.name for m in found if m.state != "preempted"}
+        kept = [m for m in found if m.state != "preempted" or m.name not in live]
+        return sorted(kept, key=lambda m: (m.role != "head", len(m.name), m.name))
 
     def terminate(self, cluster: str, report: Report) -> list[str]:
         removed: list[str] = []

@@ -1,17 +1,18 @@
-"""Spot requests: the price history, one request call per batch of alike nodes, their state,
-cancelling, and naming the instances they bring (AWS does not copy a request's tags to them)."""
+"""Spot nodes: the price history, one RunInstances per batch of alike nodes as spot instances,
+the spot requests AWS makes for them, cancelling, and naming their instances."""
 
 from __future__ import annotations
 
-import base64
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...errors import ProviderError
 from ..base import NodePlan, SpotPrice, SpotRequest
 from .client import aws_errors
-from .instances import LaunchTemplate, batches, client_token, launch_spec
-from .tags import NODE_TAG, ROLE_TAG, cluster_filter, cluster_tags, specs, tag_dict, tag_list
+from .instances import LaunchTemplate, batches, run_batch
+from .tags import NODE_TAG, ROLE_TAG, cluster_filter, cluster_tags, tag_dict, tag_list
 
 LIVE_REQUEST_STATES = ["open", "active"]
 
@@ -36,24 +37,20 @@ def price_history(ec2: Any, instance_type: str, zone: str, hours: int = 24) -> l
 
 
 def request(ec2: Any, template: LaunchTemplate, plans: list[NodePlan], price: float) -> dict[str, str]:
-    """Node name -> spot request id. One call per batch of alike nodes (usually one)."""
+    """Node name -> spot request id. One RunInstances per batch of alike nodes (usually one),
+    with spot market options at most `price`/hour: AWS makes a one-time spot request for each
+    instance and names it on the instance. (Not RequestSpotInstances: that legacy API is
+    discouraged by AWS and denied by some organisations' policies.) No capacity at that price
+    is a refusal now, in one line, not a request left open."""
+    priced = replace(template, spot_price=price)
     assigned: dict[str, str] = {}
     for batch in batches(plans):
-        first = batch.plans[0]
-        launch = launch_spec(template, first)
-        launch["UserData"] = base64.b64encode(first.boot_script.encode()).decode()
-        tags = cluster_tags(template.cluster, **{NODE_TAG: batch.label, ROLE_TAG: first.role})
-        with aws_errors(f"request {len(batch.plans)} spot instances at ${price}/h"):
-            answer = ec2.request_spot_instances(
-                SpotPrice=str(price),
-                InstanceCount=len(batch.plans),
-                Type="one-time",
-                LaunchSpecification=launch,
-                ClientToken=client_token(template, "spot:" + batch.label),
-                TagSpecifications=specs(["spot-instances-request"], tags),
-            )
-        for plan, item in zip(batch.plans, answer["SpotInstanceRequests"], strict=True):
-            assigned[plan.name] = item["SpotInstanceRequestId"]
+        for instance in run_batch(ec2, priced, batch):
+            plan = batch.plans[instance.get("AmiLaunchIndex", 0)]
+            if not instance.get("SpotInstanceRequestId"):
+                raise ProviderError(f"AWS launched {instance['InstanceId']} for {plan.name} without "
+                                    "a spot request: is spot capacity available to this account?")
+            assigned[plan.name] = instance["SpotInstanceRequestId"]
     return assigned
 
 
