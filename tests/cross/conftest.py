@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import REGION, aws_env, image, moto_url, proxy  # noqa: F401
+from tests.aws.conftest import REGION, aws_env, console_dir, image, moto_url, proxy  # noqa: F401
 from tests.azure.conftest import SUBSCRIPTION, TENANT, azure_tls  # noqa: F401
 from tests.emulators.azure.azure_arm_fake import ArmFake
 from tests.emulators.azure.azure_certs import TlsFiles, make_client_cert
