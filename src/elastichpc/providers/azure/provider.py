@@ -18,7 +18,7 @@ from ..preview import MachineGroup, Preview
 from . import catalog
 from . import disks as disk_ops
 from .account import check_credentials, warn_retired
-from .clients import AzureClients, azure_errors, resource_group_of
+from .clients import AzureClients, azure_errors, name_of, resource_group_of
 from .deployment import MAX_NODES, Batch, batches, deploy, template
 from .networking import ensure_group, ensure_network
 from .vms import NODE_TAG, ROLE_TAG, image_reference, node_tags, to_machine
