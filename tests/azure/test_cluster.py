@@ -52,7 +52,9 @@ def test_create_builds_tagged_network_and_vms_then_terminate_leaves_nothing(azur
     assert key["keyData"].startswith("ssh-ed25519 ") and key["path"] == "/home/azureuser/.ssh/authorized_keys"
     boot = azure.fake.custom_data[vms["az1-node2"]["id"].lower()].decode()
     # Compute nodes share one boot script (their VMs come from one copy loop); the head its own.
-    assert boot.startswith("#!/bin/bash") and "EHPC_NODE=az1-compute" in boot and key["keyData"] in boot
+    # One boot script for the compute nodes, naming none (configure names each), and no host key.
+    assert boot.startswith("#!/bin/bash") and "\nEHPC_NODE=''\n" in boot and key["keyData"] in boot
+    assert "\nEHPC_HOST_KEY=" not in boot
     assert vms["az1-node2"]["properties"]["osProfile"]["computerName"] == "az1-node2"
     head_boot = azure.fake.custom_data[vms["az1-head"]["id"].lower()].decode()
     assert "EHPC_NODE=az1-head" in head_boot
