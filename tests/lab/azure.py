@@ -23,7 +23,6 @@ from tests.emulators.azure.azurite_process import (
     start_azurite,
 )
 
-from .gce import console
 from .machines import Disk, Spec
 from .network import CALLER_NET, gateway
 
@@ -32,14 +31,11 @@ TENANT = "11111111-1111-1111-1111-11111111001a"
 
 
 class Emulators:
-    def __init__(self, directory: Path, machines: Path) -> None:
-        """`machines`: where the lab's machines live; boot diagnostics' serial log of a VM is its
-        machine's console log (`machines/az-<vmId>/console.log`)."""
+    def __init__(self, directory: Path) -> None:
         tls = make_tls(directory / "tls")
         client = make_client_cert(directory / "keys")
         client_id = str(uuid.uuid4())
         self.fake = ArmFake(tls.cert, tls.key, SUBSCRIPTION).start()
-        self.fake.console_of = lambda vm: console(machines / f"az-{vm['properties']['vmId']}")
         self.fake.add_principal(client_id, client.certificate)
         self.azurite: Azurite | None = None
         storage = ""

@@ -61,8 +61,8 @@ class Lab:
         control.lab = self  # type: ignore[attr-defined]
         _serve(control)
         self.moto = aws.start(self.state / "machines")
-        self.gce = gce.start(self.state / "machines")
-        self.azure = azure.Emulators(self.state / "azure", self.state / "machines")
+        self.gce = gce.start()
+        self.azure = azure.Emulators(self.state / "azure")
         self.env = {**aws.env(), **gce.env(), **self.azure.env(), "EHPC_CALLER_CIDR": network.CALLER_NET}
         self._write_state(ready=True)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import zlib
-from pathlib import Path
 from typing import Any
 
 from tests.emulators.gce import EmulatorServer
@@ -19,18 +18,8 @@ PORT = 8085
 SUBNET = "10.128.0.0/16"  # the emulator hands out 10.128.0.2, .3... on every network
 
 
-def start(machines: Path) -> EmulatorServer:
-    """The emulator; getSerialPortOutput reads the console log of the machine booted for the
-    instance (`machines/gce-<id>/console.log`), as Compute Engine serves serial port 1."""
-    server = EmulatorServer(PORT).start()
-    server.emulator.state.console_of = lambda instance: console(machines / f"gce-{instance['id']}")
-    return server
-
-
-def console(machine: Path) -> str:
-    """What a lab machine has printed on its console so far ("" before it boots)."""
-    log = machine / "console.log"
-    return log.read_text(errors="replace") if log.exists() else ""
+def start() -> EmulatorServer:
+    return EmulatorServer(PORT).start()
 
 
 def env() -> dict[str, str]:

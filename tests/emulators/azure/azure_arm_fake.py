@@ -33,7 +33,6 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -134,11 +133,9 @@ class ArmFake:
         self.tokens: set[str] = set()
         self.storage: dict[str, tuple[str, str]] = {}  # account -> (blob endpoint, key)
         self.custom_data: dict[str, bytes] = {}  # VM id (lower case) -> decoded custom data
-        # VM id (lower case) -> its serial console log, fed by a test (print_serial) or read from
-        # the machine the cloud lab runs for it (console_of); read through boot diagnostics' SAS
-        # URL, as on Azure
+        # VM id (lower case) -> its serial console log, fed by whoever runs the VM (the cloud
+        # lab's machine, or a test); read through boot diagnostics' SAS URL, as on Azure
         self.serial: dict[str, str] = {}
-        self.console_of: Callable[[dict[str, Any]], str] | None = None
         self.sas: dict[str, str] = {}  # SAS signature -> VM id it reads
         self.faults = Faults()
         self.stats = Stats()
@@ -174,12 +171,7 @@ class ArmFake:
         """The blob a boot diagnostics SAS URL names (None: no such URL)."""
         with self.lock:
             vm_id = self.sas.get(signature)
-            if vm_id is None:
-                return None
-            vm = self.resources.get(vm_id)
-            if self.console_of and vm is not None:
-                return self.console_of(vm)
-            return self.serial.get(vm_id, "")
+            return None if vm_id is None else self.serial.get(vm_id, "")
 
     def add_principal(self, client_id: str, certificate: x509.Certificate) -> None:
         self.principals[client_id] = certificate

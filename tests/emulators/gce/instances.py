@@ -194,8 +194,7 @@ def get(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
 def serial_port_output(state: ComputeState, p: Params, q: Params, body: Body) -> Body:
     """Port 1 from byte `start` on (the whole buffer here: nothing is dropped)."""
     instance = find(state, p)
-    text = (state.console_of(instance) if state.console_of else
-            state.serial.get((p["project"], p["zone"], p["instance"]), ""))
+    text = state.serial.get((p["project"], p["zone"], p["instance"]), "")
     start = min(max(int(q.get("start", "0")), 0), len(text))
     return {"kind": "compute#serialPortOutput", "contents": text[start:], "start": str(start),
             "next": str(len(text)), "selfLink": instance["selfLink"] + "/serialPort"}

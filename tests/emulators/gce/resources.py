@@ -14,7 +14,6 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,10 +87,9 @@ class ComputeState:
         self.operation_delay = 0.0
         self.page_size = 500  # items per list page when the caller gives no maxResults
         self.spot_instances_preempted: list[str] = []
-        # (project, zone, instance) -> what its serial port 1 printed: fed by a test through
-        # /_emulator/serial, or read from the machine the cloud lab runs for it (console_of)
+        # (project, zone, instance) -> what its serial port 1 printed: fed by whoever runs the
+        # instance (the cloud lab's machine, or a test through /_emulator/serial)
         self.serial: dict[tuple[str, str, str], str] = {}
-        self.console_of: Callable[[dict[str, Any]], str] | None = None
 
     # ---- helpers ------------------------------------------------------------------------------
     def new_id(self) -> str:
