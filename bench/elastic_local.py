@@ -72,13 +72,14 @@ def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
 
     return {
         "reclaim_command_s": round(gone - start, 2),
-        "detection_s": round(at["reclaimed"] - gone, 2),
+        # from the start of `node reclaim` (the machine vanishes while the command still runs)
+        "detection_s": round(at["reclaimed"] - start, 2),
         "take_down_s": round(at["down"] - at["reclaimed"], 2),
         "launch_s": round(step("launching"), 2),
         "boot_s": round(step("waiting for SSH"), 2),
         "configure_s": round(step("updating") + step("configuring"), 2),
         "scheduler_s": round(step("waiting for 1 new nodes"), 2),
-        "reclaim_to_idle_s": round(at["replaced"] - gone, 2),
+        "reclaim_to_idle_s": round(at["replaced"] - start, 2),
     }
 
 

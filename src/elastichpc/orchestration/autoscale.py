@@ -26,6 +26,7 @@ from .progress import Progress
 from .repair import COOL_DOWN
 
 REQUESTS = Path("/var/spool/ehpc-agent")  # where Slurm's resume/suspend programs leave requests
+BOOT_AFTER_S = 2.5  # a powered-up node boots at least this long after Slurm asked for it
 
 
 @dataclass
@@ -97,10 +98,14 @@ class PowerRequests(Scaler):
     def tick(self, progress: Progress) -> None:
         self.release_down()
         for path in sorted(self.directory.glob("*.req"), key=lambda p: p.stat().st_mtime):
+            asked = path.stat().st_mtime
             action, _, hostlist = path.read_text().strip().partition(" ")
             path.unlink()
             names = self.expand(hostlist)
             if action == "resume":
+                # Slurm counts a node up once it booted after the resume request, by its boot
+                # time in whole seconds: a local node made at once would look booted before.
+                time.sleep(max(0.0, asked + BOOT_AFTER_S - time.time()))
                 self.power_up(names, progress)
             elif action == "suspend":
                 self.power_down(names, progress)
