@@ -43,7 +43,7 @@ class Lab:
         self.lock = threading.RLock()
         self.machines: dict[str, machines.Machine] = {}
         self.networks: set[str] = set()
-        self.subnets: set[str] = set()
+        self.subnets: dict[str, str] = {}  # subnet -> the bridge holding its gateway
         self.next_veth = 0
         self.stopping = threading.Event()
         self.errors: list[str] = []
@@ -125,7 +125,7 @@ class Lab:
             self.networks.add(spec.network)
         elif cidr not in self.subnets:
             network.add_subnet(spec.network, cidr)
-        self.subnets.add(cidr)
+        self.subnets[cidr] = spec.network
         old = self.machines.get(spec.ident)
         veth = old.veth if old else f"m{self.next_veth}"
         if not old:
@@ -157,6 +157,12 @@ class Lab:
         if remove:
             del self.machines[ident]
             self.console_sent.pop(ident, None)
+            if not any(m.spec.network == machine.spec.network for m in self.machines.values()):
+                # Gone with its last machine: another cloud network may reuse its addresses
+                # (every ehpc cluster on Azure makes its own VNet, 10.0.0.0/16).
+                network.remove_network(machine.spec.network)
+                self.networks.discard(machine.spec.network)
+                self.subnets = {c: b for c, b in self.subnets.items() if b != machine.spec.network}
             machines.remove_tree(machine.directory)
 
     def interrupt(self, ident: str, stop: bool) -> None:

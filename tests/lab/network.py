@@ -80,6 +80,11 @@ def add_network(bridge: str, subnets: list[str]) -> None:
     nft(f'add rule ip lab forward iifname "{bridge}" oifname "{bridge}" accept\n')
 
 
+def remove_network(bridge: str) -> None:
+    """The bridge, its addresses and routes; its forwarding rule stays (harmless, by name)."""
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
 def add_subnet(bridge: str, cidr: str) -> None:
     net = ipaddress.ip_network(cidr)
     subprocess.run(["ip", "addr", "replace", f"{gateway(cidr)}/{net.prefixlen}", "dev", bridge],
