@@ -21,8 +21,13 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Eh
     scheduler = request.param
     name = f"agas{scheduler}"
     ehpc = Ehpc(tmp_path / "state", ROOT / f"ag-{tmp_path.name}")
-    ehpc.run("cluster", "create", "--name", name, "--scheduler", scheduler, "--max-nodes", "2",
-             "--scaledown-idle", "15", "--local-root-dir", str(ehpc.local_root))
+    try:
+        ehpc.run("cluster", "create", "--name", name, "--scheduler", scheduler, "--max-nodes", "2",
+                 "--scaledown-idle", "15", "--local-root-dir", str(ehpc.local_root))
+    except AssertionError:  # a failed create leaves what it made: remove it
+        ehpc.run("cluster", "terminate", name, check=False)
+        shutil.rmtree(ehpc.local_root, ignore_errors=True)
+        raise
     yield ehpc, name, scheduler
     ehpc.run("cluster", "terminate", name, check=False)
     assert leftovers(name, ehpc.local_root, tmp_path / "state", []) == []

@@ -25,7 +25,12 @@ def cluster(request: pytest.FixtureRequest,
     name = f"agel{scheduler}"
     state = tmp_path_factory.mktemp("state")
     ehpc = Ehpc(state, ROOT / f"ag-{state.parent.name}")
-    ehpc.create(name, 2, "--spot", "--scheduler", scheduler)
+    try:
+        ehpc.create(name, 2, "--spot", "--scheduler", scheduler)
+    except AssertionError:  # a failed create leaves what it made: remove it
+        ehpc.run("cluster", "terminate", name, check=False)
+        shutil.rmtree(ehpc.local_root, ignore_errors=True)
+        raise
     yield ehpc, name
     before = {pid: cmdline(pid) for pid in node_pids(name)}
     ehpc.run("cluster", "terminate", name, check=False)

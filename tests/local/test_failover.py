@@ -20,8 +20,13 @@ NAME = "agfo"
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[Ehpc]:
     ehpc = Ehpc(tmp_path / "state", ROOT / f"ag-{tmp_path.name}")
-    ehpc.run("cluster", "create", "--name", NAME, "--head", "local/a", "--pool", "local/b:1:spot",
-             "--pool", "local/c:1:spot", "--local-root-dir", str(ehpc.local_root))
+    try:
+        ehpc.run("cluster", "create", "--name", NAME, "--head", "local/a", "--pool", "local/b:1:spot",
+                 "--pool", "local/c:1:spot", "--local-root-dir", str(ehpc.local_root))
+    except AssertionError:  # a failed create leaves what it made: remove it
+        ehpc.run("cluster", "terminate", NAME, check=False)
+        shutil.rmtree(ehpc.local_root, ignore_errors=True)
+        raise
     yield ehpc
     ehpc.run("cluster", "terminate", NAME, check=False)
     assert leftovers(NAME, ehpc.local_root, tmp_path / "state", []) == []
