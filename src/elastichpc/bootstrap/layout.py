@@ -30,6 +30,7 @@ class ClusterLayout:
     # how long one stays idle before it is powered down.
     cloud: list[NodeFacts] = field(default_factory=list)
     suspend_after_s: int = 120
+    cluster_uid: int = CLUSTER_UID  # the provider's choice (one per cluster on a shared machine)
 
     @property
     def head(self) -> NodeFacts:

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from .layout import CLUSTER_UID, ClusterLayout, NodeFacts
+from .layout import ClusterLayout, NodeFacts
 
 SCRIPTS = Path(__file__).parent / "scripts"
 NODE_COMMANDS = {"sshd": "openssh-server"}
@@ -73,7 +73,7 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_NODE": node.name,
         "EHPC_ROLE": node.role,
         "EHPC_USER": layout.cluster_user,
-        "EHPC_UID": str(CLUSTER_UID),
+        "EHPC_UID": str(layout.cluster_uid),
         "EHPC_SHARED": layout.shared_dir,
         "EHPC_HOMES": layout.homes,
         "EHPC_HOSTS": _b64(layout.hosts_block()),

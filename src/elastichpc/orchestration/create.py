@@ -39,6 +39,12 @@ def create_cluster(
     and the SSH files are written (status `provisioned`): no SSH, no bootstrap."""
     progress = progress or Progress()
     journal = journal or Journal()
+    with journal.cluster_lock(spec.name, "created"):
+        return _create(spec, progress, journal, provision_only)
+
+
+def _create(spec: ClusterSpec, progress: Progress, journal: Journal,
+            provision_only: bool) -> ClusterContext:
     if uses_spot_requests(spec):
         from .spot import request_spot_cluster
 

@@ -23,6 +23,12 @@ def start_cluster(spec: ClusterSpec, journal: Journal) -> None:
     if row is None:
         journal.add_cluster(spec.name, providers_label(spec), "creating", spec.to_public())
     elif row.status in RESUMABLE and row.provider == providers_label(spec):
+        before = ClusterSpec.from_public(row.spec)
+        if (before.size, before.scheduler) != (spec.size, spec.scheduler):
+            raise EhpcError(
+                f"cluster {spec.name!r} was started with --size {before.size} and "
+                f"{before.scheduler}: rerun with the same to finish it, or terminate it first"
+            )
         journal.set_status(spec.name, "creating", "(resumed)")
     else:
         raise EhpcError(

@@ -40,6 +40,12 @@ def terminate_cluster(
     check_name(name)
     progress = progress or Progress()
     journal = journal or Journal()
+    with journal.cluster_lock(name, "terminated"):
+        return _terminate(name, progress, journal, provider_name, settings)
+
+
+def _terminate(name: str, progress: Progress, journal: Journal, provider_name: str | None,
+               settings: Settings | None) -> list[str]:
     row = journal.get_cluster(name)
     directory = journal.directory / "clusters" / name
     if row is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..bootstrap.layout import CLUSTER_UID
 from ..config import CAPABILITIES, Capabilities, ClusterSpec, Settings
 from ..errors import EhpcError
 from .preview import MachineGroup, Preview
@@ -134,6 +135,10 @@ class Provider(ABC):
     def login_user(self) -> str:
         """The user the cluster's key logs in as on this provider's images."""
         return "root"
+
+    def cluster_uid(self, cluster: str) -> int:
+        """The cluster user's uid and gid. One per cluster where clusters share a machine."""
+        return CLUSTER_UID
 
     @abstractmethod
     def check_ready(self, spec: ClusterSpec | None = None) -> None:

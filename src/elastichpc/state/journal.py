@@ -7,6 +7,7 @@ truth for what exists; this is the journal and the cache.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PrerequisiteError
+from ..errors import EhpcError, PrerequisiteError
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); append, never edit.
 MIGRATIONS = [
@@ -73,6 +74,10 @@ MIGRATIONS = [
     UPDATE nodes SET market = 'spot' WHERE json_extract(info, '$.spot') = 1
     """,
 ]
+
+
+class ClusterBusy(EhpcError):
+    """Another ehpc command is creating or terminating the cluster right now."""
 
 
 def state_dir() -> Path:
@@ -146,6 +151,9 @@ class Journal:
         self.path = self.directory / "state.db"
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.directory.chmod(0o700)  # also when it was there before: keys and state live here
+            self.path.touch(mode=0o600)
+            self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -158,8 +166,33 @@ class Journal:
     def cluster_dir(self, name: str) -> Path:
         """Per-cluster files: SSH keys, known_hosts, ssh_config (mode 0700)."""
         path = self.directory / "clusters" / name
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.mkdir(exist_ok=True, mode=0o700)
+        path.parent.chmod(0o700)
+        path.mkdir(exist_ok=True, mode=0o700)
         return path
+
+    @contextmanager
+    def cluster_lock(self, name: str, doing: str) -> Iterator[None]:
+        """Hold cluster `name` for one create or terminate (`doing`: "created", "terminated").
+        Another ehpc command holding it: one line saying so. The lock goes with the process
+        (Ctrl-C, kill -9), so a rerun can always finish the work."""
+        locks = self.directory / "locks"
+        locks.mkdir(exist_ok=True, mode=0o700)
+        fd = os.open(locks / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)  # never truncate:
+        with open(fd, "r+") as lock:  # the holder's note is in it
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                held = lock.read().split()
+                what = f"being {held[0]} (ehpc pid {held[1]})" if len(held) == 2 else "busy"
+                raise ClusterBusy(
+                    f"cluster {name!r} is {what}: wait for that command to finish, then rerun"
+                ) from None
+            lock.truncate(0)
+            lock.write(f"{doing} {os.getpid()}\n")
+            lock.flush()
+            yield
 
     def _migrate(self) -> None:
         with self.transaction() as db:

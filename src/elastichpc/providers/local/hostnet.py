@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import ProviderError
 from ..base import TAG
 from ..network import OVERLAY_PORT
 from .commands import run
@@ -76,6 +78,7 @@ def node_address(index: int, slot: int) -> str:
 def add_node_link(netns: str, veth: str, bridge: str, address: str, cluster: str) -> None:
     """Create the node's network namespace with eth0 on the bridge."""
     index = address.split(".")[2]
+    remove_link(veth)  # a killed create's: the kernel may not have destroyed it with its netns yet
     run(["ip", "netns", "add", netns])
     # The MAC follows from the address: a node launched again in the same slot (a replacement)
     # is at once reachable by neighbours that still have the old node in their ARP cache.
@@ -117,6 +120,7 @@ def public_firewall(public: int) -> str:
 
 def add_public_link(netns: str, veth: str, address: str, cluster: str, public: int) -> None:
     """eth1 on the public segment, behind the node's own firewall."""
+    remove_link(veth)  # as in add_node_link
     run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth1", "netns", netns])
     run(["ip", "link", "set", veth, "alias", alias(cluster)])
     run(["ip", "link", "set", veth, "master", PUBLIC_BRIDGE, "up"])
@@ -137,6 +141,16 @@ def netns_pids(netns: str) -> list[int]:
 
 def delete_link(name: str) -> None:
     run(["ip", "link", "del", name], check=False)
+
+
+def remove_link(name: str, timeout: float = 10.0) -> None:
+    """Delete the link if it exists and wait until the kernel has let go of its name."""
+    deadline = time.monotonic() + timeout
+    while run(["ip", "-j", "link", "show", name], check=False).strip():
+        if time.monotonic() > deadline:
+            raise ProviderError(f"host link {name} would not go away")
+        delete_link(name)
+        time.sleep(0.05)
 
 
 def delete_netns(netns: str) -> None:

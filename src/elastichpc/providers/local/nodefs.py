@@ -1,22 +1,32 @@
 """A local node's own file system view: a persistent UTS + mount namespace per node.
 
-Inside the node, /etc, /root and /var/lib are overlays of the host's (writes stay in the node),
-/run, /var/log, /var/spool and /tmp are the node's own empty directories, and the cluster's
-shared directory and /home (one per cluster, so users' homes are the same on every node) are
-bind-mounted from the host. The node's resolv.conf names the host's upstream name servers. The
+Inside the node, /etc and /var/lib are overlays of the host's (writes stay in the node), /run,
+/var/log, /var/spool, /tmp and /var/tmp are the node's own empty directories, and /home (one per
+cluster, so users' homes are the same on every node) is bind-mounted from the host. The node's
+resolv.conf names the host's upstream name servers. The node then moves into a root of its own
+(see `node_root`): it sees the host's system directories but no other cluster's files, not the
+host's /root, and no host directory a terminate could remove from under its mounts. The
 namespaces are bound to files in a per-cluster directory that is a private bind mount, so no
 process has to hold them open.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+import site
+import sys
 from pathlib import Path
 
+import elastichpc
+
+from ...errors import ProviderError
+from ...state import state_dir
 from .commands import run
 
-OVERLAYS = ("/etc", "/root", "/var/lib")
-PRIVATE_DIRS = {"/run": "run", "/var/log": "log", "/var/spool": "spool", "/tmp": "tmp"}
+OVERLAYS = ("/etc", "/var/lib")
+PRIVATE_DIRS = {"/run": "run", "/var/log": "log", "/var/spool": "spool", "/tmp": "tmp",
+                "/var/tmp": "vartmp"}
 
 
 def _mounted(path: Path) -> bool:
@@ -38,8 +48,8 @@ def release_ns_dir(ns_dir: Path) -> None:
 
 
 def setup_script(
-    node: str, node_dir: Path, shared_host: Path | None, shared_dir: str, home_host: Path,
-    resolv_conf: str,
+    node: str, node_dir: Path, cluster_dir: Path, shared_host: Path | None, shared_dir: str,
+    home_host: Path, resolv_conf: str,
 ) -> str:
     """The shell script run inside the new namespaces to build the node's view. Without
     `shared_host` the shared directory is left for the storage step (a GlusterFS volume)."""
@@ -57,31 +67,109 @@ def setup_script(
     for target, name in PRIVATE_DIRS.items():
         source = node_dir / name
         lines.append(f"mkdir -p {q(str(source))} && mount --bind {q(str(source))} {q(target)}")
-    lines.append("chmod 1777 /tmp")
+    lines.append("chmod 1777 /tmp /var/tmp")
     lines.append(f"mount --bind {q(str(home_host))} /home")
-    lines.append(f"mkdir -p {q(shared_dir)}")
-    if shared_host is not None:
-        lines.append(f"mount --bind {q(str(shared_host))} {q(shared_dir)}")
+    lines += node_root(node_dir, cluster_dir, shared_host, shared_dir)
     return "\n".join(lines) + "\n"
 
 
+# ---- the node's own root ------------------------------------------------------------------
+# Isolation between local clusters and from the host. The node's root is a directory of its
+# own (<node dir>/rootfs) holding only: the host's system directories (SYSTEM_DIRS, as the node
+# already sees them: with its overlays and private directories), empty directories of its own
+# for /mnt, /srv, /media and anything made at the top level (so a mount point in a node never
+# hangs on a host directory that someone else's terminate could remove), its own /root, its
+# cluster's directory (NFS fallback exports live there), its shared directory, and read-only
+# the Python the CLI runs (nodes run it: the head-node agent, workers), wherever it lives.
+# Every other host path (other clusters' ROOT_DIRs, the state directory, the host's /root and
+# /srv, checkouts) does not exist in the node. Jobs run as a per-cluster uid (provider), so a
+# job cannot reach another cluster's processes through /proc either.
+
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "var",
+               "home", "run", "tmp", "dev", "proc", "sys")
+OWN_DIRS = ("mnt", "srv", "media")
+
+
+def python_paths(private: list[Path]) -> list[str]:
+    """The host directories the CLI's Python needs (interpreter, libraries, this package) that
+    a node would not see, but never one holding a `private` path (or the working directory)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent),
+             site.getusersitepackages(), str(Path(elastichpc.__file__).resolve().parents[1])}
+    paths.update(p for p in sys.path if p.startswith("/"))
+    guarded = [p.resolve() for p in [*private, Path.cwd(), Path.home()]]
+    found = sorted(
+        str(path) for path in {Path(p).resolve() for p in paths if Path(p).is_dir()}
+        if path.parts[1:2] and path.parts[1] not in SYSTEM_DIRS
+        and not any(g == path or g.is_relative_to(path) for g in guarded)
+    )
+    return [p for p in found if not any(p.startswith(o + "/") for o in found)]
+
+
+def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
+              shared_dir: str) -> list[str]:
+    q = shlex.quote
+    root = node_dir / "rootfs"
+    r = q(str(root))
+    lines = [f"mkdir -p {r} && mount --bind {r} {r}"]
+    for entry in sorted(Path("/").iterdir()):
+        inside = q(str(root / entry.name))
+        if entry.is_symlink():  # /bin -> usr/bin on merged-/usr systems
+            lines.append(f"ln -sfn {q(str(entry.readlink()))} {inside}")
+        elif entry.name in SYSTEM_DIRS and entry.is_dir():
+            lines.append(f"mkdir -p {inside} && mount --rbind {q(str(entry))} {inside}")
+    for name in OWN_DIRS:
+        lines.append(f"mkdir -p {q(str(root / name))}")
+    # No memory shared with other clusters through /dev/shm.
+    lines.append(f"mount -t tmpfs -o mode=1777,nosuid,nodev ehpc-shm {q(str(root / 'dev/shm'))}")
+    home = q(str(node_dir / "root"))
+    # 0711: the node's own; others may only pass through to the Python below it.
+    lines.append(f"mkdir -p {home} {r}/root && chmod 0711 {home} && mount --bind {home} {r}/root")
+    for path in python_paths([cluster_dir.parent, state_dir()]):
+        inside = q(str(root / path.lstrip("/")))
+        lines.append(f"mkdir -p {inside} && mount --bind {q(path)} {inside}"
+                     f" && mount -o remount,bind,ro {inside}")
+    inside = q(str(root / str(cluster_dir).lstrip("/")))
+    lines.append(f"mkdir -p {inside} && mount --bind {q(str(cluster_dir))} {inside}")
+    inside = q(str(root / shared_dir.lstrip("/")))
+    lines.append(f"mkdir -p {inside}")
+    if shared_host is not None:
+        lines.append(f"mount --bind {q(str(shared_host))} {inside}")
+    lines += [f"mkdir -p {r}/.oldroot", f"cd {r}", "pivot_root . .oldroot",
+              "umount -l /.oldroot", "rmdir /.oldroot"]
+    return lines
+
+
 def create_namespaces(netns: str, ns_dir: Path, node: str, script: str) -> None:
-    """The node's UTS, mount and time namespaces. Nodes share one kernel; the time namespace
-    gives each its own boot time (uptime starts at 0 when it is made), as a new machine has:
-    Slurm's power saving only counts a node up once it booted after it was asked to resume."""
+    """The node's UTS, mount and time namespaces, `script` run in them. Nodes share one kernel;
+    the time namespace gives each its own boot time (uptime starts at 0 when it is made), as a
+    new machine has: Slurm's power saving only counts a node up once it booted after it was
+    asked to resume.
+
+    Since Linux 6.18 namespace ids come from per-CPU batches, so a new mount namespace may get a
+    lower id than an older one, and binding it in a namespace with a higher id is refused as a
+    possible loop (EINVAL). That never happens from the host's first namespace, but does where
+    ehpc itself runs in a mount namespace of its own (containers, pivot_root). On the CPU that
+    numbered our own namespace every new id is higher: retry pinned to each CPU in turn."""
     uts, mnt, clock = (ns_dir / f"{node}.{kind}" for kind in ("uts", "mnt", "time"))
-    for path in (uts, mnt, clock):
-        path.touch()
     with open("/proc/uptime") as uptime:
         booted = int(float(uptime.read().split()[0]))
-    run(
-        [
-            "nsenter", f"--net=/run/netns/{netns}",
+    argv = ["nsenter", f"--net=/run/netns/{netns}",
             "unshare", f"--uts={uts}", f"--mount={mnt}", f"--time={clock}", "--boottime",
-            f"-{booted}", "--propagation", "private",
-            "sh", "-c", script,
-        ]
-    )
+            f"-{booted}", "--propagation", "private", "sh", "-c", script]
+    refused = None
+    for pin in [[], *(["taskset", "-c", str(cpu)] for cpu in sorted(os.sched_getaffinity(0)))]:
+        release_namespaces(ns_dir, node)
+        for path in (uts, mnt, clock):
+            path.touch()
+        try:
+            run([*pin, *argv])
+            return
+        except ProviderError as err:
+            if f"{mnt} failed: Invalid argument" not in str(err):
+                raise
+            refused = err
+    assert refused is not None
+    raise refused
 
 
 def has_namespaces(ns_dir: Path, node: str) -> bool:

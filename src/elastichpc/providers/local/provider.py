@@ -42,6 +42,7 @@ OVERLAY_TOOLS = {"nft": "nftables", "wg": "wireguard-tools", "wireguard-go": "wi
 
 NETWORK_LOCK = Path("/run/ehpc/local-network.lock")
 RECLAIMED = "reclaimed"  # marker in a node's directory: `ehpc node reclaim` took it away
+UID_BASE = 20000  # + the cluster's subnet number: the cluster user's uid and gid
 
 
 class LocalProvider(LocalDisks, Provider):
@@ -102,8 +103,18 @@ class LocalProvider(LocalDisks, Provider):
         # clusters under other ROOT_DIRs share the host's address ranges; sites of one cluster
         # launch at once.
         with exclusive(NETWORK_LOCK):
-            meta = self._read_meta(spec.name) or {
-                "name": spec.name, "shared_dir": spec.shared_dir, "created": time.time()}
+            meta = self._read_meta(spec.name)
+            if not meta:
+                # Names of local clusters are host-wide (namespaces, links): one made under
+                # another ROOT_DIR must not be taken over (or torn down) by this create.
+                if hostnet.tagged_links(spec.name) or any(
+                    n.startswith(f"ehpc.{spec.name}.") for n in hostnet.netns_names()
+                ):
+                    raise ProviderError(
+                        f"a local cluster named {spec.name} already exists on this machine "
+                        f"under another ROOT_DIR than {self.root}: pick another name"
+                    )
+                meta = {"name": spec.name, "created": time.time()}
             sites = meta.setdefault("sites", {})
             if "subnet" in meta:
                 sites.setdefault("", meta["subnet"])  # a cluster made before sites
@@ -125,6 +136,11 @@ class LocalProvider(LocalDisks, Provider):
                 hostnet.ensure_public_bridge()
             hostfw.ensure()
         return network, slots
+
+    def cluster_uid(self, cluster: str) -> int:
+        """Unique among the clusters on this host (their subnets are), so a job of one cluster
+        can never act on another's processes or files as the same user."""
+        return UID_BASE + int(self._read_meta(cluster)["subnet"])
 
     # ---- launch ------------------------------------------------------------------------------
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
@@ -193,8 +209,8 @@ class LocalProvider(LocalDisks, Provider):
         # With GlusterFS the volume is mounted there; with an overlay, NFS from the head.
         elsewhere = spec.settings.get("CLUSTER", "GLUSTER") or spec.overlay
         script = nodefs.setup_script(
-            machine.name, node_dir, None if elsewhere else shared, spec.shared_dir,
-            self.cluster_dir(spec.name) / "home", hostnet.resolv_conf(),
+            machine.name, node_dir, self.cluster_dir(spec.name), None if elsewhere else shared,
+            spec.shared_dir, self.cluster_dir(spec.name) / "home", hostnet.resolv_conf(),
         )
         nodefs.create_namespaces(machine.provider_id, ns_dir, machine.name, script)
 
@@ -306,12 +322,9 @@ class LocalProvider(LocalDisks, Provider):
             for leftover in ns_dir.glob("*.mnt"):
                 nodefs.release_namespaces(ns_dir, leftover.stem)
             nodefs.release_ns_dir(ns_dir)
-        shared_dir = self._read_meta(cluster).get("shared_dir")
         if cdir.exists():
             shutil.rmtree(cdir)
             removed.append(f"directory {cdir}")
-        if shared_dir:
-            _remove_mountpoint(self.root, shared_dir)
         return removed
 
     def _destroy_node(self, cluster: str, node: str, netns: str, grace: float = 5.0) -> str:
@@ -333,13 +346,3 @@ def _kill_all(pids_of: Callable[[], list[int]], grace: float = 5.0) -> None:
                 os.kill(pid, signal.SIGTERM if waited < grace else signal.SIGKILL)
         time.sleep(0.1)
 
-
-def _remove_mountpoint(root: Path, path: str) -> None:
-    """Remove the shared directory's mount point we made on the host, when it is empty.
-
-    Never while another local cluster exists: removing a directory that is a mount point in
-    another mount namespace detaches that mount there.
-    """
-    if not any(root.glob("*/cluster.json")):
-        with suppress(OSError):
-            os.rmdir(path)
