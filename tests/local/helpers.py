@@ -32,9 +32,10 @@ class Ehpc:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
 
-    def create(self, name: str, size: int, *extra: str) -> subprocess.CompletedProcess[str]:
+    def create(self, name: str, size: int, *extra: str,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("cluster", "create", "--name", name, "--size", str(size),
-                        "--local-root-dir", str(self.local_root), *extra)
+                        "--local-root-dir", str(self.local_root), *extra, check=check)
 
 
 def node_pids(name: str) -> list[int]:

@@ -1,0 +1,93 @@
+"""Two creates of one name at once, a rerun with another shape, and a create killed with
+kill -9 while its nodes are being set up: one clear line or a finished cluster, never a mess."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, Ehpc, leftovers, node_pids
+
+NAMES = ("hl-twice", "hl-shape", "hl-kill")
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Ehpc]:
+    ehpc = Ehpc(tmp_path / "state", ROOT / f"hl-{tmp_path.name}")
+    yield ehpc
+    for name in NAMES:  # what a failed test left
+        if (ehpc.local_root / name).exists():
+            ehpc.run("cluster", "terminate", name, check=False)
+    shutil.rmtree(ehpc.local_root, ignore_errors=True)
+
+
+def start_create(cli: Ehpc, name: str, size: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "elastichpc", "cluster", "create", "--name", name, "--size", str(size),
+         "--local-root-dir", str(cli.local_root)],
+        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str], contains: str = "") -> None:
+    deadline = time.monotonic() + 60
+    while not (path.exists() and (not contains or contains in path.read_text())):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+
+
+def array_outputs(cli: Ehpc, name: str, tasks: int) -> str:
+    return cli.run("job", "submit", name, "--array", f"1-{tasks}", "--wait", "--", "echo ok").stdout
+
+
+def terminate_leaves_nothing(cli: Ehpc, name: str) -> None:
+    pids = node_pids(name)
+    cli.run("cluster", "terminate", name)
+    assert leftovers(name, cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids) == []
+
+
+def test_two_creates_of_one_name_at_once_one_wins(cli: Ehpc) -> None:
+    first = start_create(cli, "hl-twice", 2)
+    wait_for(Path(cli.env["EHPC_STATE_DIR"]) / "locks" / "hl-twice.lock", first, "created")
+    second = cli.create("hl-twice", 2, check=False)
+    assert second.returncode == 1
+    assert second.stderr.splitlines() == [
+        f"ehpc: error: cluster 'hl-twice' is being created (ehpc pid {first.pid}): wait for that "
+        "command to finish, then rerun"]
+    _, err = first.communicate(timeout=180)
+    assert first.returncode == 0, err
+    assert [c["name"] for c in cli.json("cluster", "list")] == ["hl-twice"]
+    terminate_leaves_nothing(cli, "hl-twice")
+
+
+def test_rerun_of_a_provisioned_cluster_keeps_its_shape(cli: Ehpc) -> None:
+    cli.create("hl-shape", 2, "--provision-only")
+    (row,) = cli.json("cluster", "list")
+    assert (row["size"], row["status"]) == (2, "provisioned")
+    other = cli.create("hl-shape", 3, check=False)
+    assert other.returncode == 1
+    assert other.stderr.splitlines()[-1] == (
+        "ehpc: error: cluster 'hl-shape' was started with --size 2 and slurm: rerun with the same "
+        "to finish it, or terminate it first")
+    cli.create("hl-shape", 2)
+    assert array_outputs(cli, "hl-shape", 2) == "ok\n" * 2
+    assert len(cli.json("nodes", "list", "hl-shape")) == 3
+    terminate_leaves_nothing(cli, "hl-shape")
+
+
+def test_create_killed_while_nodes_are_set_up_is_finished_by_a_rerun(cli: Ehpc) -> None:
+    killed = start_create(cli, "hl-kill", 4)
+    wait_for(cli.local_root / "hl-kill" / "ns", killed)
+    time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=30)
+    cli.create("hl-kill", 4)
+    assert array_outputs(cli, "hl-kill", 4) == "ok\n" * 4
+    terminate_leaves_nothing(cli, "hl-kill")
