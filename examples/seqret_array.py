@@ -8,6 +8,7 @@ one Slurm array task, prints what each task did and where it ran, and terminates
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from elastichpc import (
     wait_job,
 )
 from elastichpc.cli.output import ConsoleProgress
+from elastichpc.errors import EhpcError
 from elastichpc.orchestration.jobs import exit_code
 from elastichpc.state import Journal
 
@@ -49,33 +51,49 @@ def write_samples(directory: Path) -> list[Path]:
     return files
 
 
+def run_seqret() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = write_samples(Path(tmp))
+        job = JobSpec([TASK], name="seqret", array=f"1-{SAMPLES}")
+        job_id = submit_job(NAME, job, input_files=samples)
+    print(f"\nSubmitted Slurm array job {job_id}: seqret on {SAMPLES} samples\n")
+    tasks = wait_job(NAME, job_id)
+    lines = sorted(
+        line for path, text in job_logs(NAME, job_id) if path.endswith(".out")
+        for line in text.splitlines()
+    )
+    print("\n".join(lines))
+    hosts = Counter(line.rsplit(" ", 1)[1] for line in lines)
+    print("\nTasks per compute node: " + ", ".join(f"{h}: {n}" for h, n in sorted(hosts.items())))
+    return exit_code(tasks)
+
+
 def main(keep: bool) -> int:
+    """The demo; any failure is one line, and the cluster (however far it got) is terminated."""
     progress = ConsoleProgress()
-    if Journal().get_cluster(NAME):  # a cluster left by an earlier run
-        terminate_cluster(NAME, progress)
-    spec = load_spec(None, {("CLUSTER", "CLUSTER_PREFIX"): NAME, ("CLUSTER", "CLUSTER SIZE"): str(NODES)})
-    create_cluster(spec, progress)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            samples = write_samples(Path(tmp))
-            job = JobSpec([TASK], name="seqret", array=f"1-{SAMPLES}")
-            job_id = submit_job(NAME, job, input_files=samples)
-        print(f"\nSubmitted Slurm array job {job_id}: seqret on {SAMPLES} samples\n")
-        tasks = wait_job(NAME, job_id)
-        lines = sorted(
-            line for path, text in job_logs(NAME, job_id) if path.endswith(".out")
-            for line in text.splitlines()
-        )
-        print("\n".join(lines))
-        hosts = Counter(line.rsplit(" ", 1)[1] for line in lines)
-        print("\nTasks per compute node: " + ", ".join(f"{h}: {n}" for h, n in sorted(hosts.items())))
-        return exit_code(tasks)
-    finally:
-        if keep:
-            print(f"\nThe cluster is still up: ehpc nodes list {NAME}; ehpc cluster terminate {NAME}")
-        else:
-            print()
+        if Journal().get_cluster(NAME):  # a cluster left by an earlier run
             terminate_cluster(NAME, progress)
+        spec = load_spec(None, {("CLUSTER", "CLUSTER_PREFIX"): NAME, ("CLUSTER", "CLUSTER SIZE"): str(NODES)})
+        try:
+            create_cluster(spec, progress)
+            return run_seqret()
+        finally:
+            if keep:
+                print(f"\nThe cluster is still up: ehpc nodes list {NAME}; ehpc cluster terminate {NAME}")
+            else:
+                print()
+                terminate_cluster(NAME, progress)
+    except KeyboardInterrupt:
+        print(f"seqret_array: interrupted (run `ehpc cluster terminate {NAME}` if it is still up)",
+              file=sys.stderr)
+        return 130
+    except Exception as err:  # one line, whatever went wrong (EHPC_DEBUG=1: the traceback)
+        if os.environ.get("EHPC_DEBUG"):
+            raise
+        what = str(err) if isinstance(err, EhpcError) else f"{type(err).__name__}: {err}"
+        print(f"seqret_array: error: {what}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# System packages for local clusters and the tests (Debian 12 / Ubuntu). Daemons are not
-# started by apt here: ElasticHPC starts every daemon itself, inside the cluster's nodes.
+# System packages for local clusters (Debian 12 / Ubuntu). Daemons are not started by apt
+# here: ElasticHPC starts every daemon itself, inside the cluster's nodes.
+# Usage: install-system-packages.sh [all]
+#   (nothing): what the main job needs (a local Slurm cluster running EMBOSS seqret);
+#   all:       also every other feature's packages (the tests use them all). Without them a
+#              feature that needs one says which in one line (`apt-get install -y ...`).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   iproute2 util-linux openssh-server openssh-client   # nodes: namespaces, sshd
   nftables                                             # nodes' NAT, clusters kept apart
-  munge slurm-wlm slurmctld slurmd slurm-client        # Slurm
+  munge slurmctld slurmd slurm-client                  # Slurm
+  emboss                                               # the README's demo job (seqret)
+)
+[ "${1:-}" = all ] && packages+=(
   slurmdbd mariadb-server                              # Slurm accounting (ACCOUNTING = true)
   gridengine-master gridengine-exec gridengine-client  # Grid Engine
   gridengine-drmaa1.0                                  # its DRMAA library (python drmaa)
   libslurm-perl libslurmdb-perl libswitch-perl         # Slurm's Torque wrappers (PBS), see below
-  emboss                                               # the README's demo job (seqret)
   xfsprogs glusterfs-server glusterfs-client            # data disks (ext4/xfs), GlusterFS
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils     # NFS server in a node, libnfs client
   zsh                                                  # the zsh completion test
@@ -36,4 +42,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # slurm-wlm-torque conflicts with gridengine-client (both ship qsub): unpacked into /opt/ehpc-pbs.
-bash "$(dirname "$0")/unpack-torque-wrappers.sh"
+[ "${1:-}" = all ] && bash "$(dirname "$0")/unpack-torque-wrappers.sh"
+true

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up this machine (Debian/Ubuntu, as root): system packages and ElasticHPC itself.
-# Usage: bash scripts/setup.sh [EXTRAS]   e.g. "test,aws,gce,azure"
+# Usage: bash scripts/setup.sh [EXTRAS [all]]   e.g. "test,aws,gce,azure" all
+#   EXTRAS: the Python extras; all: every feature's system packages, not only the main job's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-system-packages.sh
+bash scripts/install-system-packages.sh "${2:-}"
 if ! python3 -m pip --version >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends python3-pip
 fi

@@ -3,7 +3,7 @@
 # need, lint, then pytest (unit, cloud emulators, and real local clusters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh "test,aws,gce,azure"
+bash scripts/setup.sh "test,aws,gce,azure" all
 bash scripts/install-azurite.sh   # Azure Blob emulator for the Azure provider's tests
 python3 -m tests.lab build        # the cloud lab's Debian image + package mirror (cached; once)
 exec bash scripts/run-tests.sh "$@"

@@ -15,7 +15,7 @@ from ..local.helpers import ROOT, Ehpc, leftovers, node_pids
 
 reason = have_local_cluster_support() or (
     None if shutil.which("slurmdbd", path="/usr/sbin") and shutil.which("mysqld_safe")
-    else "slurmdbd or mariadb-server is missing: run scripts/install-system-packages.sh"
+    else "slurmdbd or mariadb-server is missing: run scripts/install-system-packages.sh all"
 )
 if reason:
     pytest.skip(reason, allow_module_level=True)

@@ -19,7 +19,7 @@ from ..local.helpers import ROOT, Ehpc, cmdline, leftovers, node_pids
 
 reason = have_local_cluster_support() or (
     None if shutil.which("sge_qmaster", path="/usr/sbin") and Path("/opt/ehpc-pbs/usr/bin/qsub").exists()
-    else "Grid Engine or the Torque wrappers are missing: run scripts/install-system-packages.sh"
+    else "Grid Engine or the Torque wrappers are missing: run scripts/install-system-packages.sh all"
 )
 if reason:
     pytest.skip(reason, allow_module_level=True)
