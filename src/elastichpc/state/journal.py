@@ -151,9 +151,9 @@ class Journal:
         self.path = self.directory / "state.db"
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.directory.chmod(0o700)  # also when it was there before: keys and state live here
+            _private(self.directory, 0o700)  # also when it was there before: keys and state live here
             self.path.touch(mode=0o600)
-            self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
+            _private(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -167,7 +167,7 @@ class Journal:
         """Per-cluster files: SSH keys, known_hosts, ssh_config (mode 0700)."""
         path = self.directory / "clusters" / name
         path.parent.mkdir(exist_ok=True, mode=0o700)
-        path.parent.chmod(0o700)
+        _private(path.parent, 0o700)
         path.mkdir(exist_ok=True, mode=0o700)
         return path
 
@@ -311,6 +311,12 @@ class Journal:
             "INSERT INTO events (cluster, at, kind, message) VALUES (?, ?, ?, ?)",
             (cluster, time.time(), kind, message),
         )
+
+
+def _private(path: Path, mode: int) -> None:
+    """Tighten `path` to `mode` when it is ours (another user's is theirs to keep)."""
+    if path.stat().st_uid == os.geteuid():
+        path.chmod(mode)
 
 
 def _cluster(row: sqlite3.Row) -> ClusterRow:
