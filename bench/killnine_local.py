@@ -109,7 +109,6 @@ def trial(host: Host, operation: str, index: int, durations: dict[str, list[floa
         record["killed"] = host.killed(rng_delay, *host.create(name))
         rerun = host.run(*host.create(name))
         record["rerun_ok"] = rerun.returncode == 0 and works(host, name)
-        record["rerun_error"] = rerun.stderr.strip().splitlines()[-1:] if rerun.returncode else []
         record["duplicates"] = duplicates(host, name)
     elif operation == "terminate":
         host.run(*host.create(name))
@@ -127,6 +126,7 @@ def trial(host: Host, operation: str, index: int, durations: dict[str, list[floa
         record["duplicates"] = max(int(mounted.strip() or 0) - 1, 0) + max(
             len([d for d in json.loads(host.run("disk", "list", "--json", "--cluster", name).stdout or "[]")
                  if d["name"] == f"{name}-d"]) - 1, 0)
+    record["rerun_error"] = rerun.stderr.strip().splitlines()[-1:] if rerun.returncode else []
     host.run("cluster", "terminate", name, "--local-root-dir", str(host.root))
     time.sleep(0.5)  # the kernel lets go of a destroyed namespace's links lazily
     record["leaked"] = leftovers(name, host.root)

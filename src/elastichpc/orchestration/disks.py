@@ -146,11 +146,15 @@ def attach_disk(
     the disk again, so a refusal leaves things as they were."""
     provider = context.provider
     disk = find_disk(provider, ref)
-    if disk.attached_to:
-        raise EhpcError(f"disk {disk.name} is already attached to {disk.attached_to}")
     machine = node_machine(context, node)
     mount_point = mount_point or f"/mnt/{disk.name}"
-    disk = provider.attach_disk(disk.disk_id, machine, device)
+    if disk.attached_to and not _rerun(context, disk.name, machine.name, mount_point):
+        raise EhpcError(f"disk {disk.name} is already attached to {disk.attached_to}")
+    if disk.attached_to:  # this very attach again (cut short, or done): it made the file system
+        force = True
+    else:
+        context.journal.event(context.name, "disk", f"{disk.name} attaching to {machine.name}")
+        disk = provider.attach_disk(disk.disk_id, machine, device)
     script = disk_mount_script(disk.disk_id, [disk.device, *disk.device_aliases], mount_point,
                                format_disk=format_disk,
                                filesystem=filesystem, force=force)
@@ -162,6 +166,15 @@ def attach_disk(
     context.journal.event(context.name, "disk", f"{disk.name} mounted at {mount_point} on "
                           f"{machine.name}")
     return AttachedDisk(disk, machine.name, DiskMount.parse(output))
+
+
+def _rerun(context: ClusterContext, disk: str, machine: str, mount_point: str) -> bool:
+    """The last the journal heard of `disk` is this attach: started and never reported (the
+    command was killed), or finished: a rerun completes it (or just reports it)."""
+    said = [m for _, kind, m in context.journal.events(context.name)
+            if kind == "disk" and m.startswith(f"{disk} ")]
+    return bool(said) and said[-1] in (f"{disk} attaching to {machine}",
+                                       f"{disk} mounted at {mount_point} on {machine}")
 
 
 def cluster_of_machine(journal: Journal, machine: str) -> str:

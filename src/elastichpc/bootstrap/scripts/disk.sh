@@ -52,7 +52,8 @@ ehpc_disk_mount() {
   dev=$(readlink -f "$EHPC_DISK_DEVICE")
   signature=$(blkid -p -o value -s TYPE "$dev" 2>/dev/null || true)
   [ -n "$signature" ] || signature=$(blkid -p -o value -s PTTYPE "$dev" 2>/dev/null || true)
-  if [ "$EHPC_DISK_FORMAT" = yes ]; then
+  # Already mounted there: a rerun of an attach that got that far (nothing to format).
+  if [ "$EHPC_DISK_FORMAT" = yes ] && ! findmnt -rn -S "$dev" -M "$EHPC_DISK_MOUNT" >/dev/null; then
     if [ -n "$signature" ] && [ "$EHPC_DISK_FORCE" != yes ]; then
       ehpc_fail "disk $EHPC_DISK_ID already holds a file system ($signature): not formatting it" \
         "(attach with --no-format to mount it as it is, or --force to erase it)"
