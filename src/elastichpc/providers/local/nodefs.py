@@ -172,6 +172,14 @@ def create_namespaces(netns: str, ns_dir: Path, node: str, script: str) -> None:
     raise refused
 
 
+def root_of(cluster: str, node: str) -> Path | None:
+    """The ROOT_DIR whose cluster directory holds the node's mount namespace file, if bound."""
+    tail = f"/{cluster}/ns/{node}.mnt"
+    with open("/proc/self/mountinfo") as info:
+        found = [line.split()[4] for line in info if line.split()[4].endswith(tail)]
+    return Path(found[0][: -len(tail)]) if found else None
+
+
 def has_namespaces(ns_dir: Path, node: str) -> bool:
     return _mounted(ns_dir / f"{node}.uts") and _mounted(ns_dir / f"{node}.mnt")
 

@@ -305,6 +305,12 @@ class LocalProvider(LocalDisks, Provider):
             removed.append("control endpoint")
         prefix = f"ehpc.{cluster}."
         nodes = [n[len(prefix):] for n in hostnet.netns_names() if n.startswith(prefix)]
+        # A name is host-wide: never tear down a cluster that lives under another ROOT_DIR.
+        elsewhere = {r for n in nodes if (r := nodefs.root_of(cluster, n)) and r != self.root}
+        if elsewhere and not self._meta_path(cluster).exists():
+            root = min(elsewhere)
+            raise ProviderError(f"local cluster {cluster} lives under ROOT_DIR {root}, not "
+                                f"{self.root}: terminate it with --local-root-dir {root}")
         if nodes:
             report(f"stopping {len(nodes)} nodes")
         with ThreadPoolExecutor(max_workers=8) as pool:
