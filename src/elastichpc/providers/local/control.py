@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import os
+import pwd
 import secrets
 import signal
 import subprocess
@@ -253,6 +254,10 @@ class ControlClient(Provider):
 
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
         self._call("/machines")
+
+    def cluster_uid(self, cluster: str) -> int:
+        """The agent runs on the head, where the cluster user already has its (per-cluster) uid."""
+        return pwd.getpwnam(self.settings.get("CLUSTER", "CLUSTER_USER")).pw_uid
 
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
         found = self._call("/launch", {"plans": [asdict(p) for p in plans]})
