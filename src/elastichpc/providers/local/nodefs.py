@@ -99,10 +99,16 @@ def python_paths(private: list[Path]) -> list[str]:
     guarded = [p.resolve() for p in [*private, Path.cwd(), Path.home()]]
     found = sorted(
         str(path) for path in {Path(p).resolve() for p in paths if Path(p).is_dir()}
-        if path.parts[1:2] and path.parts[1] not in SYSTEM_DIRS
-        and not any(g == path or g.is_relative_to(path) for g in guarded)
+        if not _seen_in_node(path) and not any(g == path or g.is_relative_to(path) for g in guarded)
     )
     return [p for p in found if not any(p.startswith(o + "/") for o in found)]
+
+
+def _seen_in_node(path: Path) -> bool:
+    """Whether a node sees this host path as it is (not a directory of its own in its place)."""
+    own = [Path("/home"), *map(Path, PRIVATE_DIRS)]
+    return (len(path.parts) > 1 and path.parts[1] in SYSTEM_DIRS
+            and not any(path.is_relative_to(o) for o in own))
 
 
 def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
