@@ -107,12 +107,16 @@ class LocalProvider(LocalDisks, Provider):
             if not meta:
                 # Names of local clusters are host-wide (namespaces, links): one made under
                 # another ROOT_DIR must not be taken over (or torn down) by this create.
-                if hostnet.tagged_links(spec.name) or any(
-                    n.startswith(f"ehpc.{spec.name}.") for n in hostnet.netns_names()
-                ):
+                if any(n.startswith(f"ehpc.{spec.name}.") for n in hostnet.netns_names()):
                     raise ProviderError(
                         f"a local cluster named {spec.name} already exists on this machine "
                         f"under another ROOT_DIR than {self.root}: pick another name"
+                    )
+                if hostnet.tagged_links(spec.name):  # a create elsewhere, or what one left
+                    raise ProviderError(
+                        f"network links tagged with cluster {spec.name} are on this machine (a "
+                        f"create under another ROOT_DIR, or what one left: `ehpc cluster "
+                        f"terminate {spec.name}` removes them): pick another name"
                     )
                 meta = {"name": spec.name, "created": time.time()}
             sites = meta.setdefault("sites", {})
