@@ -148,9 +148,10 @@ def main(trials: int) -> None:
     summary = {}
     for op in durations:
         mine = [r for r in records if r["operation"] == op]
+        killed = [r for r in mine if r["killed"]]  # the others had finished: nothing to resume
         summary[op] = {
-            "trials": len(mine), "killed_mid_way": sum(r["killed"] for r in mine),
-            "rerun_finished": sum(r["rerun_ok"] for r in mine),
+            "trials": len(mine), "killed_mid_way": len(killed),
+            "rerun_finished_after_kill": sum(r["rerun_ok"] for r in killed),
             "duplicated_resources": sum(r["duplicates"] for r in mine),
             "leaked_resources": sum(sum(r["leaked"].values()) for r in mine),
             "full_run_s": round(durations[op][0], 2),
