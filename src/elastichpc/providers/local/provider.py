@@ -42,7 +42,9 @@ OVERLAY_TOOLS = {"nft": "nftables", "wg": "wireguard-tools", "wireguard-go": "wi
 
 NETWORK_LOCK = Path("/run/ehpc/local-network.lock")
 RECLAIMED = "reclaimed"  # marker in a node's directory: `ehpc node reclaim` took it away
-UID_BASE = 20000  # + the cluster's subnet number: the cluster user's uid and gid
+# + the cluster's subnet number: the cluster user's uid and gid. Below 20000, where Grid Engine
+# hands out the group ids it tracks (and kills) each job's processes by.
+UID_BASE = 10000
 
 
 class LocalProvider(LocalDisks, Provider):
