@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from elastichpc.providers.local.nodefs import _seen_in_node
+
 from .helpers import ROOT, Ehpc
 
 A, B = "hl-iso-a", "hl-iso-b"
@@ -72,8 +74,9 @@ def test_nodes_run_the_clients_python_read_only(pair: tuple[Ehpc, Ehpc]) -> None
     a, _ = pair
     python = Path(sys.executable).resolve()
     assert job(a, A, f"{python} -c 'import elastichpc; print(1)'") == "1\n"
-    out = a.run("ssh", A, "--", f"touch {python.parent}/x", check=False)  # as root
-    assert "Read-only file system" in out.stderr
+    if not _seen_in_node(python):  # lent from where nodes see nothing else (here: /root/.pyenv)
+        out = a.run("ssh", A, "--", f"mkdir {python.parent}/x", check=False)  # as root
+        assert "Read-only file system" in out.stderr
 
 
 def test_a_name_taken_under_another_root_is_refused(pair: tuple[Ehpc, Ehpc]) -> None:
