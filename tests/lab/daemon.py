@@ -261,6 +261,8 @@ class _Control(BaseHTTPRequestHandler):
                 return self._answer(200, {"rebooted": parts[1]})
         except KeyError as err:
             return self._answer(404, {"error": f"no such instance {err}"})
+        except Exception as err:  # the emulator refused (e.g. not a spot VM): say why
+            return self._answer(500, {"error": f"{type(err).__name__}: {err}"})
         self._answer(404, {"error": self.path})
 
 
