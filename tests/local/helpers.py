@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from elastichpc.providers.local.control import server_pids
+
 ROOT = Path("/srv/ehpc-test")
 
 
@@ -73,6 +75,7 @@ def leftovers(name: str, local_root: Path, state_dir: Path, pids: list[int]) -> 
     links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
     found += [f"link {lk['ifname']}" for lk in links if lk.get("ifalias") == f"ehpc-cluster={name}"]
     found += [f"process {pid}" for pid in pids if alive(pid)]
+    found += [f"control endpoint {pid}" for pid in server_pids(local_root / name)]
     with open("/proc/self/mountinfo") as info:
         found += [f"mount {line.split()[4]}" for line in info if str(local_root / name) in line]
     if (local_root / name).exists():

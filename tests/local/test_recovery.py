@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import elastichpc
+from elastichpc.providers.local.control import server_pids
 from elastichpc.system_packages import missing_packages
 
 from .helpers import ROOT, Ehpc, leftovers, node_pids
@@ -68,6 +69,19 @@ def test_ctrl_c_during_create_then_terminate_cleans_up(cli: Ehpc) -> None:
     ):
         time.sleep(0.2)
     assert left == []
+
+
+def test_terminate_stops_a_control_endpoint_no_record_names(cli: Ehpc) -> None:
+    """A create killed between starting the endpoint and recording its pid leaves a server only
+    its command line names: terminate finds it there."""
+    cli.create("orph", 1)
+    record_file = cli.local_root / "orph" / "control.json"
+    record = json.loads(record_file.read_text())
+    assert server_pids(cli.local_root / "orph") == [record.pop("pid")]
+    record_file.write_text(json.dumps(record))
+    pids = node_pids("orph")
+    cli.run("cluster", "terminate", "orph")
+    assert leftovers("orph", cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids) == []
 
 
 def test_terminate_finds_a_cluster_whose_state_was_lost(cli: Ehpc, tmp_path: Path) -> None:

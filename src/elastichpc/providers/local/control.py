@@ -47,12 +47,25 @@ def record_path(cluster_dir: Path) -> Path:
     return cluster_dir / RECORD
 
 
-def _alive(pid: int) -> bool:
+def _cmdline(pid: int) -> list[bytes]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as raw:
-            return SERVE.encode() in raw.read()
+            return raw.read().split(b"\0")[:-1]
     except OSError:
-        return False
+        return []
+
+
+def _alive(pid: int) -> bool:
+    return SERVE.encode() in _cmdline(pid)
+
+
+def server_pids(cluster_dir: Path) -> list[int]:
+    """Every endpoint process serving `cluster_dir`, found by its command line (a process's
+    "tag"): a create killed between starting the server and recording its pid leaves one that
+    no record names."""
+    wanted = [SERVE.encode(), str(cluster_dir).encode()]
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _cmdline(int(entry.name))[-2:] == wanted]
 
 
 # Nodes may open no connection to the host except to their own cluster's endpoint: this port on
@@ -65,7 +78,9 @@ def ensure_server(cluster_dir: Path, spec: ClusterSpec, subnet: int) -> dict:
     return its record (address, port, token)."""
     path = record_path(cluster_dir)
     record = read_json(path)
-    if record.get("pid") and _alive(int(record["pid"])):
+    running = server_pids(cluster_dir)
+    if running and record.get("token"):  # the record is written before the server starts
+        record["pid"] = running[0]
         return record
     record = {"address": f"10.201.{subnet}.1", "port": PORT, "subnet": f"10.201.{subnet}.0/24",
               "token": record.get("token") or secrets.token_urlsafe(32), "spec": spec.to_public()}
@@ -98,20 +113,17 @@ def _wait_listening(record: dict, proc: subprocess.Popen[bytes], timeout: float 
 
 
 def stop_server(cluster_dir: Path) -> bool:
-    record = read_json(record_path(cluster_dir))
-    pid = int(record.get("pid") or 0)
-    if not pid or not _alive(pid):
-        return False
-    with suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        if not _alive(pid):
-            break
+    pids = server_pids(cluster_dir)
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while (left := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    else:
+    for pid in left:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    return True
+    return bool(pids)
 
 
 def _write_private(path: Path, record: dict) -> None:
