@@ -23,17 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import run_checked as _run
 from results_file import write_results
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 NAME = "clbenchst"
-
-
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
-    return proc.stdout
 
 
 def _time(argv: list[str], env: dict[str, str]) -> tuple[float, float]:

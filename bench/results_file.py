@@ -1,10 +1,12 @@
-"""Writing a benchmark's numbers, with the machine they were measured on."""
+"""Writing a benchmark's numbers, with the machine they were measured on; running the commands
+it measures."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -23,3 +25,11 @@ def write_results(name: str, numbers: dict[str, Any]) -> Path:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, indent=2) + "\n")
     return path
+
+
+def run_checked(argv: list[str], env: dict[str, str], timeout: float = 600) -> str:
+    """A command's output; a failure ends the benchmark with its one-line reason."""
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+    return proc.stdout

@@ -16,11 +16,12 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_file import run_checked as _run
 
 RESULTS = Path(__file__).parent / "results" / "scheduler_submit.json"
 PBS_PATH = "/opt/ehpc-pbs/usr/bin:/usr/bin:/bin"
@@ -43,13 +44,6 @@ echo "$start $end"
 """
 
 
-def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[2:])} failed: {proc.stderr.strip()}")
-    return proc
-
-
 def _rate(count: int, seconds: float) -> dict[str, float]:
     return {"jobs": count, "seconds": round(seconds, 3), "per_second": round(count / seconds, 1)}
 
@@ -57,7 +51,7 @@ def _rate(count: int, seconds: float) -> dict[str, float]:
 def _clear(ehpc: list[str], name: str, scheduler: str, env: dict[str, str]) -> None:
     _run([*ehpc, "ssh", name, "--", CLEAR[scheduler]], env)
     deadline = time.monotonic() + 120
-    while json.loads(_run([*ehpc, "job", "list", name, "--json"], env).stdout):
+    while json.loads(_run([*ehpc, "job", "list", name, "--json"], env)):
         if time.monotonic() > deadline:
             raise SystemExit(f"{name}: the queue did not empty")
         time.sleep(1)
@@ -72,7 +66,7 @@ def measure(scheduler: str, count: int, env: dict[str, str], root: str) -> dict[
         start = time.perf_counter()
         out = _run([*ehpc, "job", "submit", name, "--json", "--count", str(count), "--", "true"], env)
         through_ehpc = time.perf_counter() - start
-        assert len(json.loads(out.stdout)["tasks"]) == count
+        assert len(json.loads(out)["tasks"]) == count
         _clear(ehpc, name, scheduler, env)
         with tempfile.NamedTemporaryFile("w", suffix=".jobs") as lines:
             lines.write("".join(f"echo line {i}\n" for i in range(1, count + 1)))
@@ -80,13 +74,13 @@ def measure(scheduler: str, count: int, env: dict[str, str], root: str) -> dict[
             start = time.perf_counter()
             out = _run([*ehpc, "job", "submit", name, "--json", "--jobs-file", lines.name], env)
             jobs_file = time.perf_counter() - start
-        assert len(json.loads(out.stdout)["tasks"]) == count
+        assert len(json.loads(out)["tasks"]) == count
         _clear(ehpc, name, scheduler, env)
         loop = NATIVE_LOOP.format(count=count, command=NATIVE[scheduler])
         start = time.perf_counter()
         out = _run([*ehpc, "ssh", name, "--user", "ehpcuser", "--", loop], env)
         native_wall = time.perf_counter() - start
-        first, last = (float(t) for t in out.stdout.split())
+        first, last = (float(t) for t in out.split())
     finally:
         _run([*ehpc, "cluster", "terminate", name], env)
     native = _rate(count, last - first)
