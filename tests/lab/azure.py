@@ -89,7 +89,7 @@ class Emulators:
         """Azure's eviction of a Spot VM (the fake's simulateEviction action)."""
         for vm in self.fake.find("Microsoft.Compute/virtualMachines"):
             if f"az-{vm['properties']['vmId']}" == ident:
-                self.fake.arm("POST", f"{vm['id']}/simulateEviction", {}, None)
+                self.fake.arm("POST", f"{vm['id']}/simulateEviction", {"api-version": "2024-07-01"}, None)
                 return
         raise KeyError(ident)
 
