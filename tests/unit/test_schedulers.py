@@ -46,8 +46,15 @@ def test_status_of_an_array() -> None:
     assert [(i.job_id, i.task, i.state, i.exit_code, i.nodes) for i in infos] == [
         ("12", "1", "completed", 0, "demo-node1"),
         ("12", "2", "failed", 3, "demo-node2"),
-        ("12", "3-4", "pending", None, ""),
+        ("12", "3", "pending", None, ""),  # scontrol's one record for the pending rest: a task each
+        ("12", "4", "pending", None, ""),
     ]
+
+
+def test_pending_task_sets_are_expanded() -> None:
+    line = "JobId=5 ArrayJobId=5 ArrayTaskId=1-3,7-11:2%2 JobName=j JobState=PENDING UserId=u(1)"
+    infos = get_scheduler("slurm").parse_status("5", line)
+    assert [i.task for i in infos] == ["1", "2", "3", "7", "9", "11"]
 
 
 def test_signals_become_shell_exit_codes() -> None:

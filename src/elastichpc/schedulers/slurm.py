@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .base import JobInfo, JobSpec, Scheduler, Submission, exit_status
 
@@ -40,6 +41,19 @@ def _info(fields: dict[str, str]) -> JobInfo:
         user=fields.get("UserId", "").split("(")[0],
         elapsed=fields.get("RunTime", ""),
     )
+
+
+def _tasks(info: JobInfo) -> list[JobInfo]:
+    """One entry per array task: scontrol shows an array's pending tasks as one record whose
+    ArrayTaskId is a range set (`1-3`, `2,5-9:2`, `1-100%10`)."""
+    if info.task.isdigit() or not info.task:
+        return [info]
+    ids: list[int] = []
+    for part in info.task.split("%")[0].split(","):
+        first, _, rest = part.partition("-")
+        last, _, step = rest.partition(":")
+        ids += range(int(first), int(last or first) + 1, int(step or 1))
+    return [replace(info, task=str(i)) for i in ids]
 
 
 _SACCT_FIELDS = "JobID,JobName,State,ExitCode,NodeList,User,Elapsed"
@@ -83,7 +97,7 @@ class Slurm(Scheduler):
         return ["scontrol", "show", "job", "-o", job_id]
 
     def parse_status(self, job_id: str, output: str) -> list[JobInfo]:
-        return [_info(r) for r in _records(output)]
+        return [task for r in _records(output) for task in _tasks(_info(r))]
 
     def finished_argv(self, job_id: str) -> list[str]:
         # sacct when the cluster has accounting (slurmdbd), else the job-completion log.
