@@ -50,7 +50,7 @@ def cluster_layout(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, facts: li
         accounting=spec.accounting,
         cloud=cloud,
         suspend_after_s=int(spec.settings.get("CLUSTER", "SCALEDOWN_IDLE")),
-        homes="/home" if all(fleet.provider_of(m).shares_home for m in machines)
+        homes="/home" if all(fleet.provider_of(m).capabilities.shares_home for m in machines)
         else f"{spec.shared_dir}/home",
         cluster_uid=fleet.head.cluster_uid(spec.name),
     )

@@ -53,8 +53,8 @@ def plan_node(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, name: str, rol
     provider = fleet.provider(place)
     _, login_pub = keys.login_key()
     # Compute nodes of a provider that launches many from one call share one script, naming none.
-    shared = role == "compute" and provider.shared_compute_boot
-    host_key = keys.host_key(name) if provider.hands_host_keys else None
+    shared = role == "compute" and provider.capabilities.shared_compute_boot
+    host_key = keys.host_key(name) if provider.capabilities.hands_host_keys else None
     placement = fleet.place(place)
     spot = role == "compute" and spec.pool(place).spot
     return NodePlan(

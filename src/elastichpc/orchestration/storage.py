@@ -49,7 +49,7 @@ def _machines(context: ClusterContext) -> list[Machine]:
 
 
 def _needs_host_packages(context: ClusterContext, commands: dict[str, str], what: str) -> None:
-    if context.provider.shares_host_software:  # nodes run this host's /usr
+    if context.provider.capabilities.shares_host_software:  # nodes run this host's /usr
         require_packages(commands, what)
 
 

@@ -108,26 +108,6 @@ class Provider(ABC):
         """What this provider can do (declared in config/capabilities.py, the one place)."""
         return CAPABILITIES[self.name]
 
-    @property
-    def shared_compute_boot(self) -> bool:
-        return self.capabilities.shared_compute_boot
-
-    @property
-    def shares_host_software(self) -> bool:
-        return self.capabilities.shares_host_software
-
-    @property
-    def shares_home(self) -> bool:
-        return self.capabilities.shares_home
-
-    @property
-    def hands_host_keys(self) -> bool:
-        return self.capabilities.hands_host_keys
-
-    @property
-    def shares_work_dir(self) -> bool:
-        return self.capabilities.shares_work_dir
-
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
