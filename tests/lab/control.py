@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,8 +155,12 @@ class Lab:
     def call(self, method: str, path: str) -> Any:
         """The supervisor's control API (from inside the lab)."""
         request = urllib.request.Request(self.state()["control"] + path, method=method)
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as err:  # the supervisor says why in the body
+            raise RuntimeError(f"{method} {path}: {err.code} {err.read().decode(errors='replace')}"
+                               ) from None
 
 
 def _read_pid(path: Path) -> int | None:

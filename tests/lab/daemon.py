@@ -126,10 +126,10 @@ class Lab:
         elif cidr not in self.subnets:
             network.add_subnet(spec.network, cidr)
         self.subnets[cidr] = spec.network
-        old = self.machines.get(spec.ident)
-        veth = old.veth if old else f"m{self.next_veth}"
-        if not old:
-            self.next_veth += 1
+        # A fresh name at every boot: a rebooted machine's old veth goes with its namespace,
+        # which the kernel frees a moment after its last process.
+        veth = f"m{self.next_veth}"
+        self.next_veth += 1
         print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
         machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
                                 self.hosts(spec.hostname), self.state / "cgroup")
@@ -147,10 +147,10 @@ class Lab:
             if volume not in attached:
                 machines.detach_disk(machine, volume)
 
-    def halt(self, ident: str, remove: bool) -> None:
+    def halt(self, ident: str, remove: bool, grace: bool = True) -> None:
         machine = self.machines[ident]
         print(f"{'terminate' if remove else 'stop'} {ident}", flush=True)
-        machine.stop()
+        machine.stop(grace)
         for volume in list(machine.disks):
             machines.detach_disk(machine, volume)
         network.remove_machine(machine.spec.private_ip, machine.spec.public_ip)
@@ -184,7 +184,7 @@ class Lab:
         self.stopping.set()
         with self.lock:
             for ident in list(self.machines):
-                self.halt(ident, remove=True)
+                self.halt(ident, remove=True, grace=False)
         if hasattr(self, "azure"):
             self.azure.stop()
         cgroups.unmount_all(self.state / "cgroup")

@@ -10,6 +10,7 @@ mount (overlay, disks, FUSE) and interface of the machine.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -166,7 +167,13 @@ class Machine:
         enter = ["nsenter", "-t", str(self.init_pid), "-a", "-r", "-w"]
         return subprocess.run([*enter, *argv], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
 
-    def stop(self) -> None:
+    def stop(self, grace: bool = False) -> None:
+        """Power off. With grace, as a cloud's shutdown does: every process gets SIGTERM and up
+        to 5 s to exit, so its connections close as they do when a spot VM is reclaimed."""
+        if self.alive() and grace:
+            with contextlib.suppress(OSError, IndexError, subprocess.TimeoutExpired):  # dying
+                self.run(["sh", "-c", "kill -TERM -1; i=0; while kill -0 -1 2>/dev/null && "
+                          "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done"], timeout=30)
         if self.alive():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+import zlib
 
 INTERNET = "lab-inet"
 CALLER_NET = "203.0.113.0/24"  # TEST-NET-3: where the lab's own clients (ehpc, tests) come from
@@ -72,8 +73,11 @@ def setup() -> None:
 
 
 def add_network(bridge: str, subnets: list[str]) -> None:
-    """A cloud network: a bridge holding each subnet's gateway (.1); forwarding within it."""
-    run("ip", "link", "add", bridge, "type", "bridge")
+    """A cloud network: a bridge holding each subnet's gateway (.1); forwarding within it.
+    The bridge has a MAC of its own: else it takes its lowest port's and changes it when that
+    machine goes, and the others lose their gateway until their ARP entry goes stale."""
+    mac = "02:1a:" + ":".join(f"{b:02x}" for b in zlib.crc32(bridge.encode()).to_bytes(4, "big"))
+    run("ip", "link", "add", bridge, "address", mac, "type", "bridge")
     for cidr in subnets:
         add_subnet(bridge, cidr)
     run("ip", "link", "set", bridge, "up")

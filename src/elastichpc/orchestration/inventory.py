@@ -91,7 +91,7 @@ def list_nodes(
             result = context.shell.run(
                 context.head, context.scheduler.nodes_argv(), check=False, timeout=30
             )
-        except (EhpcError, OSError, TimeoutError):
+        except (EhpcError, OSError):
             return {}
         return context.scheduler.parse_nodes(result.stdout) if result.returncode == 0 else {}
 

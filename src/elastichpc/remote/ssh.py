@@ -141,9 +141,14 @@ class ClusterShell:
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess[str]:
         data = input.encode() if isinstance(input, str) else input
-        proc = subprocess.run(
-            self.ssh_argv(node, argv, user), input=data, capture_output=True, timeout=timeout
-        )
+        try:
+            proc = subprocess.run(
+                self.ssh_argv(node, argv, user), input=data, capture_output=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            raise RemoteCommandError(
+                f"{node}: {argv[0]} did not finish within {timeout:g} s", 124
+            ) from None
         result = subprocess.CompletedProcess(
             proc.args,
             proc.returncode,

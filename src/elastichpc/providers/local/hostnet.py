@@ -64,7 +64,10 @@ def ensure_bridge(index: int, cluster: str) -> str:
     bridge = f"ehbr{index}"
     existing = {link["ifname"] for link in links()}
     if bridge not in existing:
-        run(["ip", "link", "add", bridge, "type", "bridge"])
+        # A MAC of its own: a bridge otherwise takes its lowest port's, and changes it when that
+        # node goes, leaving the other nodes' ARP entry for their gateway stale for ~30 s.
+        mac = "02:eb:" + ":".join(f"{int(o):02x}" for o in f"{PREFIX}.{index}.1".split("."))
+        run(["ip", "link", "add", bridge, "address", mac, "type", "bridge"])
         run(["ip", "link", "set", bridge, "alias", alias(cluster)])
         run(["ip", "addr", "add", f"{PREFIX}.{index}.1/24", "dev", bridge])
         run(["ip", "link", "set", bridge, "up"])
