@@ -131,6 +131,8 @@ def test_api_answers_match_the_openapi_document(dash: Dashboard) -> None:
     check(dash, "GET", "/api/cluster", "/api/cluster", 200)
     nodes = check(dash, "GET", "/api/nodes", "/api/nodes", 200)
     assert {n["role"] for n in nodes} == {"head", "compute"}
+    # slurmd reports its load when it registers: every compute node has one
+    assert all(isinstance(n["load"], float) for n in nodes if n["role"] == "compute"), nodes
     job = check(dash, "POST", "/api/jobs", "/api/jobs", 201,
                 body={"command": ["bash", "-c", "echo out; echo err >&2"], "name": "dbapi", "cpus": 1})
     boundary = "dbboundary"

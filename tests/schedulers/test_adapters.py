@@ -98,6 +98,7 @@ def test_sge_nodes_and_submit_output() -> None:
         "all.q@demo-node3               BIP   0/0/2          -NA-     lx-amd64      au\n"
     )
     assert sge.parse_nodes(qstat_f) == {"demo-node1": "idle", "demo-node2": "mix", "demo-node3": "down"}
+    assert sge.parse_loads(qstat_f) == {"demo-node1": 0.01, "demo-node2": 0.01}  # -NA-: unknown
     assert sge.parse_submit("12.1-6:1\n") == "12"
     with pytest.raises(ValueError):
         sge.parse_submit("Unable to run job: denied\n")
@@ -147,3 +148,9 @@ def test_owners_follow_the_guide_the_same_way_on_every_scheduler() -> None:
     for name in ("slurm", "sge", "pbs"):
         assert get_scheduler(name).direct_owners == rules
     assert "sge" not in get_scheduler("sge").direct_owners
+
+
+def test_slurm_node_loads() -> None:
+    slurm = get_scheduler("slurm")
+    assert slurm.loads_argv() == ["sinfo", "-h", "-N", "-o", "%N %O"]
+    assert slurm.parse_loads("demo-node1 0.52\ndemo-node2 N/A\n") == {"demo-node1": 0.52}

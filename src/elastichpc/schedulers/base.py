@@ -144,6 +144,14 @@ class Scheduler(ABC):
     def parse_nodes(self, output: str) -> dict[str, str]:
         """node name -> scheduler state, e.g. idle, alloc, down."""
 
+    def loads_argv(self) -> list[str]:
+        """A command whose output tells each node's CPU load (see parse_loads)."""
+        return self.nodes_argv()
+
+    @abstractmethod
+    def parse_loads(self, output: str) -> dict[str, float]:
+        """node name -> its load average as the scheduler last heard it (absent: unknown)."""
+
     def cpus_argv(self) -> list[str]:
         """A command whose output tells each node's CPUs (see parse_cpus)."""
         return self.nodes_argv()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -162,6 +163,16 @@ class GridEngine(Scheduler):
 
     def nodes_argv(self) -> list[str]:
         return ["qstat", "-f", "-q", QUEUE]
+
+    def parse_loads(self, output: str) -> dict[str, float]:
+        """The same queue instances' load_avg column (`-NA-` until the host reports)."""
+        loads = {}
+        for line in output.splitlines():
+            parts = line.split()
+            if len(parts) > 3 and parts[0].startswith(f"{QUEUE}@"):
+                with contextlib.suppress(ValueError):
+                    loads[parts[0].partition("@")[2]] = float(parts[3])
+        return loads
 
     def parse_nodes(self, output: str) -> dict[str, str]:
         """Queue instances `all.q@host  BIP  0/1/2  0.01  lx-amd64  [states]` -> host state."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 
@@ -143,6 +144,17 @@ class Slurm(Scheduler):
                 states[node] = state.rstrip("*~#!%$@^-")
         return states
 
+    def loads_argv(self) -> list[str]:
+        return ["sinfo", "-h", "-N", "-o", "%N %O"]
+
+    def parse_loads(self, output: str) -> dict[str, float]:
+        loads = {}
+        for line in output.splitlines():
+            node, _, load = line.strip().partition(" ")
+            with contextlib.suppress(ValueError):  # N/A until the node has reported
+                loads[node] = float(load)
+        return loads
+
     def cpus_argv(self) -> list[str]:
         return ["sinfo", "-h", "-N", "-o", "%c"]
 
@@ -179,3 +191,4 @@ class Slurm(Scheduler):
     def release_argv(self, job_ids: list[str]) -> list[str] | None:
         # A requeued job waits about two minutes (its begin time) unless released.
         return ["scontrol", "update", f"JobId={','.join(job_ids)}", "StartTime=now"]
+

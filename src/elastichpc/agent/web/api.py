@@ -237,8 +237,10 @@ _JOB = _object({
 })
 _JOB_REPORT = _object({**_JOB["properties"], "cluster": _STR, "scheduler": _STR,
                        "owner": {"type": ["string", "null"]}})
-_NODE = _object({k: _STR for k in ("name", "role", "status", "provider", "pool", "region", "market",
-                                   "address", "scheduler_state")})
+_NODE = _object({**{k: _STR for k in ("name", "role", "status", "provider", "pool", "region",
+                                      "market", "address", "scheduler_state")},
+                 "load": {"type": ["number", "null"],
+                          "description": "load average as the scheduler last heard it"}})
 _MOUNT = _object({"target": _STR, "source": _STR, "fstype": _STR, "size": {"type": "integer"},
                   "used": {"type": "integer"}, "avail": {"type": "integer"}})
 _SUBMIT = _object({
@@ -301,7 +303,7 @@ OPENAPI: dict[str, Any] = {
             "server-sent events: `log` {path, text} as output grows, `status` (the job's tasks), "
             "`note`, `end`",
             _ok(_STR, "text/event-stream"), parameters=[_JOB_ID])},
-        "/api/nodes": {"get": _op("the nodes: state, provider, pool, market, scheduler state",
+        "/api/nodes": {"get": _op("the nodes: state, provider, pool, market, scheduler state, load",
                                   _ok(_array(_NODE)))},
         "/api/nodes/{node}/drain": {"post": _op("stop placing jobs on a compute node", _ok(_object(
             {"node": _STR, "ok": _BOOL})), parameters=[_NODE_NAME])},

@@ -90,12 +90,21 @@ class Cluster:
     # Nodes
     def nodes(self) -> list[dict[str, Any]]:
         context = self.context()
-        result = context.shell.run(context.head, context.scheduler.nodes_argv(), check=False)
-        states = context.scheduler.parse_nodes(result.stdout) if result.returncode == 0 else {}
+        scheduler = context.scheduler
+
+        def ask(argv: list[str]) -> str:
+            result = context.shell.run(context.head, argv, check=False)
+            return result.stdout if result.returncode == 0 else ""
+
+        listed = ask(scheduler.nodes_argv())
+        states = scheduler.parse_nodes(listed)
+        loads = scheduler.parse_loads(listed if scheduler.loads_argv() == scheduler.nodes_argv()
+                                      else ask(scheduler.loads_argv()))
         return [{"name": n.name, "role": n.role, "status": n.status, "provider": n.provider,
                  "pool": n.pool, "region": n.region, "market": n.market,
                  "address": n.private_address or n.address,
-                 "scheduler_state": states.get(n.name, "")} for n in context.nodes]
+                 "scheduler_state": states.get(n.name, ""), "load": loads.get(n.name)}
+                for n in context.nodes]
 
     def drain(self, node: str, resume: bool) -> None:
         context = self.context()
