@@ -9,6 +9,11 @@ import json
 import pytest
 
 from elastichpc.cli.main import main
+from elastichpc.config import load_settings
+from elastichpc.errors import ConfigError
+from elastichpc.orchestration.context import open_cluster
+from elastichpc.orchestration.membership import add_nodes
+from elastichpc.orchestration.progress import Progress
 from elastichpc.providers import TAG
 from tests.aws.conftest import moto_ec2
 
@@ -20,6 +25,10 @@ def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def nodes_of(gce) -> list[str]:  # type: ignore[no-untyped-def]
+    return [link.rsplit("/", 1)[1] for link in gce.labelled(TAG, "plcross") if "/instances/" in link]
 
 
 def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, monkeypatch,
@@ -36,8 +45,7 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, 
         "plcross-node4": ("azure", "azure")}
     assert {n["state"] for n in nodes.values()} == {"running"}
     assert nodes["plcross-node2"]["region"] == "us-central1-a"
-    assert [link.rsplit("/", 1)[1] for link in gce.labelled(TAG, "plcross") if "/instances/" in link] == [
-        "plcross-node2", "plcross-node3"]
+    assert nodes_of(gce) == ["plcross-node2", "plcross-node3"]
     vms = [r for r in clouds.arm.find("Microsoft.Compute/virtualMachines")
            if (r.get("tags") or {}).get(TAG) == "plcross"]
     assert [vm["name"] for vm in vms] == ["plcross-node4"]
@@ -51,6 +59,13 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, 
     publics = {nodes[f"plcross-node{i}"]["address"] + "/32" for i in (1, 2, 3)}
     assert [(p["FromPort"], {r["CidrIp"] for r in p["IpRanges"]}) for p in udp] == [
         (51820, publics)]
+
+    # A node joining later would get its overlay key in its boot script, which is user-data on
+    # a cloud: refused before anything is launched.
+    context = open_cluster("plcross", settings=load_settings(clouds.conf))
+    with pytest.raises(ConfigError, match="overlay key in user-data"):
+        add_nodes(context, ["plcross-node5"], Progress(), place="gce")
+    assert len(nodes_of(gce)) == 2
 
     # With the local state lost, terminate searches every cloud cluster.conf has an account of.
     monkeypatch.setenv("EHPC_STATE_DIR", str(tmp_path / "lost"))

@@ -16,10 +16,11 @@ class Capabilities:
     # Compute nodes launched many per call from one boot script, which names none of them (the
     # configure step names each).
     shared_compute_boot: bool = False
-    # The CLI makes each node's SSH host key and puts it in the boot script: only where that
-    # script reaches the node through no metadata service (local). Elsewhere each node makes its
-    # own and prints the public half on its console (orchestration/hostkeys.py).
-    hands_host_keys: bool = False
+    # The boot script reaches the node through no metadata service (local), so it may carry the
+    # node's secrets: the SSH host key the CLI made for it, its overlay key when it joins a
+    # running cluster. Elsewhere each node makes its own host key and prints the public half on
+    # its console (orchestration/hostkeys.py), and no private key is ever in user-data.
+    private_boot: bool = False
     # The provider itself gives every node the cluster's shared directory (local: one host
     # directory bind-mounted); elsewhere the head exports it over NFS by default.
     shares_work_dir: bool = False
@@ -37,7 +38,7 @@ class Capabilities:
 
 CAPABILITIES: dict[str, Capabilities] = {
     "local": Capabilities(200, ("LOCAL", "SITE"), shares_host_software=True, shares_home=True,
-                          overlay_hub=True, hands_host_keys=True, shares_work_dir=True),
+                          overlay_hub=True, private_boot=True, shares_work_dir=True),
     "aws": Capabilities(1000, ("AWS", "REGION"), spot_requests=True, shared_compute_boot=True,
                         regional_inventory=True, ebs_nfs=True, overlay_hub=True,
                         account_key=("AWS", "accessKey")),

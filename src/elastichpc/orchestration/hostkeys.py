@@ -35,7 +35,7 @@ POLL_SECONDS = 5.0
 def known_key(provider: Provider, keys: ClusterKeys, machine: Machine) -> str:
     """The pinned key of this machine ("" when none, or when it was another instance's)."""
     line = keys.known_host_key(machine.name)
-    if provider.capabilities.hands_host_keys or not line:
+    if provider.capabilities.private_boot or not line:
         return line
     words = line.split()
     return " ".join(words[:2]) if words[2:] == [machine.provider_id] else ""

@@ -54,7 +54,7 @@ def plan_node(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, name: str, rol
     _, login_pub = keys.login_key()
     # Compute nodes of a provider that launches many from one call share one script, naming none.
     shared = role == "compute" and provider.capabilities.shared_compute_boot
-    host_key = keys.host_key(name) if provider.capabilities.hands_host_keys else None
+    host_key = keys.host_key(name) if provider.capabilities.private_boot else None
     placement = fleet.place(place)
     spot = role == "compute" and spec.pool(place).spot
     return NodePlan(
