@@ -55,6 +55,12 @@ def setup_script(
     `shared_host` the shared directory is left for the storage step (a GlusterFS volume)."""
     q = shlex.quote
     lines = ["set -e", f"hostname {q(node)}"]
+    # The Python lent to the node, held first: once /tmp and /run are the node's own, a checkout
+    # or virtualenv under them is out of reach by path.
+    lent = python_paths([cluster_dir.parent, state_dir()])
+    for index, path in enumerate(lent):
+        lines += [f"mkdir -p {q(str(node_dir / 'lent' / str(index)))}",
+                  f"mount --bind {q(path)} {q(str(node_dir / 'lent' / str(index)))}"]
     for target in OVERLAYS:
         layer = node_dir / target.strip("/").replace("/", "-")
         upper, work = layer / "upper", layer / "work"
@@ -69,7 +75,7 @@ def setup_script(
         lines.append(f"mkdir -p {q(str(source))} && mount --bind {q(str(source))} {q(target)}")
     lines.append("chmod 1777 /tmp /var/tmp")
     lines.append(f"mount --bind {q(str(home_host))} /home")
-    lines += node_root(node_dir, cluster_dir, shared_host, shared_dir)
+    lines += node_root(node_dir, cluster_dir, shared_host, shared_dir, lent)
     return "\n".join(lines) + "\n"
 
 
@@ -112,7 +118,7 @@ def _seen_in_node(path: Path) -> bool:
 
 
 def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
-              shared_dir: str) -> list[str]:
+              shared_dir: str, lent: list[str]) -> list[str]:
     q = shlex.quote
     root = node_dir / "rootfs"
     r = q(str(root))
@@ -130,10 +136,10 @@ def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
     home = q(str(node_dir / "root"))
     # 0711: the node's own; others may only pass through to the Python below it.
     lines.append(f"mkdir -p {home} {r}/root && chmod 0711 {home} && mount --bind {home} {r}/root")
-    for path in python_paths([cluster_dir.parent, state_dir()]):
+    for index, path in enumerate(lent):  # held by setup_script, read-only here
         inside = q(str(root / path.lstrip("/")))
-        lines.append(f"mkdir -p {inside} && mount --bind {q(path)} {inside}"
-                     f" && mount -o remount,bind,ro {inside}")
+        lines += [f"mkdir -p {inside}", f"mount --bind {q(str(node_dir / 'lent' / str(index)))} {inside}",
+                  f"mount -o remount,bind,ro {inside}"]
     inside = q(str(root / str(cluster_dir).lstrip("/")))
     lines.append(f"mkdir -p {inside} && mount --bind {q(str(cluster_dir))} {inside}")
     inside = q(str(root / shared_dir.lstrip("/")))
