@@ -57,3 +57,6 @@ def test_replacement_on_the_next_site_loses_no_task(cli: Ehpc) -> None:
     assert any(e.startswith("launch-failed local/b refused") for e in seen), seen
     assert f"replaced {NAME}-node1 running again on local/c" in seen, seen
     assert any(e.startswith("down") and "requeued: none" not in e for e in seen), seen
+    # The client hears of the agent's repair: node1 is listed on site c now.
+    node1 = next(n for n in cli.json("nodes", "list", NAME) if n["name"] == f"{NAME}-node1")
+    assert (node1["pool"], node1["state"]) == ("local/c", "running"), node1

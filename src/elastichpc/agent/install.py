@@ -124,6 +124,11 @@ def call_agent(context: ClusterContext, argv: list[str], timeout: float | None =
     return json.loads(result.stdout or "null")
 
 
+def has_agent(context: ClusterContext) -> bool:
+    """Whether create left an agent on the head (it may have changed the nodes since)."""
+    return any(kind == "agent" for _, kind, _ in context.journal.events(context.name))
+
+
 def sync_nodes(context: ClusterContext) -> list[NodeRow]:
     """Take the agent's node list as the truth (it made the changes) and rewrite the SSH files."""
     from ..orchestration.membership import write_cluster_ssh

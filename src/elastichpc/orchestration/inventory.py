@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -82,9 +83,15 @@ def list_nodes(
     """The cluster's nodes as the provider finds them by tag, with their scheduler state."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from ..agent.install import has_agent, sync_nodes
     from .context import open_cluster
 
     context = open_cluster(name, journal, settings)
+    if context.nodes and context.row.status == "running" and has_agent(context):
+        # The agent may have replaced, added or removed nodes since this client last heard.
+        with contextlib.suppress(EhpcError, OSError, ValueError):  # unreachable: the journal's view
+            sync_nodes(context)
+            context = open_cluster(name, journal, settings)
 
     def scheduler_states() -> dict[str, str]:
         try:
