@@ -22,7 +22,9 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Eh
     name = f"agas{scheduler}"
     ehpc = Ehpc(tmp_path / "state", ROOT / f"ag-{tmp_path.name}")
     try:
-        ehpc.run("cluster", "create", "--name", name, "--scheduler", scheduler, "--max-nodes", "2",
+        # The one pool of --size autoscaled with --max-nodes, and a pool of MIN-MAX: the same.
+        bounds = ["--max-nodes", "2"] if scheduler == "slurm" else ["--pool", "local:0-2"]
+        ehpc.run("cluster", "create", "--name", name, "--scheduler", scheduler, *bounds,
                  "--scaledown-idle", "15", "--local-root-dir", str(ehpc.local_root))
     except AssertionError:  # a failed create leaves what it made: remove it
         ehpc.run("cluster", "terminate", name, check=False)

@@ -15,7 +15,7 @@ from elastichpc.config import build_spec, load_settings
 from elastichpc.config.spec import ClusterSpec
 from elastichpc.errors import ConfigError
 from elastichpc.orchestration.fleet import Fleet
-from elastichpc.orchestration.plan import node_names
+from elastichpc.orchestration.plan import cloud_nodes, node_names
 from elastichpc.state import Journal
 from elastichpc.state.journal import MIGRATIONS
 
@@ -56,6 +56,15 @@ def test_one_provider_is_one_pool_without_overlay() -> None:
     assert (again.head, again.pools) == (spec.head, spec.pools)
 
 
+def test_a_pool_of_min_max_is_autoscaled() -> None:
+    spec = spec_of("--head", "local/a", "--pool", "local/b:1", "--pool", "local/c:0-3:spot")
+    assert [(p.name, p.count, p.min_nodes, p.max_nodes) for p in spec.pools] == [
+        ("local/b", 1, None, None), ("local/c", 0, 0, 3)]
+    # create makes node1 on b; node2-4 exist on c only while Slurm powers them up
+    assert [n for n in node_names(spec) if n[1] == "compute"] == [("hpc-node1", "compute", "local/b")]
+    assert cloud_nodes(spec) == {f"hpc-node{i}": "local/c" for i in (2, 3, 4)}
+
+
 def test_cross_section_is_read_with_cross_only(tmp_path: Path) -> None:
     assert spec_of(config=GUIDE).places == ["local"]  # [CROSS] in the file, --cross not given
     spec = spec_of("--cross", config=GUIDE)  # the guide's AWS=1, AZURE=0, GCE=4, MASTER=aws
@@ -75,6 +84,10 @@ def test_cross_section_is_read_with_cross_only(tmp_path: Path) -> None:
     (["--pool", "gce:2:cheap"], r"the market is spot or on-demand"),
     (["--pool", "gce:2:on-demand:0.1"], r"a maximum price is for spot pools only"),
     (["--pool", "gce:0"], r"every --pool has 0 nodes"),
+    (["--pool", "gce:4-2"], r"MIN-MAX needs MIN <= MAX"),
+    (["--pool", "gce:0-0"], r"MIN-MAX needs MIN <= MAX and MAX >= 1"),
+    (["--pool", "gce:1-x"], r"the count '1-x' is not a whole number or MIN-MAX"),
+    (["--pool", "local:0-300"], r"1 to 200 compute nodes on local, got 300"),
     (["--pool", "gce:1", "--pool", "gce:2"], r"two pools in the same place: gce"),
     (["--pool", "gce:1", "--size", "2"], r"either as --size or as --pool"),
     (["--pool", "local:300"], r"1 to 200 compute nodes on local, got 300"),

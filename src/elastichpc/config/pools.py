@@ -2,7 +2,8 @@
 
 Three ways to say it, one result:
 - `--head PROVIDER[/SITE]` and `--pool PROVIDER[/SITE]:COUNT[:spot[:PRICE]]` (repeatable; in
-  cluster.conf `[CLUSTER] HEAD` and `POOL = gce:4, azure:2:spot`);
+  cluster.conf `[CLUSTER] HEAD` and `POOL = gce:4, azure:2:spot`); a COUNT of MIN-MAX makes the
+  pool autoscaled (`--max-nodes` is the same for the one pool of `--size`);
 - the guide's `[CROSS]` (a count per provider, `MASTER` the head's provider), read with `--cross`;
 - neither: one pool of `CLUSTER SIZE` nodes on `PROVIDER` (every cluster before pools).
 A SITE is the provider's region or zone (`aws/us-west-2`, `gce/europe-west1-b`) or, on the local
@@ -64,18 +65,24 @@ def parse_placement(text: str, what: str) -> Placement:
 
 
 def parse_pool(text: str, spot: bool = False, price: float | None = None) -> Pool:
-    """`PROVIDER[/SITE]:COUNT[:spot[:PRICE]]`; `spot`/`price` are [CLUSTER]'s defaults."""
-    usage = "expected PROVIDER[/SITE]:COUNT[:spot[:PRICE]], e.g. gce:4 or aws/us-west-2:2:spot:0.05"
+    """`PROVIDER[/SITE]:COUNT[:spot[:PRICE]]`, COUNT a number or MIN-MAX (an autoscaled pool
+    that create makes with MIN nodes); `spot`/`price` are [CLUSTER]'s defaults."""
+    usage = ("expected PROVIDER[/SITE]:COUNT[:spot[:PRICE]] (COUNT a number or MIN-MAX), "
+             "e.g. gce:4, aws/us-west-2:2:spot:0.05 or local/b:0-8")
     parts = text.strip().split(":")
     if not 2 <= len(parts) <= 4:
         raise ConfigError(f"--pool {text!r}: {usage}")
     place = parse_placement(parts[0], "--pool")
+    least, dash, most = parts[1].partition("-")
     try:
-        count = int(parts[1])
+        count, bound = int(least), int(most) if dash else None
     except ValueError:
-        raise ConfigError(f"--pool {text!r}: the count {parts[1]!r} is not a whole number") from None
+        raise ConfigError(f"--pool {text!r}: the count {parts[1]!r} is not a whole number "
+                          "or MIN-MAX") from None
     if count < 0:
         raise ConfigError(f"--pool {text!r}: the count must be 0 or more")
+    if bound is not None and (bound < count or bound < 1):
+        raise ConfigError(f"--pool {text!r}: MIN-MAX needs MIN <= MAX and MAX >= 1")
     if len(parts) >= 3:
         if parts[2].lower() not in ("spot", "on-demand"):
             raise ConfigError(f"--pool {text!r}: the market is spot or on-demand, not {parts[2]!r}")
@@ -89,7 +96,8 @@ def parse_pool(text: str, spot: bool = False, price: float | None = None) -> Poo
             raise ConfigError(f"--pool {text!r}: the price {parts[3]!r} is not a number") from None
     if price is not None and price <= 0:
         raise ConfigError(f"--pool {text!r}: the maximum price must be positive")
-    return Pool(place.provider, place.site, count=count, spot=spot, max_price=price)
+    return Pool(place.provider, place.site, count=count, spot=spot, max_price=price,
+                min_nodes=count if bound is not None else None, max_nodes=bound)
 
 
 def _cross_pools(settings: Settings, spot: bool, price: float | None) -> tuple[Placement, list[Pool]]:
@@ -125,7 +133,7 @@ def read_pools(settings: Settings) -> tuple[Placement, list[Pool]]:
         head_text = settings.get("CLUSTER", "HEAD")
         first = pools[0]
         head = parse_placement(head_text, "--head") if head_text else Placement(first.provider, first.site)
-        pools = [p for p in pools if p.count > 0]
+        pools = [p for p in pools if p.count > 0 or p.max_nodes]
         if not pools:
             raise ConfigError("every --pool has 0 nodes: a cluster needs at least one compute node")
     elif settings.get("CLUSTER", "CROSS"):
