@@ -20,29 +20,20 @@ import io
 import json
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# google.auth reads these when first imported: never look for a metadata server off the machine.
-os.environ.update(NO_GCE_CHECK="true", GCE_METADATA_HOST="127.0.0.1:9", GCE_METADATA_IP="127.0.0.1:9",
-                  AWS_EC2_METADATA_DISABLED="true", EHPC_CALLER_CIDR="192.0.2.0/24",
-                  EHPC_WHAT_IS_MY_IP="http://127.0.0.1:9/")
+from aws_create import start_moto
+from emulators import arm_fake, moto_image
+from results_file import write_results
 
-from aws_create import start_moto  # noqa: E402
-from results_file import write_results  # noqa: E402
-
-from tests.aws.conftest import moto_ec2, tagged_resources  # noqa: E402
-from tests.emulators.aws_fault_proxy import FaultProxy  # noqa: E402
-from tests.emulators.azure.azure_arm_fake import ArmFake  # noqa: E402
-from tests.emulators.azure.azure_certs import make_client_cert, make_tls  # noqa: E402
-from tests.emulators.gce import EmulatorServer  # noqa: E402
+from tests.aws.conftest import moto_ec2, tagged_resources
+from tests.emulators.aws_fault_proxy import FaultProxy
+from tests.emulators.azure.azure_arm_fake import ArmFake
+from tests.emulators.gce import EmulatorServer
 
 SIZE = 3
 
@@ -94,8 +85,7 @@ def aws_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
     os.environ.update(AWS_ENDPOINT_URL=proxy.start(), AWS_ACCESS_KEY_ID="bench",
                       AWS_SECRET_ACCESS_KEY="bench", EHPC_AWS_MAX_ATTEMPTS="8")
     ec2 = moto_ec2(url)
-    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
-    create = ["--provider", "aws", "--aws-region", "eu-west-1", "--image-aws-image-id", image,
+    create = ["--provider", "aws", "--aws-region", "eu-west-1", "--image-aws-image-id", moto_image(url),
               "--aws-instance-type", "t3.micro", "--aws-master-type", "t3.small"]
     seed = iter(range(1, 10**6))
 
@@ -149,22 +139,17 @@ def gce_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
 
 
 def azure_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
-    import uuid
+    with arm_fake() as (fake, conf):
+        os.environ.update(EHPC_CONFIG=str(conf), HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1")
+        try:
+            return _azure_runs(fake, trials, rate, delay)
+        finally:
+            del os.environ["EHPC_CONFIG"]
 
+
+def _azure_runs(fake: ArmFake, trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
     from elastichpc.providers import TAG
 
-    work = Path(tempfile.mkdtemp(prefix="ehpc-bench-azure-"))
-    tls, client = make_tls(work / "tls"), make_client_cert(work / "keys")
-    client_id, subscription = str(uuid.uuid4()), "00000000-0000-0000-0000-0000000000fa"
-    fake = ArmFake(tls.cert, tls.key, subscription).start()
-    fake.add_principal(client_id, client.certificate)
-    conf = work / "cluster.conf"
-    conf.write_text(
-        f"[AZURE]\nSUBSCRIPTION ID = {subscription}\nTENANT ID = {uuid.uuid4()}\n"
-        f"CLIENT ID = {client_id}\nCERTIFICATE PATH = {client.pem}\nARM_ENDPOINT = {fake.endpoint}\n"
-        f"AUTHORITY_HOST = {fake.endpoint}\nCA_BUNDLE = {tls.ca}\n"
-    )
-    os.environ.update(EHPC_CONFIG=str(conf), HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1")
     create = ["--provider", "azure"]
     seed = iter(range(1, 10**6))
 
@@ -182,14 +167,9 @@ def azure_runs(trials: int, rate: float, delay: float) -> list[dict[str, Any]]:
     def leftovers(name: str) -> list[str]:
         return [r["id"] for r in tagged(name)]
 
-    try:
-        runs = [trial(f"faz{n}", create, faults, instances, leftovers) for n in range(trials)]
-        injected.update(calls=len(fake.stats.requests), failed=fake.stats.chaos_failed)
-        return runs
-    finally:
-        fake.stop()
-        del os.environ["EHPC_CONFIG"]
-        shutil.rmtree(work, ignore_errors=True)
+    runs = [trial(f"faz{n}", create, faults, instances, leftovers) for n in range(trials)]
+    injected.update(calls=len(fake.stats.requests), failed=fake.stats.chaos_failed)
+    return runs
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

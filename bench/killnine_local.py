@@ -1,75 +1,49 @@
-"""kill -9 of the CLI at a random point of create, terminate and disk attach (local provider),
-then the rerun a user would do, counting what was leaked or made twice.
+"""kill -9 of the CLI at a random point of create, terminate, disk attach, disk create --attach
+and resize (local provider), then the rerun a user would do, counting what was leaked or made
+twice.
 
-For each operation and trial: start the real CLI, SIGKILL it after a random delay within the
-operation's measured duration, rerun the same command, check the result (a create: exactly
-the planned nodes, each once, and a job on all of them; a terminate: nothing of the cluster
-left; an attach: the disk mounted once, in one node), then terminate and count leftovers on the
-host: network namespaces, tagged links, mounts, processes, loop devices, directories.
-Writes bench/results/killnine_local.json. (Resize has no command yet: not measured.)
+Per operation, one full run measures its duration; each trial (bench/killnine.py) SIGKILLs the
+CLI after a random delay within it, reruns the same command and checks the result: a create,
+exactly the planned nodes, each once in the journal and in Slurm (sinfo, idle), and a job on
+all of them; a terminate, exit 0; `disk attach` and `disk create --attach`, the disk mounted
+once, in one node, and one disk of that name; `cluster resize --add 1`, the same for three
+compute nodes; `cluster resize --remove node2`, for node1 alone. Then it terminates the cluster
+and counts leftovers on the host: network namespaces, tagged links, mounts, processes, loop
+devices, directories.
+Writes bench/results/killnine_local.json.
 Usage (as root): python bench/killnine_local.py [TRIALS_PER_OPERATION]
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from killnine import Cli, Operation, finished, run_trials
 from results_file import write_results
 
-EHPC = [sys.executable, "-m", "elastichpc"]
 SIZE = 2
-
-
-class Host:
-    """One state directory and local root; the CLI as a user runs it."""
-
-    def __init__(self, state: str, root: Path) -> None:
-        self.env = {**os.environ, "EHPC_STATE_DIR": state}
-        self.root = root
-
-    def argv(self, *args: str) -> list[str]:
-        return [*EHPC, *args]
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*args), env=self.env, capture_output=True, text=True,
-                              timeout=600)
-
-    def killed(self, delay: float, *args: str) -> bool:
-        """Run, SIGKILL after `delay` s; True when it was killed before finishing."""
-        proc = subprocess.Popen(self.argv(*args), env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=delay)
-            return False
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return True
-
-    def create(self, name: str) -> list[str]:
-        return ["cluster", "create", "--name", name, "--size", str(SIZE),
-                "--local-root-dir", str(self.root)]
-
-    def attach(self, disk: str, name: str) -> list[str]:
-        return ["disk", "attach", disk, name, "--node", "node1", "--mount-point", "/data"]
+MOUNT = "/ehpc-killnine-data"  # local nodes share the host's root: a host directory, removed at the end
 
 
 def _lines(argv: list[str]) -> list[str]:
     return subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
 
 
+def _netns(name: str) -> list[str]:
+    return [n for n in _lines(["ip", "netns", "list"]) if n.startswith(f"ehpc.{name}.")]
+
+
 def leftovers(name: str, root: Path) -> dict[str, int]:
     """What of cluster `name` is still on this host, by kind."""
-    netns = [n for n in _lines(["ip", "netns", "list"]) if n.startswith(f"ehpc.{name}.")]
+    netns = _netns(name)
     links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
     with open("/proc/self/mountinfo") as info:
         mounts = [line for line in info if f"/{name}/" in line.split()[4]]
@@ -80,82 +54,97 @@ def leftovers(name: str, root: Path) -> dict[str, int]:
             "directories": int((root / name).exists())}
 
 
-def duplicates(host: Host, name: str) -> int:
-    """Nodes beyond the plan, or planned nodes found more than once."""
-    out = host.run("nodes", "list", name, "--json")
-    nodes = [n["name"] for n in json.loads(out.stdout or "[]")]
-    netns = [n for n in _lines(["ip", "netns", "list"]) if n.startswith(f"ehpc.{name}.")]
-    return max(len(nodes) - (SIZE + 1), 0) + max(len(netns) - (SIZE + 1), 0)
+class Local:
+    """The operations on the local provider, in one state directory and local root."""
 
+    def __init__(self, cli: Cli, root: Path) -> None:
+        self.cli, self.root = cli, root
 
-def works(host: Host, name: str) -> bool:
-    out = host.run("job", "submit", name, "--array", f"1-{SIZE}", "--wait", "--", "echo ok")
-    return out.returncode == 0 and out.stdout == "ok\n" * SIZE
+    def create_argv(self, name: str) -> list[str]:
+        return ["cluster", "create", "--name", name, "--size", str(SIZE),
+                "--local-root-dir", str(self.root)]
 
+    def create(self, name: str) -> None:
+        out = self.cli.run(*self.create_argv(name))
+        if out.returncode != 0:
+            raise SystemExit(f"create {name} failed: {out.stderr.strip()}")
 
-def measure(seconds: list[float], host: Host, *args: str) -> None:
-    start = time.perf_counter()
-    out = host.run(*args)
-    if out.returncode != 0:
-        raise SystemExit(f"ehpc {' '.join(args)} failed: {out.stderr}")
-    seconds.append(time.perf_counter() - start)
+    def with_disk(self, name: str) -> None:
+        self.create(name)
+        self.cli.run("disk", "create", f"{name}-d", "--size", "1G", "--cluster", name)
 
+    def teardown(self, name: str) -> dict[str, int]:
+        self.cli.run("cluster", "terminate", name, "--local-root-dir", str(self.root))
+        time.sleep(0.5)  # the kernel lets go of a destroyed namespace's links lazily
+        return leftovers(name, self.root)
 
-def trial(host: Host, operation: str, index: int, durations: dict[str, list[float]]) -> dict:
-    name = f"hl-k9-{operation[:4]}{index}"
-    rng_delay = random.uniform(0.05, 0.8 * max(durations[operation]))  # mostly mid-way
-    record: dict = {"operation": operation, "delay_s": round(rng_delay, 2)}
-    if operation == "create":
-        record["killed"] = host.killed(rng_delay, *host.create(name))
-        rerun = host.run(*host.create(name))
-        record["rerun_ok"] = rerun.returncode == 0 and works(host, name)
-        record["duplicates"] = duplicates(host, name)
-    elif operation == "terminate":
-        host.run(*host.create(name))
-        record["killed"] = host.killed(rng_delay, "cluster", "terminate", name)
-        rerun = host.run("cluster", "terminate", name, "--local-root-dir", str(host.root))
-        record["rerun_ok"] = rerun.returncode == 0
-        record["duplicates"] = 0
-    else:  # disk attach
-        host.run(*host.create(name))
-        host.run("disk", "create", f"{name}-d", "--size", "1G", "--cluster", name)
-        record["killed"] = host.killed(rng_delay, *host.attach(f"{name}-d", name))
-        rerun = host.run(*host.attach(f"{name}-d", name))
-        mounted = host.run("ssh", name, "node1", "--", "findmnt -n -o SOURCE /data | wc -l").stdout
-        record["rerun_ok"] = rerun.returncode == 0 and mounted.strip() == "1"
-        record["duplicates"] = max(int(mounted.strip() or 0) - 1, 0) + max(
-            len([d for d in json.loads(host.run("disk", "list", "--json", "--cluster", name).stdout or "[]")
-                 if d["name"] == f"{name}-d"]) - 1, 0)
-    record["rerun_error"] = rerun.stderr.strip().splitlines()[-1:] if rerun.returncode else []
-    host.run("cluster", "terminate", name, "--local-root-dir", str(host.root))
-    time.sleep(0.5)  # the kernel lets go of a destroyed namespace's links lazily
-    record["leaked"] = leftovers(name, host.root)
-    print(json.dumps(record), flush=True)
-    return record
+    def computes(self, name: str) -> list[str]:
+        nodes = json.loads(self.cli.run("nodes", "list", name, "--json").stdout or "[]")
+        return [n["name"] for n in nodes if n["role"] == "compute"]
+
+    def nodes_right(self, name: str, expected: list[str]) -> tuple[bool, int]:
+        """The cluster's compute nodes are `expected` (short names), each once in the journal,
+        in Slurm (idle) and as a namespace, and a job runs on each; extra ones are duplicates."""
+        journal = self.computes(name)
+        sinfo = self.cli.run("ssh", name, "--", "sinfo -h -N -o '%N %t'").stdout.split("\n")
+        slurm = [line.split() for line in sinfo if line.strip()]
+        want = [f"{name}-{n}" for n in expected]
+        ok = (sorted(journal) == sorted(want) and sorted(s[0] for s in slurm) == sorted(want)
+              and all(s[1] == "idle" for s in slurm) and self.works(name, len(want)))
+        extra = max(len(journal) - len(want), 0) + max(len(_netns(name)) - (len(want) + 1), 0)
+        return ok, extra
+
+    def works(self, name: str, count: int) -> bool:
+        out = self.cli.run("ssh", name, "--", f"timeout 60 srun -N{count} hostname")
+        return out.returncode == 0 and len(set(out.stdout.split())) == count
+
+    def created(self, name: str, rerun: subprocess.CompletedProcess[str]) -> tuple[bool, int]:
+        ok, extra = self.nodes_right(name, [f"node{i}" for i in range(1, SIZE + 1)])
+        return rerun.returncode == 0 and ok, extra
+
+    def attach_argv(self, name: str) -> list[str]:
+        return ["disk", "attach", f"{name}-d", name, "--node", "node1", "--mount-point", MOUNT]
+
+    def create_attach_argv(self, name: str) -> list[str]:
+        return ["disk", "create", f"{name}-d", "--size", "1G", "--cluster", name, "--attach",
+                "--node", "node1", "--mount-point", MOUNT]
+
+    def attached(self, name: str, rerun: subprocess.CompletedProcess[str]) -> tuple[bool, int]:
+        mounted = self.cli.run("ssh", name, "node1", "--", f"findmnt -n -o SOURCE {MOUNT} | wc -l")
+        count = int(mounted.stdout.strip() or 0)
+        disks = json.loads(self.cli.run("disk", "list", "--json", "--cluster", name).stdout or "[]")
+        named = [d for d in disks if d["name"] == f"{name}-d"]
+        return rerun.returncode == 0 and count == 1, max(count - 1, 0) + max(len(named) - 1, 0)
+
+    def grown(self, name: str, rerun: subprocess.CompletedProcess[str]) -> tuple[bool, int]:
+        ok, extra = self.nodes_right(name, [f"node{i}" for i in range(1, SIZE + 2)])
+        return rerun.returncode == 0 and ok, extra
+
+    def shrunk(self, name: str, rerun: subprocess.CompletedProcess[str]) -> tuple[bool, int]:
+        ok, extra = self.nodes_right(name, ["node1"])
+        return rerun.returncode == 0 and ok, extra
+
+    def operations(self) -> list[Operation]:
+        return [
+            Operation("create", self.create_argv, self.created),
+            Operation("terminate", lambda n: ["cluster", "terminate", n], finished, self.create),
+            Operation("disk attach", self.attach_argv, self.attached, self.with_disk),
+            Operation("disk create --attach", self.create_attach_argv, self.attached, self.create),
+            Operation("resize --add 1", lambda n: ["cluster", "resize", n, "--add", "1"],
+                      self.grown, self.create),
+            Operation("resize --remove node2", lambda n: ["cluster", "resize", n, "--remove", "node2"],
+                      self.shrunk, self.create),
+        ]
 
 
 def main(trials: int) -> None:
-    random.seed(os.getpid())
-    with tempfile.TemporaryDirectory() as state:
-        host = Host(state, Path(f"/srv/ehpc-test/hl-bench-{os.getpid()}"))
-        durations: dict[str, list[float]] = {"create": [], "terminate": [], "disk attach": []}
-        measure(durations["create"], host, *host.create("hl-k9-ref"))  # full-length references
-        host.run("disk", "create", "hl-k9-ref-d", "--size", "1G", "--cluster", "hl-k9-ref")
-        measure(durations["disk attach"], host, *host.attach("hl-k9-ref-d", "hl-k9-ref"))
-        measure(durations["terminate"], host, "cluster", "terminate", "hl-k9-ref")
-        records = [trial(host, op, i, durations) for op in durations for i in range(trials)]
-        shutil.rmtree(host.root, ignore_errors=True)
-    summary = {}
-    for op in durations:
-        mine = [r for r in records if r["operation"] == op]
-        killed = [r for r in mine if r["killed"]]  # the others had finished: nothing to resume
-        summary[op] = {
-            "trials": len(mine), "killed_mid_way": len(killed),
-            "rerun_finished_after_kill": sum(r["rerun_ok"] for r in killed),
-            "duplicated_resources": sum(r["duplicates"] for r in mine),
-            "leaked_resources": sum(sum(r["leaked"].values()) for r in mine),
-            "full_run_s": round(durations[op][0], 2),
-        }
+    with tempfile.TemporaryDirectory(prefix="killnine-") as state:
+        root = Path(f"/srv/ehpc-test/killnine-bench-{os.getpid()}")
+        local = Local(Cli({**os.environ, "EHPC_STATE_DIR": state}), root)
+        summary, records = run_trials(local.cli, local.operations(), trials, "killnine-", local.teardown)
+        shutil.rmtree(root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(MOUNT)
     path = write_results("killnine_local", {
         "benchmark": "kill -9 of the CLI at a random point, then rerun and terminate (local)",
         "cluster": f"1 head + {SIZE} compute nodes, Slurm",
@@ -166,4 +155,4 @@ def main(trials: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if sys.argv[1:] else 5)
+    main(int(sys.argv[1]) if sys.argv[1:] else 4)

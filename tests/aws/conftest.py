@@ -107,9 +107,11 @@ def moto_ec2(url: str) -> Any:
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def tagged_resources(ec2: Any) -> list[str]:
-    """Everything of ours moto still holds: anything tagged ehpc-cluster, in a live state."""
-    tagged = [{"Name": "tag-key", "Values": ["ehpc-cluster"]}]
+def tagged_resources(ec2: Any, cluster: str = "") -> list[str]:
+    """Everything of ours moto still holds: anything tagged ehpc-cluster (=`cluster` when
+    given), in a live state."""
+    tagged = ([{"Name": "tag:ehpc-cluster", "Values": [cluster]}] if cluster
+              else [{"Name": "tag-key", "Values": ["ehpc-cluster"]}])
     found = [
         f"instance {i['InstanceId']}"
         for r in ec2.describe_instances(Filters=tagged)["Reservations"] for i in r["Instances"]
