@@ -7,8 +7,9 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,43 @@ def test_resize_under_a_running_job(cluster: tuple[Ehpc, str]) -> None:
     assert not Path(f"/run/netns/ehpc.{name}.{name}-node3").exists()
     assert ehpc.run("job", "wait", name, job).returncode == 0
     assert ehpc.json("job", "status", name, job)[0]["state"] == "completed"
+
+
+def computes(ehpc: Ehpc, name: str) -> list[str]:
+    return sorted(n["name"] for n in ehpc.json("nodes", "list", name) if n["role"] == "compute")
+
+
+def netns(name: str) -> set[str]:
+    return {p.name for p in Path("/run/netns").glob(f"ehpc.{name}.*")}
+
+
+def kill_when(ehpc: Ehpc, argv: list[str], ready: Callable[[], object]) -> None:
+    """Run the CLI and SIGKILL it (only it: the ssh to the agent lives on) once `ready`."""
+    proc = subprocess.Popen([sys.executable, "-m", "elastichpc", *argv], env=ehpc.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(ready, 120, f"{shlex.join(argv)} to be under way")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_resize_killed_mid_way_is_done_once_by_the_rerun(cluster: tuple[Ehpc, str]) -> None:
+    """kill -9 of `cluster resize` while the agent works, then the same command: the rerun
+    finishes that resize rather than making another (a second node; 'not a compute node')."""
+    ehpc, name = cluster
+    before, present = computes(ehpc, name), netns(name)
+    add = ["cluster", "resize", name, "--add", "1"]
+    kill_when(ehpc, add, lambda: netns(name) - present)  # the agent is launching the node
+    ehpc.run(*add)
+    after = computes(ehpc, name)
+    assert len(after) == len(before) + 1, after
+    (new,) = set(after) - set(before)
+    remove = ["cluster", "resize", name, "--remove", new.removeprefix(f"{name}-")]
+    kill_when(ehpc, remove, lambda: f"ehpc.{name}.{new}" not in netns(name))
+    ehpc.run(*remove)
+    assert computes(ehpc, name) == before
+    assert new not in scheduler_states(ehpc, name)
 
 
 def test_reclaimed_spot_node_loses_no_task(cluster: tuple[Ehpc, str]) -> None:

@@ -3,7 +3,8 @@
 run                      the daemon
 seed DIR                 take what the client uploaded (install)
 nodes | events           JSON for the client
-resize --add N | --remove NODE... [--now]   change the nodes under the membership lock
+resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
+                         membership lock (an ID already done: only print the nodes)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     resize.add_argument("--add", type=int, default=0)
     resize.add_argument("--remove", nargs="*", default=[])
     resize.add_argument("--now", action="store_true")
+    resize.add_argument("--request", default="", help="done once: a repeat only prints the nodes")
     args = parser.parse_args(argv)
     directory = Path(args.dir)
     try:
@@ -59,11 +61,17 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
         from ..cli.output import ConsoleProgress
         from ..orchestration import membership
 
+        done = f"request {args.request} done"
         with membership_lock(directory):
-            if args.add:
-                membership.add_nodes(context, membership.next_names(context, args.add), ConsoleProgress())
-            if args.remove:
-                membership.remove_nodes(context, args.remove, ConsoleProgress(), now=args.now)
+            if not (args.request and ("resize", done) in
+                    {(kind, message) for _, kind, message in context.journal.events(context.name)}):
+                if args.add:
+                    membership.add_nodes(context, membership.next_names(context, args.add),
+                                         ConsoleProgress())
+                if args.remove:
+                    membership.remove_nodes(context, args.remove, ConsoleProgress(), now=args.now)
+                if args.request:
+                    context.journal.event(context.name, "resize", done)
         print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
     return 0
 

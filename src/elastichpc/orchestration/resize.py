@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import uuid
 
 from ..agent.install import call_agent, sync_nodes
 from ..config import Settings
@@ -34,14 +35,29 @@ def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now
     full = [n if n in names else f"{name}-{n}" for n in remove]
     argv = ["resize", *(["--add", str(add)] if add else []), *(["--remove", *full] if full else []),
             *(["--now"] if now else [])]
+    asked = shlex.join(argv[1:])
+    # A resize is not repeatable (--add 1 twice is two nodes), so each carries a request id the
+    # agent does once: a rerun of one cut short (the client killed, the agent carrying on) sends
+    # the same id again and gets the agent's result instead of a second resize.
+    request = _unfinished(context.journal, name, asked) or uuid.uuid4().hex[:12]
+    context.journal.event(name, "resize", f"{request} asked: {asked}")
     # The agent's progress lines go straight to this terminal; its result is the node list.
-    ssh = context.shell.ssh_argv(context.head, ["/var/lib/ehpc-agent/ehpc-agent", *argv])
+    ssh = context.shell.ssh_argv(context.head, ["/var/lib/ehpc-agent/ehpc-agent", *argv,
+                                                "--request", request])
     result = subprocess.run(ssh, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
     if result.returncode != 0:
         raise EhpcError(f"resize of {name} failed on the head (`ehpc cluster events {name}`; "
                         f"{shlex.join(argv)})")
-    context.journal.event(name, "resize", shlex.join(argv[1:]))
+    context.journal.event(name, "resize", f"{request} done: {asked}")
     return sync_nodes(context)
+
+
+def _unfinished(journal: Journal, name: str, asked: str) -> str:
+    """The request id of this very resize when the journal's last word on resizes is that it
+    was asked and not that it was done (the command was killed); else ""."""
+    said = [message for _, kind, message in journal.events(name) if kind == "resize"]
+    request, _, rest = said[-1].partition(" ") if said else ("", "", "")
+    return request if rest == f"asked: {asked}" else ""
 
 
 def cluster_events(name: str, journal: Journal | None = None) -> list[tuple[float, str, str]]:
