@@ -4,6 +4,9 @@ format refusals, snapshots, the guide's [DISK] section, and a terminate that cle
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from ..local.helpers import leftovers, node_pids
 from .helpers import StorageCli, host_mounts_of, local_cluster, loop_backing_files
 
 NAME = "stdisk"
-MOUNTS = ("/ehpc-st-data", "/ehpc-st-back", "/ehpc-st-many1", "/ehpc-st-many2")
+MOUNTS = ("/ehpc-st-data", "/ehpc-st-back", "/ehpc-st-many1", "/ehpc-st-many2", "/ehpc-st-kill")
 
 # The guide's [DISK] example (chapter 2, "Data disk and block storage configurations"), its
 # placeholders filled in; the GCE/Azure-only keys keep theirs.
@@ -129,6 +132,26 @@ def test_guide_disk_section_creates_and_mounts_disk_number_disks(
     assert mounts == {"stmany-1": (f"{NAME}-node2", "/ehpc-st-many1"),
                       "stmany-2": (f"{NAME}-node2", "/ehpc-st-many2")}
     assert mounted(cli, "node2", "/ehpc-st-many2").endswith(" ext4")
+
+
+def test_create_attach_killed_then_rerun_mounts_that_disk(cli: StorageCli) -> None:
+    """kill -9 of `disk create --attach` once the disk is made: the same command again mounts
+    that disk (it used to refuse: 'a disk named ... already exists'), and only that one."""
+    argv = ["disk", "create", "stkill", "--size", "1G", "--cluster", NAME, "--attach", "--node",
+            "node2", "--mount-point", MOUNTS[4], "--local-root-dir", str(cli.local_root)]
+    proc = subprocess.Popen([sys.executable, "-m", "elastichpc", *argv], env=cli.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    record, deadline = cli.local_root / "disks" / "stkill.json", time.monotonic() + 60
+    while not record.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert record.exists()
+    cli.run(*argv)
+    assert mounted(cli, "node2", MOUNTS[4]).endswith(" ext4")
+    assert [d["name"] for d in cli.disk_json("list")].count("stkill") == 1
+    cli.disk("detach", "stkill")
+    cli.disk("delete", "stkill")
 
 
 def test_terminate_leaves_no_loop_device_mount_or_image(cli: StorageCli) -> None:

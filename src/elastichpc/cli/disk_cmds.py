@@ -138,6 +138,7 @@ def create_cmd(args: argparse.Namespace) -> int:
         disk_type=settings.get("DISK", "DISK_TYPE") or "",
         snapshot=args.snapshot or settings.get("DISK", "GCE_SNAPSHOT") or "",
         source_url=settings.get("DISK", "AZURE_DISK_URL") or "",
+        journal=context.journal if context is not None else None,
     )
     attached = []
     if args.attach and context is not None:

@@ -85,22 +85,41 @@ def create_disks(
     disk_type: str = "",
     snapshot: str = "",
     source_url: str = "",
+    journal: Journal | None = None,
 ) -> list[Disk]:
-    """Empty disks, or copies of a snapshot or of a disk image at a URL (Azure VHD blobs)."""
+    """Empty disks, or copies of a snapshot or of a disk image at a URL (Azure VHD blobs).
+
+    With a cluster and its `journal`, a rerun of the same create (cut short, or done) takes the
+    disks it made for the cluster instead of refusing their names."""
     if not size_gb and not snapshot and not source_url:
         raise ConfigError("a new disk needs a size (--size 10G, [DISK] DISK SIZE), --snapshot or --url")
     names = disk_names(name, number)
-    taken = {d.name: d.disk_id for d in provider.disks()}
+    taken = {d.name: d for d in provider.disks()}
     for each in names:
-        if each in taken:
-            known = f" ({taken[each]})" if taken[each] != each else ""
+        if each in taken and not _made_here(journal, cluster, taken[each], size_gb):
+            disk_id = taken[each].disk_id
+            known = f" ({disk_id})" if disk_id != each else ""
             raise EhpcError(f"a disk named {each!r} already exists on {provider.name}{known}: "
                             "pick another name")
-    return [
-        provider.create_disk(each, size_gb, cluster=cluster, zone=zone, disk_type=disk_type,
-                             snapshot=snapshot, source_url=source_url)
-        for each in names
-    ]
+    disks = []
+    for each in names:
+        if each not in taken:
+            if journal is not None and cluster:
+                journal.event(cluster, "disk", f"{each} creating")
+            taken[each] = provider.create_disk(each, size_gb, cluster=cluster, zone=zone,
+                                               disk_type=disk_type, snapshot=snapshot,
+                                               source_url=source_url)
+        disks.append(taken[each])
+    return disks
+
+
+def _made_here(journal: Journal | None, cluster: str, disk: Disk, size_gb: int | None) -> bool:
+    """`disk` is one a `disk create` for `cluster` made (the journal heard it start; the disk
+    carries the cluster's tag), of the size asked again."""
+    return (journal is not None and bool(cluster) and disk.cluster == cluster
+            and (not size_gb or disk.size_gb == size_gb)
+            and any(kind == "disk" and message == f"{disk.name} creating"
+                    for _, kind, message in journal.events(cluster)))
 
 
 def snapshot_disk(provider: Provider, ref: str, name: str) -> Snapshot:
