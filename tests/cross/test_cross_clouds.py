@@ -51,14 +51,18 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, 
     assert [vm["name"] for vm in vms] == ["plcross-node4"]
 
     # The head's security group lets the overlay's port in from the other nodes' public
-    # addresses only; every other rule is the caller's range or the group itself.
+    # addresses only, and from the Azure subnet's NAT gateway, where the Azure node's tunnel
+    # comes from; every other rule is the caller's range or the group itself. The Azure node,
+    # away from the head, has a public address (SSH brings it its overlay keys).
     (group,) = moto_ec2(moto_url).describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["ehpc-plcross"]}])["SecurityGroups"]
     udp = [p for p in group["IpPermissions"] if p["IpProtocol"] == "udp"]
-    # (Azure gives compute nodes no public address: that one is not let in, see the README.)
-    publics = {nodes[f"plcross-node{i}"]["address"] + "/32" for i in (1, 2, 3)}
+    (nat,) = [ip["properties"]["ipAddress"] for ip in clouds.arm.find("Microsoft.Network/publicIPAddresses")
+              if ip["name"] == "plcross-nat-ip"]
+    publics = {nodes[f"plcross-node{i}"]["address"] for i in (1, 2, 3, 4)} | {nat}
+    assert "" not in publics
     assert [(p["FromPort"], {r["CidrIp"] for r in p["IpRanges"]}) for p in udp] == [
-        (51820, publics)]
+        (51820, {f"{a}/32" for a in publics})]
 
     # A node joining later would get its overlay key in its boot script, which is user-data on
     # a cloud: refused before anything is launched.

@@ -118,9 +118,17 @@ class Emulators:
             network=f"az{zlib.crc32(vnet_id.lower().encode()):08x}", private_ip=private,
             prefix=ipaddress.ip_network(cidr).prefixlen, gateway=gateway(cidr), public_ip=public,
             user=profile["adminUsername"], keys=keys, user_data=custom,
-            outbound=bool(subnet["properties"].get("natGateway")),
+            nat_ip=self._nat_ip(subnet),
         )
         return spec
+
+    def _nat_ip(self, subnet: dict[str, Any]) -> str | None:
+        """The public address of the subnet's NAT gateway (None without one)."""
+        nat = subnet["properties"].get("natGateway")
+        if not nat:
+            return None
+        address = self._resource(nat["id"])["properties"]["publicIpAddresses"][0]
+        return str(self._resource(address["id"])["properties"]["ipAddress"])
 
     def _disks(self, vm: dict[str, Any]) -> list[Disk]:
         disks = []

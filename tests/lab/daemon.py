@@ -133,7 +133,7 @@ class Lab:
         print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
         machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
                                 self.hosts(spec.hostname), self.state / "cgroup")
-        network.add_machine(spec.private_ip, spec.public_ip, spec.outbound)
+        network.add_machine(spec.private_ip, spec.public_ip, spec.nat_ip)
         self.machines[spec.ident] = machine
         return machine
 
@@ -192,7 +192,7 @@ class Lab:
     def describe(self) -> list[dict[str, Any]]:
         with self.lock:
             return [{"cloud": m.spec.cloud, "id": m.spec.ident, "hostname": m.spec.hostname,
-                     "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip,
+                     "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip, "nat_ip": m.spec.nat_ip,
                      "pid": m.pid, "alive": m.alive(), "loops": sorted(loop for loop, _ in m.disks.values()),
                      "cgroups": [str(p.relative_to(self.state / "cgroup")) for p in m.cgroups],
                      "console": str(m.directory / "console.log")}

@@ -127,7 +127,9 @@ class Spec:
     keys: list[str]
     user_data: str
     every_boot: bool = False  # GCE's startup-script
-    outbound: bool = False  # reaches the internet without a public address (a NAT gateway)
+    # The public address of its subnet's NAT gateway: its outbound connections leave from there,
+    # even when it has a public address of its own (Azure gives the NAT gateway precedence).
+    nat_ip: str | None = None
 
 
 @dataclass

@@ -6,7 +6,9 @@ NAT in the "internet gateway" (this namespace): the instance only sees its priva
 nftables (table ip lab): DNAT public -> private (from the lab and between instances), SNAT of an
 instance's traffic to its public address, no forwarding between two cloud networks except
 through public addresses, and only instances with an outbound path (a public address, or a
-NAT) reach the mirror. Nothing here routes off the machine: the namespace has no link to it.
+NAT gateway) reach the mirror. An instance behind a NAT gateway reaches public addresses from
+the gateway's address (Azure: even when it has a public address of its own). Nothing here
+routes off the machine: the namespace has no link to it.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ RULES = f"""
 table ip lab {{
   map to_private {{ type ipv4_addr : ipv4_addr; }}
   map to_public {{ type ipv4_addr : ipv4_addr; }}
+  map via_nat {{ type ipv4_addr : ipv4_addr; }}
   set machines {{ type ipv4_addr; }}
   set outbound {{ type ipv4_addr; }}
   chain pre {{ type nat hook prerouting priority dstnat; dnat to ip daddr map @to_private; }}
   chain out {{ type nat hook output priority -100; dnat to ip daddr map @to_private; }}
   chain post {{
     type nat hook postrouting priority srcnat;
+    ct status dnat ip saddr @machines snat to ip saddr map @via_nat
     ct status dnat ip saddr @machines snat to ip saddr map @to_public
-    ct status dnat ip saddr @machines ip saddr @outbound snat to {CALLER_IP}
     ct status dnat ip saddr != @machines snat to {CALLER_IP}
   }}
   chain forward {{
@@ -99,19 +102,22 @@ def gateway(cidr: str) -> str:
     return str(next(ipaddress.ip_network(cidr).hosts()))
 
 
-def add_machine(private: str, public: str | None, outbound: bool) -> None:
+def add_machine(private: str, public: str | None, nat: str | None) -> None:
     lines = [f"add element ip lab machines {{ {private} }}"]
     if public:
         lines += [f"add element ip lab to_private {{ {public} : {private} }}",
                   f"add element ip lab to_public {{ {private} : {public} }}"]
-    if outbound or public:
+    if nat:
+        lines.append(f"add element ip lab via_nat {{ {private} : {nat} }}")
+    if nat or public:
         lines.append(f"add element ip lab outbound {{ {private} }}")
     nft("\n".join(lines) + "\n")
 
 
 def remove_machine(private: str, public: str | None) -> None:
     lines = [f"delete element ip lab machines {{ {private} }}"]
-    for name, key in (("outbound", private), ("to_private", public), ("to_public", private)):
+    for name, key in (("outbound", private), ("to_private", public), ("to_public", private),
+                      ("via_nat", private)):
         if key:
             lines.append(f"delete element ip lab {name} {{ {key} }}")
     for line in lines:  # each on its own: an absent element is not an error here

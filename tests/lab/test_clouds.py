@@ -18,7 +18,17 @@ from typing import Any
 
 import pytest
 
-from .clouds import AGENT_FAILED, AWS_REGION, LabCli, Result, cli_for, create_argv
+from .clouds import (
+    AGENT_FAILED,
+    HEAD_AGENT,
+    LabCli,
+    Result,
+    aws_leftovers,
+    cli_for,
+    create_argv,
+    emulator_leftovers,
+    machines_of,
+)
 from .control import Lab
 
 pytestmark = pytest.mark.lab
@@ -31,10 +41,6 @@ INTERRUPTED_MISSING = (
     "AWS provider: an instance terminated by a spot interruption (AWS's default behaviour) is "
     "left out of describe (instances.LIVE_STATES), so `nodes list` shows it 'missing', not "
     "'preempted'")
-HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head's python3, but a "
-              "stock image has no cloud SDK (boto3 / google-cloud-compute / azure-mgmt) and no "
-              "way to install one, so `starting the head agent` fails and the create ends 'failed' "
-              "(the cluster itself is up)")
 GCE_REBOOT = ("issue 10 item 4: GCE reruns the startup script at every boot, and the compute "
               "nodes' shared script resets the node's name to the shared compute name")
 
@@ -63,17 +69,6 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
     yield Cluster(cloud, cli, name, created)
     if name in cli("cluster", "list").out:
         cli("cluster", "terminate", name)
-
-
-def machines_of(lab: Lab) -> dict[str, dict[str, Any]]:
-    """The lab's machines by the host name ehpc gave them."""
-    found = {}
-    with lab.inside():
-        for machine in lab.call("GET", "/machines"):
-            hostname = Path(machine["console"]).parent / "upper/etc/hostname"
-            name = hostname.read_text().strip() if hostname.exists() else machine["hostname"]
-            found[name] = machine
-    return found
 
 
 def test_create_reaches_every_node_with_pinned_host_keys(cluster: Cluster, lab: Lab) -> None:
@@ -209,18 +204,3 @@ def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:
     left = aws_leftovers if cluster.cloud == "aws" else emulator_leftovers
     assert left(lab, name) == []
 
-
-def aws_leftovers(lab: Lab, name: str) -> list[str]:
-    import boto3
-
-    from tests.aws.conftest import tagged_resources
-
-    with lab.inside():
-        return tagged_resources(boto3.client(
-            "ec2", region_name=AWS_REGION, endpoint_url=lab.env()["AWS_ENDPOINT_URL"],
-            aws_access_key_id="testing", aws_secret_access_key="testing"))
-
-
-def emulator_leftovers(lab: Lab, name: str) -> list[str]:
-    with lab.inside():
-        return list(lab.call("GET", f"/tagged/{name}"))

@@ -102,10 +102,13 @@ class Fleet:
         return [m for found in each(launch_at, groups) for m in found]
 
     def open_overlay(self, machines: list[Machine]) -> None:
-        """Let the overlay's port into the head from the other nodes' public addresses."""
-        sources = [str(m.extra.get("public_address") or m.address) for m in machines
-                   if m.role != "head" and (m.extra.get("public_address") or m.address)]
-        self.head.allow_overlay(self.spec.name, OVERLAY_PORT, sorted(set(sources)))
+        """Let the overlay's port into the head from the other nodes' public addresses and the
+        addresses their outbound connections come from (an Azure subnet's NAT gateway): each
+        compute node dials the head, so these are all the head must let in."""
+        sources = {str(address) for m in machines if m.role != "head"
+                   for address in (m.extra.get("public_address") or m.address,
+                                   m.extra.get("outbound_address")) if address}
+        self.head.allow_overlay(self.spec.name, OVERLAY_PORT, sorted(sources))
 
     def _annotate(self, machines: list[Machine], listed_at: str) -> list[Machine]:
         names = {p.name for p in self.places}

@@ -65,6 +65,7 @@ def plan_node(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, name: str, rol
         spot=spot,
         ssh_public_key=login_pub,
         pool=place,
+        public=role == "head" or place != spec.head.name,
     )
 
 

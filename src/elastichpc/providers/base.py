@@ -36,6 +36,10 @@ class NodePlan:
     spot: bool = False
     ssh_public_key: str = ""  # the cluster's login key, for clouds that install it themselves
     pool: str = ""  # the place it goes ("gce", "local/b"); the head's is the head's place
+    # Reachable from outside: the head, and a compute node away from the head's place, which
+    # the CLI reaches over SSH only at its own address until it is on the overlay (only Azure
+    # gives a compute node no public address otherwise).
+    public: bool = False
 
 
 @dataclass

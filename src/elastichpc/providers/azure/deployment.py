@@ -55,8 +55,9 @@ def batches(plans: list[NodePlan]) -> list[Batch]:
 
 
 def _alike(one: NodePlan, other: NodePlan) -> bool:
-    return (one.role, one.instance_type, one.spot, one.boot_script, one.ssh_public_key) == (
-        other.role, other.instance_type, other.spot, other.boot_script, other.ssh_public_key)
+    return (one.role, one.instance_type, one.spot, one.public, one.boot_script,
+            one.ssh_public_key) == (other.role, other.instance_type, other.spot, other.public,
+                                    other.boot_script, other.ssh_public_key)
 
 
 def template(clients: AzureClients, cluster: str, group_batches: list[Batch], subnet_id: str,
@@ -79,16 +80,18 @@ def template(clients: AzureClients, cluster: str, group_batches: list[Batch], su
         ip_config: dict[str, Any] = {"subnet": {"id": subnet_id},
                                      "privateIPAllocationMethod": "Dynamic"}
         nic_depends = []
-        if plan.role == "head":
+        if plan.public:  # the head; compute nodes of a pool away from the head (NodePlan.public)
             address = f"resourceId('Microsoft.Network/publicIPAddresses', concat({node}, '-ip'))"
             resources.append({
                 "type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2023-09-01",
                 "name": f"[concat({node}, '-ip')]", "location": region, "tags": tags,
                 "sku": {"name": "Standard"},
                 "properties": {"publicIPAllocationMethod": "Static"},
+                **({"copy": {"name": f"b{index}ips", "count": len(batch.plans)}}
+                   if batch.numbered else {}),
             })
             ip_config["publicIPAddress"] = {"id": f"[{address}]"}
-            nic_depends.append(f"[{address}]")
+            nic_depends.append(f"b{index}ips" if batch.numbered else f"[{address}]")
         nic = f"resourceId('Microsoft.Network/networkInterfaces', concat({node}, '-nic'))"
         resources.append({
             "type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-09-01",

@@ -133,9 +133,13 @@ class AzureProvider(Provider):
                 ips += ours(clients.network.public_ip_addresses.list(group))
         vm_of = {(vm.tags or {}).get(NODE_TAG): vm for vm in vms}
         ip_of = {(ip.tags or {}).get(NODE_TAG): ip.ip_address or "" for ip in ips}
+        # The NAT gateway's address (tagged with no node) is where every node's outbound
+        # connections come from, its own public address or not (Azure gives the NAT gateway
+        # precedence): the overlay's hub elsewhere lets that address in.
+        nat = next((ip.ip_address or "" for ip in ips if (ip.tags or {}).get(ROLE_TAG) == "network"), "")
         machines = [
             to_machine(vm_of.get((nic.tags or {}).get(NODE_TAG)), nic,
-                       ip_of.get((nic.tags or {}).get(NODE_TAG), ""), self.login_user)
+                       ip_of.get((nic.tags or {}).get(NODE_TAG), ""), self.login_user, nat)
             for nic in nic_list
         ]
         return sorted(machines, key=_node_order)

@@ -90,13 +90,15 @@ def power_state(vm: Any) -> str:
     return {"running": "running", "starting": "pending"}.get(power, "stopped")
 
 
-def to_machine(vm: Any | None, nic: Any, public_ip: str, user: str) -> Machine:
+def to_machine(vm: Any | None, nic: Any, public_ip: str, user: str, outbound_ip: str = "") -> Machine:
     """A node from its NIC (which outlives a Spot eviction) and its VM, when the VM is there."""
     tags = nic.tags or {}
     spot = tags.get(SPOT_TAG) == "true"
     # A Spot VM evicted with policy Delete is gone, but its NIC stays: the node was preempted.
     state = power_state(vm) if vm is not None else "preempted" if spot else "terminated"
     extra = {"nic": nic.id, "resource_group": resource_group_of(nic.id)}
+    if outbound_ip:
+        extra["outbound_address"] = outbound_ip
     if vm is not None:
         extra["vm_size"] = vm.hardware_profile.vm_size
     return Machine(
