@@ -32,7 +32,8 @@ mount -t overlay overlay -o "lowerdir=$image,upperdir=$dir/upper,workdir=$dir/wo
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o mode=0755,size=64m dev "$root/dev"
-for spec in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0 fuse:10:229; do
+mkdir "$root/dev/net"  # net/tun: a cloud VM has it (wireguard-go, the overlay without a kernel module)
+for spec in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0 fuse:10:229 net/tun:10:200; do
   IFS=: read -r name major minor <<EOS
 $spec
 EOS

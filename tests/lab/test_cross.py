@@ -127,11 +127,12 @@ def tasks_by_node(logs: str) -> dict[str, list[str]]:
 
 def array_job(cli: LabCli, command: str) -> dict[str, list[str]]:
     """An array job of one task per compute node (each task takes a node's 2 CPUs, so the
-    scheduler spreads them), its output read back with `ehpc job logs`."""
+    scheduler spreads them) printing `task N on HOST: <command's output>`, its output read
+    back with `ehpc job logs`."""
     submitted = cli("job", "submit", NAME, "--array", f"1-{len(CLOUD_OF)}", "--cpus", "2",
                     "--wait", "--json", "--command",
-                    f"echo task $SLURM_ARRAY_TASK_ID on $(hostname): {command}")
-    assert submitted.code == 0, submitted.err
+                    f'echo "task $SLURM_ARRAY_TASK_ID on $(hostname): $({command})"')
+    assert submitted.code == 0, (submitted.out, submitted.err)
     assert {t["state"] for t in json.loads(submitted.out)["tasks"]} == {"completed"}
     logs = cli("job", "logs", NAME, json.loads(submitted.out)["job_id"])
     assert logs.code == 0, logs.err
@@ -142,8 +143,10 @@ def test_array_job_runs_on_every_node_and_shares_files_across_clouds(cross: Cros
     cross.ready()
     # Each task writes a file named after its node in the shared directory (the jobs' working
     # directory)...
-    written = array_job(cross.cli, "mkdir -p xcloud && echo from $(hostname) > xcloud/$(hostname)")
+    written = array_job(cross.cli, "mkdir -p xcloud && echo from $(hostname) > xcloud/$(hostname) "
+                                   "&& echo wrote")
     assert sorted(written) == sorted(CLOUD_OF), written
+    assert all("wrote" in lines[0] for lines in written.values()), written
     # ...and a second array job's tasks, one on every node again, read them all: each node on
     # one cloud reads what jobs on the other clouds wrote, over the overlay.
     read = array_job(cross.cli, "cat xcloud/* | tr '\\n' ' '")
