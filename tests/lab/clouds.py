@@ -101,7 +101,9 @@ def machines_of(lab: Lab) -> dict[str, dict[str, Any]]:
     found = {}
     with lab.inside():
         for machine in lab.call("GET", "/machines"):
-            hostname = Path(machine["console"]).parent / "upper/etc/hostname"
-            name = hostname.read_text().strip() if hostname.exists() else machine["hostname"]
+            try:
+                name = (Path(machine["console"]).parent / "upper/etc/hostname").read_text().strip()
+            except OSError:  # not written yet, or the machine is being removed
+                name = machine["hostname"]
             found[name] = machine
     return found

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -164,7 +165,9 @@ class Lab:
     def halt(self, ident: str, remove: bool, grace: bool = True) -> None:
         machine = self.machines[ident]
         print(f"{'terminate' if remove else 'stop'} {ident}", flush=True)
+        started = time.monotonic()
         machine.stop(grace)
+        print(f"{ident} off in {time.monotonic() - started:.1f} s", flush=True)
         for volume in list(machine.disks):
             machines.detach_disk(machine, volume)
         network.remove_machine(machine.spec.private_ip, machine.spec.public_ip)
@@ -206,13 +209,16 @@ class Lab:
         cgroups.unmount_all(self.state / "cgroup")
 
     def describe(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [{"cloud": m.spec.cloud, "id": m.spec.ident, "hostname": m.spec.hostname,
-                     "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip, "nat_ip": m.spec.nat_ip,
-                     "pid": m.pid, "alive": m.alive(), "loops": sorted(loop for loop, _ in m.disks.values()),
-                     "cgroups": [str(p.relative_to(self.state / "cgroup")) for p in m.cgroups],
-                     "console": str(m.directory / "console.log")}
-                    for m in self.machines.values()]
+        # Not under the lock: a sync halting a cluster's machines holds it for a while, and the
+        # control API answers meanwhile from a copy (each machine is there until removed).
+        machines = list(self.machines.values())
+        return [{"cloud": m.spec.cloud, "id": m.spec.ident, "hostname": m.spec.hostname,
+                 "private_ip": m.spec.private_ip, "public_ip": m.spec.public_ip,
+                 "nat_ip": m.spec.nat_ip, "pid": m.pid, "alive": m.alive(),
+                 "loops": sorted(loop for loop, _ in list(m.disks.values())),
+                 "cgroups": [str(p.relative_to(self.state / "cgroup")) for p in m.cgroups],
+                 "console": str(m.directory / "console.log")}
+                for m in machines]
 
     def _write_state(self, ready: bool) -> None:
         data = {"pid": os.getpid(), "ready": ready, "control": f"http://127.0.0.1:{CONTROL_PORT}",
