@@ -156,12 +156,16 @@ def test_array_job_runs_on_every_node_and_shares_files_across_clouds(cross: Cros
 
 
 def test_terminate_leaves_nothing_on_any_cloud(cross: Cross, lab: Lab) -> None:
+    started = time.monotonic()
     done = cross.cli("--cross", "--terminate", program=EHPCUTILS)
     assert done.code == 0, done.err
-    deadline = time.monotonic() + 60  # the lab halts them within a poll or two, then removes them
+    terminated = time.monotonic()
+    deadline = terminated + 60  # the lab halts them within a poll or two, then removes them
     while [n for n in machines_of(lab) if n.startswith(NAME)]:
         assert time.monotonic() < deadline, machines_of(lab)
         time.sleep(0.2)
+    print(f"ehpcutils --cross --terminate: {terminated - started:.0f} s, the machines gone "
+          f"{time.monotonic() - terminated:.0f} s later")
     assert NAME not in cross.cli("cluster", "list").out
     assert aws_leftovers(lab, NAME) == []
     assert emulator_leftovers(lab, NAME) == []
