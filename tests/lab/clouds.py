@@ -1,8 +1,10 @@
-"""`ehpc` inside the lab, how a cluster is asked for on each of its clouds, and what the clouds
-still hold of one (shared by the tests and bench/lab_create.py)."""
+"""`ehpc` inside the lab, how a cluster is asked for on each of its clouds (with `ehpc` flags or
+with the guide's own command lines), and what the clouds still hold of one (shared by the tests
+and bench/lab_create.py)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,11 @@ HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head
               "stock image has no cloud SDK (boto3 / google-cloud-compute / azure-mgmt) and no "
               "way to install one, so `starting the head agent` fails and the create ends 'failed' "
               "(the cluster itself is up)")
+GCE_PROJECT = "ehpc-lab"
+GCE_OAUTH = "config/GCE.dat"  # the guide's stored OAuth credential, relative to cluster.conf
 CONF = {
     "aws": "[CLUSTER]\nPROVIDER = aws\n",
-    "gce": "[CLUSTER]\nPROVIDER = gce\n\n[GCE]\nPROJECT_ID = ehpc-lab\n",
+    "gce": f"[CLUSTER]\nPROVIDER = gce\n\n[GCE]\nPROJECT_ID = {GCE_PROJECT}\n",
 }
 EHPC = ("-m", "elastichpc")
 # The guide's `ehpcutils` (the console script of this checkout, not an installed one).
@@ -41,11 +45,19 @@ class LabCli:
     conf: Path
 
     def __call__(self, *argv: str, timeout: float = 600, program: tuple[str, ...] = EHPC) -> Result:
-        env = {"EHPC_STATE_DIR": str(self.state), "EHPC_CONFIG": str(self.conf),
-               "PYTHONPATH": str(ROOT / "src"), "HOME": str(self.state.parent)}
-        command = self.lab.command(["env", *(f"{k}={v}" for k, v in env.items()),
-                                    "python3", *program, *argv])
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        return self._run(["env", f"EHPC_CONFIG={self.conf}", "python3", *program, *argv], timeout)
+
+    def guide(self, tool: str, *argv: str, timeout: float = 600) -> Result:
+        """The guide's ./ehpcutils or ./ehpc-client run as the guide runs them: from the
+        directory holding cluster.conf, which they read as ./cluster.conf."""
+        return self._run(["env", "-u", "EHPC_CONFIG", "python3", str(ROOT / tool), *argv], timeout)
+
+    def _run(self, argv: list[str], timeout: float) -> Result:
+        env = {"EHPC_STATE_DIR": str(self.state), "PYTHONPATH": str(ROOT / "src"),
+               "HOME": str(self.state.parent)}
+        command = self.lab.command(["env", *(f"{k}={v}" for k, v in env.items()), *argv])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              cwd=self.conf.parent)
         return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -107,3 +119,63 @@ def machines_of(lab: Lab) -> dict[str, dict[str, Any]]:
                 name = machine["hostname"]
             found[name] = machine
     return found
+
+
+# ---- the guide's own lines ------------------------------------------------------------------
+# Each cloud's cluster is made the guide's way (3.a): configuration mode on AWS and Azure
+# (./ehpcutils and a cluster.conf in the guide's format, 2.e), command mode on GCE (./ehpc-client,
+# whose GCE line names everything the lab needs: project, zone, image, OAuth credential).
+GUIDE_MODE = {"aws": "configuration", "gce": "command", "azure": "configuration"}
+
+
+def azure_conf(lab: Lab) -> str:
+    """The lab's [FIREWALL] and [AZURE] sections (its Azure credentials and endpoints)."""
+    azure = Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text()
+    return azure[azure.index("[FIREWALL]"):]
+
+
+def guide_files(lab: Lab, cloud: str, home: Path, name: str, size: int, spot_price: str,
+                gluster: bool) -> None:
+    """cluster.conf in the guide's format (its section and key names) for the guide's lines,
+    and on GCE the stored OAuth credential its command line names."""
+    # The guide has no key for these: spot compute nodes (it has spot only as separate AWS
+    # requests, 3.d) and GlusterFS as the shared directory at create (it installs GlusterFS
+    # on a running cluster, 4.d). ehpc's own [CLUSTER] keys say them, in the same file.
+    ours = f"SPOT = true\nSPOT_PRICE = {spot_price}\n" + ("GLUSTER = true\n" if gluster else "")
+    cluster = f"[CLUSTER]\n# CLUSTER CONFIGURATION\nCLUSTER_PREFIX = {name}\n"
+    if GUIDE_MODE[cloud] == "command":  # the size is --count; the guide's submit (5.b, always
+        (home / "cluster.conf").write_text(cluster + ours)  # configuration mode) reads the name
+        oauth = home / GCE_OAUTH
+        oauth.parent.mkdir(parents=True, exist_ok=True)
+        # A stored user credential refreshed at the emulator's token endpoint (the real one is
+        # oauth2.googleapis.com): ehpc signs in with it the way the guide's OAuth 2.0 file does.
+        oauth.write_text(json.dumps({
+            "type": "authorized_user", "client_id": "lab-client", "client_secret": "lab-secret",
+            "refresh_token": "lab-refresh", "token_uri": lab.env()["EHPC_GCE_ENDPOINT"] + "/token"}))
+        return
+    cluster += f"CLUSTER SIZE = {size}\n{ours}\n"
+    if cloud == "aws":
+        cluster += (f"[IMAGE]\n# IMAGE CONFIGURATION\nAWS_IMAGE_ID = {aws_image(lab)}\n\n"
+                    "[AWS]\n# AMAZON WEB SERVICES CONFIGURATIONS\nINSTANCE TYPE = t3.micro\n"
+                    "MASTER_TYPE = t3.small\nREGION = EU1\n"  # the guide's name of eu-west-1
+                    # No guide key: the guide's AMIs are Ubuntu's (user ubuntu); the lab's
+                    # image is Debian's, whose login user is admin.
+                    "SSH_USER = admin\n")
+    (home / "cluster.conf").write_text(cluster + (azure_conf(lab) if cloud == "azure" else ""))
+
+
+def guide_create(cloud: str, name: str, size: int) -> tuple[str, ...]:
+    """The guide's create line (3.a) for the cloud, in its mode."""
+    if GUIDE_MODE[cloud] == "configuration":
+        return ("ehpcutils", f"--provider={cloud}", "--create")
+    # The guide's image (elastichpc37) is a pre-configured image of the user's own project;
+    # the emulator knows only public images, so the line names one by its full path.
+    return ("ehpc-client", "--command", f"--oauth={GCE_OAUTH}", f"--count={size}",
+            "--type=e2-standard-2", "--region=us-central1-a",
+            "--image=projects/debian-cloud/global/images/family/debian-12",
+            f"--project={GCE_PROJECT}", f"--cluster={name}", "--kpair=keys/key", "--create")
+
+
+def gce_command(*action: str) -> tuple[str, ...]:
+    """A GCE command-mode line (4.a, 4.f, 4.g, 3.c): the action, then the guide's credentials."""
+    return ("ehpc-client", *action, "--command", f"--project={GCE_PROJECT}", f"--oauth={GCE_OAUTH}")

@@ -156,7 +156,10 @@ class Lab:
         """The supervisor's control API (from inside the lab)."""
         request = urllib.request.Request(self.state()["control"] + path, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
+            # A POST powers a machine off (its processes get up to 5 s, then its disks, network
+            # and tree go) and may boot it again before it answers: under a load average of ~4
+            # on 2 cores a GCE reboot took longer than 30 s.
+            with urllib.request.urlopen(request, timeout=120) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as err:  # the supervisor says why in the body
             raise RuntimeError(f"{method} {path}: {err.code} {err.read().decode(errors='replace')}"
