@@ -25,6 +25,7 @@ def have_local_cluster_support() -> str | None:
     return f"missing system tools: {missing}" if missing else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With `-n N` (scripts/run-tests.sh), each module runs whole on one worker, as its tests
     share the module's clusters; the cloud lab's modules share one worker, as they share the
