@@ -14,7 +14,7 @@ import json
 import shlex
 import sys
 import tarfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,5 +137,7 @@ def sync_nodes(context: ClusterContext) -> list[NodeRow]:
     gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
     context.journal.remove_nodes(context.name, gone)
     context.journal.put_nodes(rows)
-    write_cluster_ssh(context, rows)
+    # As create left them: this machine reaches an overlay's compute nodes through the head.
+    write_cluster_ssh(context, [replace(r, address="", private_address=r.overlay_address)
+                                if r.role != "head" and r.overlay_address else r for r in rows])
     return rows
