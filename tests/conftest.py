@@ -25,17 +25,6 @@ def have_local_cluster_support() -> str | None:
     return f"missing system tools: {missing}" if missing else None
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With `-n N` (scripts/run-tests.sh), each module runs whole on one worker, as its tests
-    share the module's clusters; the cloud lab's modules share one worker, as they share the
-    session's lab."""
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        group = "lab" if module.startswith("tests/lab/") else module
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "state"

@@ -26,7 +26,9 @@ def lab() -> Iterator[Lab]:
     why = lab_unavailable()
     if why:
         pytest.skip(why)
-    the_lab = Lab(os.environ.get("EHPC_LAB_NAME", "ehpclab-test"))
+    # One lab per pytest-xdist worker: each lab module may run on either worker.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    the_lab = Lab(os.environ.get("EHPC_LAB_NAME", "ehpclab-test") + (f"-{worker}" if worker else ""))
     the_lab.up(owner=os.getpid())
     try:
         yield the_lab
