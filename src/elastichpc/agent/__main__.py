@@ -63,8 +63,7 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
 
         done = f"request {args.request} done"
         with membership_lock(directory):
-            if not (args.request and ("resize", done) in
-                    {(kind, message) for _, kind, message in context.journal.events(context.name)}):
+            if not (args.request and done in context.journal.messages(context.name, "resize")):
                 if args.add:
                     membership.add_nodes(context, membership.next_names(context, args.add),
                                          ConsoleProgress())

@@ -126,7 +126,7 @@ def call_agent(context: ClusterContext, argv: list[str], timeout: float | None =
 
 def has_agent(context: ClusterContext) -> bool:
     """Whether create left an agent on the head (it may have changed the nodes since)."""
-    return any(kind == "agent" for _, kind, _ in context.journal.events(context.name))
+    return bool(context.journal.messages(context.name, "agent"))
 
 
 def sync_nodes(context: ClusterContext) -> list[NodeRow]:

@@ -118,8 +118,7 @@ def _made_here(journal: Journal | None, cluster: str, disk: Disk, size_gb: int |
     carries the cluster's tag), of the size asked again."""
     return (journal is not None and bool(cluster) and disk.cluster == cluster
             and (not size_gb or disk.size_gb == size_gb)
-            and any(kind == "disk" and message == f"{disk.name} creating"
-                    for _, kind, message in journal.events(cluster)))
+            and f"{disk.name} creating" in journal.messages(cluster, "disk"))
 
 
 def snapshot_disk(provider: Provider, ref: str, name: str) -> Snapshot:
@@ -190,8 +189,7 @@ def attach_disk(
 def _rerun(context: ClusterContext, disk: str, machine: str, mount_point: str) -> bool:
     """The last the journal heard of `disk` is this attach: started and never reported (the
     command was killed), or finished: a rerun completes it (or just reports it)."""
-    said = [m for _, kind, m in context.journal.events(context.name)
-            if kind == "disk" and m.startswith(f"{disk} ")]
+    said = [m for m in context.journal.messages(context.name, "disk") if m.startswith(f"{disk} ")]
     return bool(said) and said[-1] in (f"{disk} attaching to {machine}",
                                        f"{disk} mounted at {mount_point} on {machine}")
 

@@ -106,6 +106,11 @@ def add_nodes(context: ClusterContext, names: list[str], progress: Progress, pla
     nodes, so only the new nodes are configured)."""
     spec, fleet = context.spec, context.fleet
     place = spec.pool(place or spec.pools[0].name).name
+    if spec.overlay and not fleet.provider(place).capabilities.private_boot:
+        # A node joining later gets its overlay key in its boot script, which is user-data there.
+        raise ConfigError(f"adding nodes to {place} of {context.name} is not supported: a new "
+                          "cloud node of a cluster across clouds or sites would get its overlay "
+                          "key in user-data")
     stay = running_machines(context, names) if stay is None else stay
     if not any(m.role == "head" for m in stay):
         raise EhpcError(f"the head of {context.name} is not running")
@@ -113,11 +118,6 @@ def add_nodes(context: ClusterContext, names: list[str], progress: Progress, pla
         fleet.pool_of[name] = place
     plans = [plan_node(spec, fleet, context.keys, name, "compute", place) for name in names]
     head = next(m for m in stay if m.role == "head")
-    if spec.overlay and not fleet.provider(place).capabilities.private_boot:
-        # A node joining later gets its overlay key in its boot script, which is user-data there.
-        raise ConfigError(f"adding nodes to {place} of {context.name} is not supported: a new "
-                          "cloud node of a cluster across clouds or sites would get its overlay "
-                          "key in user-data")
     overlay = overlay_boot(context, plans, head) if spec.overlay else {}
     with progress.step(f"launching {len(names)} nodes on {place}"):
         joined = fleet.launch(plans, progress.detail)

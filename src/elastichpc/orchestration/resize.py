@@ -55,7 +55,7 @@ def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now
 def _unfinished(journal: Journal, name: str, asked: str) -> str:
     """The request id of this very resize when the journal's last word on resizes is that it
     was asked and not that it was done (the command was killed); else ""."""
-    said = [message for _, kind, message in journal.events(name) if kind == "resize"]
+    said = journal.messages(name, "resize")
     request, _, rest = said[-1].partition(" ") if said else ("", "", "")
     return request if rest == f"asked: {asked}" else ""
 

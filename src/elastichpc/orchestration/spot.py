@@ -110,10 +110,10 @@ def _request(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progre
 
 
 def monitor_options(journal: Journal, cluster: str) -> dict[str, object]:
-    for _, kind, message in reversed(journal.events(cluster)):
-        if kind == "spot-monitor":
-            options: dict[str, object] = json.loads(message)
-            return options
+    said = journal.messages(cluster, "spot-monitor")
+    if said:
+        options: dict[str, object] = json.loads(said[-1])
+        return options
     return {"interval": DEFAULT_INTERVAL, "provision_only": False}
 
 

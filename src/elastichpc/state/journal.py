@@ -305,6 +305,13 @@ class Journal:
         ).fetchall()
         return [tuple(row) for row in rows]
 
+    def messages(self, cluster: str, kind: str) -> list[str]:
+        """The messages of the cluster's events of one kind, oldest first."""
+        rows = self._db.execute(
+            "SELECT message FROM events WHERE cluster = ? AND kind = ? ORDER BY id", (cluster, kind)
+        ).fetchall()
+        return [row[0] for row in rows]
+
     @staticmethod
     def _event(db: sqlite3.Connection, cluster: str, kind: str, message: str) -> None:
         db.execute(

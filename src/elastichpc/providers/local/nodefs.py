@@ -59,8 +59,8 @@ def setup_script(
     # or virtualenv under them is out of reach by path.
     lent = python_paths([cluster_dir.parent, state_dir()])
     for index, path in enumerate(lent):
-        lines += [f"mkdir -p {q(str(node_dir / 'lent' / str(index)))}",
-                  f"mount --bind {q(path)} {q(str(node_dir / 'lent' / str(index)))}"]
+        held = q(str(_held(node_dir, index)))
+        lines += [f"mkdir -p {held}", f"mount --bind {q(path)} {held}"]
     for target in OVERLAYS:
         layer = node_dir / target.strip("/").replace("/", "-")
         upper, work = layer / "upper", layer / "work"
@@ -117,6 +117,11 @@ def _seen_in_node(path: Path) -> bool:
             and not any(path.is_relative_to(o) for o in own))
 
 
+def _held(node_dir: Path, index: int) -> Path:
+    """Where setup_script holds the node's `index`-th lent Python path until node_root binds it."""
+    return node_dir / "lent" / str(index)
+
+
 def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
               shared_dir: str, lent: list[str]) -> list[str]:
     q = shlex.quote
@@ -138,7 +143,7 @@ def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
     lines.append(f"mkdir -p {home} {r}/root && chmod 0711 {home} && mount --bind {home} {r}/root")
     for index, path in enumerate(lent):  # held by setup_script, read-only here
         inside = q(str(root / path.lstrip("/")))
-        lines += [f"mkdir -p {inside}", f"mount --bind {q(str(node_dir / 'lent' / str(index)))} {inside}",
+        lines += [f"mkdir -p {inside}", f"mount --bind {q(str(_held(node_dir, index)))} {inside}",
                   f"mount -o remount,bind,ro {inside}"]
     inside = q(str(root / str(cluster_dir).lstrip("/")))
     lines.append(f"mkdir -p {inside} && mount --bind {q(str(cluster_dir))} {inside}")
