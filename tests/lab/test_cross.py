@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -27,6 +26,7 @@ from .clouds import (
     Result,
     aws_image,
     aws_leftovers,
+    azure_conf,
     emulator_leftovers,
     lab_ec2,
     machines_of,
@@ -45,14 +45,13 @@ OVERLAY_PORT = 51820
 def cross_conf(lab: Lab) -> str:
     """The guide's cluster.conf for a cross cluster, with the lab's accounts (the Azure one's
     [FIREWALL] and [AZURE] sections as the lab writes them)."""
-    azure = Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text()
     return (f"[CLUSTER]\nCLUSTER_PREFIX = {NAME}\nGLUSTER = true\n\n"
             "[CROSS]\nAWS = 1\nGCE = 2\nAZURE = 1\nMASTER = aws\n\n"
             f"[IMAGE]\nAWS_IMAGE_ID = {aws_image(lab)}\n\n"
             f"[AWS]\naccessKey = testing\nsecretKey = testing\nREGION = {AWS_REGION}\n"
             "SSH_USER = admin\nINSTANCE TYPE = t3.micro\nMASTER_TYPE = t3.small\n\n"
             "[GCE]\nPROJECT_ID = ehpc-lab\n\n"
-            + azure[azure.index("[FIREWALL]"):])
+            + azure_conf(lab))
 
 
 class Cross:
