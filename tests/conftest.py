@@ -25,6 +25,19 @@ def have_local_cluster_support() -> str | None:
     return f"missing system tools: {missing}" if missing else None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Once per run, before any worker starts: what a killed earlier run left (tests/sweep.py)."""
+    if hasattr(session.config, "workerinput") or have_local_cluster_support():
+        return
+    from .sweep import sweep
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for line in sweep():
+        if reporter:
+            reporter.write_line(f"sweep: {line}")
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "state"
