@@ -23,7 +23,7 @@ packages=(
   zsh                                                  # the zsh completion test
   wireguard-tools wireguard-go nftables iperf3         # the overlay between sites, its firewall
   debootstrap apt-utils gnupg                          # the cloud lab: image, package mirror
-  chromium                                             # the dashboard's browser test (Playwright)
+  chromium libatomic1                                  # the dashboard's browser test (Playwright; its node driver needs libatomic)
 )
 missing=()
 for pkg in "${packages[@]}"; do

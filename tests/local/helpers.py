@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,14 @@ class Ehpc:
                check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("cluster", "create", "--name", name, "--size", str(size),
                         "--local-root-dir", str(self.local_root), *extra, check=check)
+
+
+def interruptible(*args: str, env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:
+    """`ehpc ARGS` started as from a terminal, where SIGINT is Ctrl-C. A suite started in the
+    background (`cmd &` without job control) hands its children SIGINT ignored, and Python then
+    never raises KeyboardInterrupt."""
+    return subprocess.Popen([sys.executable, "-m", "elastichpc", *args], env=env, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
 
 
 def node_pids(name: str) -> list[int]:

@@ -8,7 +8,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from elastichpc.orchestration.jobs import jobs_status
 from elastichpc.remote import ClusterShell
 from elastichpc.state import Journal
 
-from .helpers import ROOT, Ehpc, leftovers, node_pids
+from .helpers import ROOT, Ehpc, interruptible, leftovers, node_pids
 
 NAME = "clst1"
 
@@ -35,11 +34,9 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehpc]:
 
 def _interrupted_create(cli: Ehpc) -> None:
     """Start a create and Ctrl-C it once its machines are recorded."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "elastichpc", "cluster", "create", "--name", NAME, "--size", "1",
-         "--local-root-dir", str(cli.local_root)],
-        env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    proc = interruptible("cluster", "create", "--name", NAME, "--size", "1",
+                         "--local-root-dir", str(cli.local_root),
+                         env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     journal = Journal(Path(cli.env["EHPC_STATE_DIR"]))
     deadline = time.monotonic() + 120
     while not journal.nodes(NAME) and proc.poll() is None and time.monotonic() < deadline:

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ..storage.helpers import StorageCli, remove_empty_dirs
-from .helpers import ROOT
+from .helpers import ROOT, interruptible
 from .test_guide_commands import Guide
 
 NAME = "hi-hard"
@@ -109,8 +108,8 @@ def test_logs_of_one_array_task(cli: Cli) -> None:
 
 
 def test_ctrl_c_while_waiting_names_the_job(cli: Cli) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "elastichpc", "job", "submit", NAME, "--wait",
-                             "--", "sleep 20"], env=cli.env, stderr=subprocess.PIPE, text=True)
+    proc = interruptible("job", "submit", NAME, "--wait", "--", "sleep 20", env=cli.env,
+                         stderr=subprocess.PIPE)
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert first.startswith("Submitted job ")

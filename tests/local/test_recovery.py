@@ -19,7 +19,7 @@ import elastichpc
 from elastichpc.providers.local.control import server_pids
 from elastichpc.system_packages import missing_packages
 
-from .helpers import ROOT, Ehpc, leftovers, node_pids
+from .helpers import ROOT, Ehpc, interruptible, leftovers, node_pids
 
 
 @pytest.fixture
@@ -31,11 +31,9 @@ def cli(tmp_path: Path) -> Iterator[Ehpc]:
 
 def _interrupt_create(cli: Ehpc, name: str, size: int) -> subprocess.CompletedProcess[str]:
     """Start a create and press Ctrl-C once its machines are being made."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "elastichpc", "cluster", "create", "--name", name, "--size", str(size),
-         "--local-root-dir", str(cli.local_root)],
-        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = interruptible("cluster", "create", "--name", name, "--size", str(size),
+                         "--local-root-dir", str(cli.local_root),
+                         env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not (cli.local_root / name / "nodes").exists():
         assert proc.poll() is None and time.monotonic() < deadline
