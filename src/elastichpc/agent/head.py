@@ -2,12 +2,14 @@
 
 `seed` takes what the client uploaded; `open_head` gives the same ClusterContext the client's
 commands use, with the provider built from the root-only credentials file (on the local
-provider, the cluster's control endpoint instead of the host itself).
+provider, the cluster's control endpoint instead of the host itself; on a cloud, the
+environment its SDK reads: the client's resolved credentials, region and endpoints).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ def open_head(directory: Path) -> ClusterContext:
     journal = Journal(state_dir(directory))
     (row,) = journal.clusters()
     secrets = json.loads((directory / "credentials.json").read_text())
+    os.environ.update(secrets.get("environment", {}))  # before any provider is made
     settings = Settings({(section, key): value for section, key, value in secrets["secrets"]})
     context = ClusterContext(journal, row, settings)
     if "control_url" in secrets["access"]:  # local places: through the control endpoint
