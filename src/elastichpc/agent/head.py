@@ -33,6 +33,7 @@ def open_head(directory: Path) -> ClusterContext:
     os.environ.update(secrets.get("environment", {}))  # before any provider is made
     settings = Settings({(section, key): value for section, key, value in secrets["secrets"]})
     context = ClusterContext(journal, row, settings)
+    context.fleet.from_head = True
     if "control_url" in secrets["access"]:  # local places: through the control endpoint
         from ..providers.local.control import ControlClient
 
@@ -70,6 +71,6 @@ def seed(directory: Path, incoming: Path) -> None:
 
 def _on_head(row: NodeRow) -> NodeRow:
     """From the head every node is reached at its overlay address (a cluster across sites or
-    clouds), else its private one."""
-    row.address = row.overlay_address or row.private_address or row.address
+    clouds), else its private one (Fleet.from_head)."""
+    row.private_address = row.overlay_address or row.private_address or row.address
     return row
