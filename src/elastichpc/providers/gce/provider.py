@@ -20,7 +20,7 @@ from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
 from ..network import source_cidr
 from ..preview import MachineGroup, Preview
 from .api import ComputeApi
-from .credentials import load_credentials
+from .credentials import AGENT_CREDENTIAL, agent_credential, load_credentials
 from .firewall import cluster_rules, is_cluster_rule, overlay_rule
 from .nodes import DEFAULT_IMAGE, DEFAULT_INSTANCE_SCOPES, NodeShape, machine_of
 
@@ -55,6 +55,11 @@ class GceProvider(Provider):
 
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
         _ = self.api  # credentials and project, without a network call
+
+    def agent_environment(self) -> dict[str, str]:
+        found = {ENDPOINT_ENV: self.endpoint} if self.endpoint else {}
+        credential = agent_credential(self.settings)
+        return {**found, AGENT_CREDENTIAL: credential} if credential else found
 
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         from .preview import preview
