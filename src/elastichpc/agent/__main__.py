@@ -4,7 +4,7 @@ run                      the daemon
 seed DIR                 take what the client uploaded (install)
 check CLIENT_PYTHON      whether the agent can run here: its libraries import and its providers
                          are ready (install; CLIENT_PYTHON: the version the libraries came from)
-nodes | events           JSON for the client
+nodes | events           JSON for the client (nodes: with their pinned host keys)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
 """
@@ -59,8 +59,9 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
     context = open_head(directory)
     if args.command == "check":
         check(context, args.client_python)
-    elif args.command == "nodes":
-        print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
+    elif args.command == "nodes":  # with the host key each node is pinned to here
+        print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name)}
+                          for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
     elif args.command == "resize":

@@ -161,10 +161,17 @@ def has_agent(context: ClusterContext) -> bool:
 
 
 def sync_nodes(context: ClusterContext) -> list[NodeRow]:
-    """Take the agent's node list as the truth (it made the changes) and rewrite the SSH files."""
+    """Take the agent's node list as the truth (it made the changes), with the host keys it
+    pinned (a node it launched: read over the cluster's network, as create reads them, and
+    handed over the head's verified connection), and rewrite the SSH files."""
     from ..orchestration.membership import write_cluster_ssh
 
-    rows = [NodeRow(**n) for n in call_agent(context, ["nodes"])]
+    listed = call_agent(context, ["nodes"])
+    for node in listed:
+        key = node.pop("host_key", "")  # (none from an agent an older client installed)
+        if key:
+            context.keys.pin_host_key(node["name"], key)
+    rows = [NodeRow(**n) for n in listed]
     gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
     context.journal.remove_nodes(context.name, gone)
     context.journal.put_nodes(rows)
