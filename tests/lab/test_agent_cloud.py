@@ -140,6 +140,8 @@ def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:
     cli, name = cluster.cli, cluster.name
     done = cli("cluster", "terminate", name)
     assert done.code == 0, done.err
+    # First, so that it does not take the compute nodes going away for lost ones to replace.
+    assert "✓ stopping the head agent" in done.err and "not stopped" not in done.err, done.err
     wait_for(lambda: not [n for n in machines_of(lab) if n.startswith(name)], 180, "machines gone")
     left = aws_leftovers if cluster.cloud == "aws" else emulator_leftovers
     assert left(lab, name) == []

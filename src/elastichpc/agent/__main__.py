@@ -4,6 +4,8 @@ run                      the daemon
 seed DIR                 take what the client uploaded (install)
 check CLIENT_PYTHON      whether the agent can run here: its libraries import and its providers
                          are ready (install; CLIENT_PYTHON: the version the libraries came from)
+stop                     stop the daemon for good (terminate: it must not replace the nodes
+                         that are being removed)
 nodes | events           JSON for the client (nodes: with their pinned host keys)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
@@ -12,7 +14,11 @@ resize --add N | --remove NODE... [--now] [--request ID]   change the nodes unde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
+import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run")
     sub.add_parser("seed").add_argument("incoming")
     sub.add_parser("check").add_argument("client_python")
+    sub.add_parser("stop")
     sub.add_parser("nodes")
     sub.add_parser("events")
     resize = sub.add_parser("resize")
@@ -56,6 +63,10 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
 
         Agent(directory).run()
         return 0
+    if args.command == "stop":
+        stop(directory)
+        print("null")
+        return 0
     context = open_head(directory)
     if args.command == "check":
         check(context, args.client_python)
@@ -80,6 +91,21 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
                     context.journal.event(context.name, "resize", done)
         print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
     return 0
+
+
+def stop(directory: Path) -> None:
+    """The service, else the restart loop's process group (the loop, the daemon and its
+    children), then the membership lock: no change of the nodes is under way after this."""
+    from .head import membership_lock
+
+    if Path("/run/systemd/system").is_dir():
+        subprocess.run(["systemctl", "disable", "--now", "ehpc-agent"], capture_output=True)
+    supervisor = directory / "supervisor.pid"
+    if supervisor.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(supervisor.read_text()), signal.SIGKILL)
+    with membership_lock(directory):
+        pass
 
 
 def check(context: ClusterContext, client_python: str) -> None:

@@ -155,6 +155,18 @@ def call_agent(context: ClusterContext, argv: list[str], timeout: float | None =
     return json.loads(result.stdout or "null")
 
 
+def stop_agent(context: ClusterContext, progress: Progress) -> None:
+    """Stop the head agent before its cluster is removed: it would replace the nodes going away
+    (a compute node gone while the head still runs is a lost node to it)."""
+    if not has_agent(context):
+        return
+    try:
+        with progress.step("stopping the head agent"):
+            call_agent(context, ["stop"], timeout=60)
+    except EhpcError as err:
+        progress.note(f"the head agent was not stopped ({err}): terminating anyway")
+
+
 def has_agent(context: ClusterContext) -> bool:
     """Whether create left an agent on the head (it may have changed the nodes since)."""
     return bool(context.journal.messages(context.name, "agent"))
