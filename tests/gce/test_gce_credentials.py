@@ -112,3 +112,28 @@ def test_project_is_required(gce_server: EmulatorServer) -> None:
 
     with pytest.raises(ConfigError, match=r"\[GCE\] PROJECT_ID is not set"):
         get_provider("gce", settings).check_ready()
+
+
+@pytest.mark.parametrize("kind", ["service-account key", "stored user credential"])
+def test_the_head_agent_signs_in_as_the_client(gce_server: EmulatorServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """The agent's environment carries the credential itself: the head has none of the files
+    its settings name."""
+    token_uri = f"{gce_server.url}/token"
+    if kind == "service-account key":
+        files = {"GCE__CREDENTIALS_FILE": service_account_file(tmp_path / "sa.json", token_uri,
+                                                               gce_server.emulator)}
+        caller = "self-signed JWT of ehpc@sa-project.iam.gserviceaccount.com"
+    else:
+        stored = tmp_path / "GCE.dat"
+        stored.write_text(json.dumps({"type": "authorized_user", "client_id": "cid",
+                                      "client_secret": "s3cret", "refresh_token": "1//r",
+                                      "token_uri": token_uri}))
+        files, caller = {"GCE__OAUTH_STORAGE": stored}, "token from refresh_token"
+    environment = gce_provider(**files).agent_environment()
+    for path in files.values():
+        path.unlink()
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    assert gce_provider(**files).disks() == []
+    assert gce_server.emulator.callers == [caller]

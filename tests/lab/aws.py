@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .machines import Disk, Spec
-from .network import gateway
+from .network import API_IP, gateway
 
 PORT = 5000
 LOGIN_USER = "admin"  # the login user of Debian's AMIs (the lab's image is Debian 12)
@@ -45,14 +45,18 @@ def start(machines: Path) -> Any:
         return str(UNSUBNETTED + next(addresses))
 
     moto_instances.random_private_ip = private_ip  # type: ignore[assignment]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=False)
+    server = ThreadedMotoServer(ip_address=API_IP, port=PORT, verbose=False)
     server.start()
     return server
 
 
+# moto takes any key; the lab's is one no other file holds (tests look for it where it must not be).
+SECRET_KEY = "lab-aws-secret-5f1e9c"
+
+
 def env() -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}", "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+    return {"AWS_ENDPOINT_URL": f"http://{API_IP}:{PORT}", "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 def _backends() -> list[Any]:

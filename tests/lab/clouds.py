@@ -14,9 +14,10 @@ from .control import ROOT, Lab
 
 AWS_REGION = "eu-west-1"
 AGENT_FAILED = "starting the head agent"  # create's last step (see HEAD_AGENT)
-HEAD_AGENT = ("issue 12 head agent on a cloud: it runs the package with the head's python3, but a "
-              "stock image has no cloud SDK (boto3 / google-cloud-compute / azure-mgmt) and no "
-              "way to install one, so `starting the head agent` fails and the create ends 'failed' "
+AGENT_CLOUDS = {"aws", "gce"}  # clouds whose head runs the agent (tests/lab/test_agent_cloud.py)
+HEAD_AGENT = ("issue 12 head agent on Azure: its sign-in (a certificate file and the lab's CA "
+              "bundle, on the client) and the lab's ARM fake (on 127.0.0.1 of the lab) are not "
+              "given to the head, so `starting the head agent` fails and the create ends 'failed' "
               "(the cluster itself is up)")
 GCE_PROJECT = "ehpc-lab"
 GCE_OAUTH = "config/GCE.dat"  # the guide's stored OAuth credential, relative to cluster.conf
@@ -145,13 +146,7 @@ def guide_files(lab: Lab, cloud: str, home: Path, name: str, size: int, spot_pri
     cluster = f"[CLUSTER]\n# CLUSTER CONFIGURATION\nCLUSTER_PREFIX = {name}\n"
     if GUIDE_MODE[cloud] == "command":  # the size is --count; the guide's submit (5.b, always
         (home / "cluster.conf").write_text(cluster + ours)  # configuration mode) reads the name
-        oauth = home / GCE_OAUTH
-        oauth.parent.mkdir(parents=True, exist_ok=True)
-        # A stored user credential refreshed at the emulator's token endpoint (the real one is
-        # oauth2.googleapis.com): ehpc signs in with it the way the guide's OAuth 2.0 file does.
-        oauth.write_text(json.dumps({
-            "type": "authorized_user", "client_id": "lab-client", "client_secret": "lab-secret",
-            "refresh_token": "lab-refresh", "token_uri": lab.env()["EHPC_GCE_ENDPOINT"] + "/token"}))
+        gce_oauth(lab, home)
         return
     cluster += f"CLUSTER SIZE = {size}\n{ours}\n"
     if cloud == "aws":
@@ -162,6 +157,21 @@ def guide_files(lab: Lab, cloud: str, home: Path, name: str, size: int, spot_pri
                     # image is Debian's, whose login user is admin.
                     "SSH_USER = admin\n")
     (home / "cluster.conf").write_text(cluster + (azure_conf(lab) if cloud == "azure" else ""))
+
+
+GCE_REFRESH_TOKEN = "lab-refresh-7c2d"  # the stored credential's secret (found nowhere else)
+
+
+def gce_oauth(lab: Lab, home: Path) -> Path:
+    """The guide's stored OAuth credential (home/GCE_OAUTH): a user credential refreshed at the
+    emulator's token endpoint (the real one is oauth2.googleapis.com); ehpc signs in with it the
+    way the guide's OAuth 2.0 file does."""
+    oauth = home / GCE_OAUTH
+    oauth.parent.mkdir(parents=True, exist_ok=True)
+    oauth.write_text(json.dumps({
+        "type": "authorized_user", "client_id": "lab-client", "client_secret": "lab-secret",
+        "refresh_token": GCE_REFRESH_TOKEN, "token_uri": lab.env()["EHPC_GCE_ENDPOINT"] + "/token"}))
+    return oauth
 
 
 def guide_create(cloud: str, name: str, size: int) -> tuple[str, ...]:

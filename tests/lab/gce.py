@@ -13,18 +13,19 @@ from tests.emulators.gce import EmulatorServer
 from tests.emulators.gce.resources import last_segment
 
 from .machines import Disk, Spec
+from .network import API_IP
 
 PORT = 8085
 SUBNET = "10.128.0.0/16"  # the emulator hands out 10.128.0.2, .3... on every network
 
 
 def start() -> EmulatorServer:
-    return EmulatorServer(PORT).start()
+    return EmulatorServer(PORT, API_IP).start()
 
 
 def env() -> dict[str, str]:
     # google-auth must never look for a metadata server: these are read at its import.
-    return {"EHPC_GCE_ENDPOINT": f"http://127.0.0.1:{PORT}", "NO_GCE_CHECK": "true",
+    return {"EHPC_GCE_ENDPOINT": f"http://{API_IP}:{PORT}", "NO_GCE_CHECK": "true",
             "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9"}
 
 

@@ -6,9 +6,9 @@ NAT in the "internet gateway" (this namespace): the instance only sees its priva
 nftables (table ip lab): DNAT public -> private (from the lab and between instances), SNAT of an
 instance's traffic to its public address, no forwarding between two cloud networks except
 through public addresses, and only instances with an outbound path (a public address, or a
-NAT gateway) reach the mirror. An instance behind a NAT gateway reaches public addresses from
-the gateway's address (Azure: even when it has a public address of its own). Nothing here
-routes off the machine: the namespace has no link to it.
+NAT gateway) reach the mirror and the clouds' APIs (API_IP). An instance behind a NAT gateway
+reaches public addresses from the gateway's address (Azure: even when it has a public address
+of its own). Nothing here routes off the machine: the namespace has no link to it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ INTERNET = "lab-inet"
 CALLER_NET = "203.0.113.0/24"  # TEST-NET-3: where the lab's own clients (ehpc, tests) come from
 CALLER_IP = "203.0.113.1"
 MIRROR_IP = "192.0.2.80"  # TEST-NET-1: deb.debian.org inside the lab
+# The clouds' API endpoints (the emulators), where the lab's clients and the machines with an
+# outbound path (a head agent calling its cloud) both reach them, as a real cloud's API is.
+API_IP = "192.0.2.10"
 
 RULES = f"""
 table ip lab {{
@@ -47,6 +50,7 @@ table ip lab {{
     type filter hook input priority filter; policy accept;
     ip saddr @machines ct state established,related accept
     ip saddr @machines ip saddr @outbound ip daddr {MIRROR_IP} tcp dport 80 accept
+    ip saddr @machines ip saddr @outbound ip daddr {API_IP} meta l4proto tcp accept
     ip saddr @machines drop
   }}
 }}
@@ -67,6 +71,7 @@ def setup() -> None:
     run("ip", "link", "add", INTERNET, "type", "bridge")
     run("ip", "addr", "add", f"{CALLER_IP}/24", "dev", INTERNET)
     run("ip", "addr", "add", f"{MIRROR_IP}/32", "dev", INTERNET)
+    run("ip", "addr", "add", f"{API_IP}/32", "dev", INTERNET)
     run("ip", "link", "set", INTERNET, "up")
     # Every address not in a cloud network is "the internet", which is this bridge only.
     run("ip", "route", "add", "default", "dev", INTERNET)

@@ -2,7 +2,11 @@
 
 run                      the daemon
 seed DIR                 take what the client uploaded (install)
-nodes | events           JSON for the client
+check CLIENT_PYTHON      whether the agent can run here: its libraries import and its providers
+                         are ready (install; CLIENT_PYTHON: the version the libraries came from)
+stop                     stop the daemon for good (terminate: it must not replace the nodes
+                         that are being removed)
+nodes | events           JSON for the client (nodes: with their pinned host keys)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
 """
@@ -10,12 +14,17 @@ resize --add N | --remove NODE... [--now] [--request ID]   change the nodes unde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
+import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import EhpcError
+from ..orchestration.context import ClusterContext
 from . import AGENT_DIR
 
 
@@ -25,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run")
     sub.add_parser("seed").add_argument("incoming")
+    sub.add_parser("check").add_argument("client_python")
+    sub.add_parser("stop")
     sub.add_parser("nodes")
     sub.add_parser("events")
     resize = sub.add_parser("resize")
@@ -52,9 +63,16 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
 
         Agent(directory).run()
         return 0
+    if args.command == "stop":
+        stop(directory)
+        print("null")
+        return 0
     context = open_head(directory)
-    if args.command == "nodes":
-        print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
+    if args.command == "check":
+        check(context, args.client_python)
+    elif args.command == "nodes":  # with the host key each node is pinned to here
+        print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name)}
+                          for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
     elif args.command == "resize":
@@ -73,6 +91,37 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
                     context.journal.event(context.name, "resize", done)
         print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
     return 0
+
+
+def stop(directory: Path) -> None:
+    """The service, else the restart loop's process group (the loop, the daemon and its
+    children), then the membership lock: no change of the nodes is under way after this."""
+    from .head import membership_lock
+
+    if Path("/run/systemd/system").is_dir():
+        subprocess.run(["systemctl", "disable", "--now", "ehpc-agent"], capture_output=True)
+    supervisor = directory / "supervisor.pid"
+    if supervisor.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(supervisor.read_text()), signal.SIGKILL)
+    with membership_lock(directory):
+        pass
+
+
+def check(context: ClusterContext, client_python: str) -> None:
+    """Import what the daemon imports and make each provider check itself (its SDK and
+    credentials, without changing anything), so that install says in one line why not."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        from .web import app  # noqa: F401  (starlette, uvicorn)
+
+        for place in context.fleet.places:
+            context.fleet.provider(place.name).check_ready(context.spec)
+    except ImportError as err:
+        why = (f": the head's Python is {here}, the client's {client_python}, and compiled "
+               "modules load only in the version they were built for" if here != client_python
+               else "")
+        raise EhpcError(f"cannot import {err.name or err}{why}") from None
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 `seed` takes what the client uploaded; `open_head` gives the same ClusterContext the client's
 commands use, with the provider built from the root-only credentials file (on the local
-provider, the cluster's control endpoint instead of the host itself).
+provider, the cluster's control endpoint instead of the host itself; on a cloud, the
+environment its SDK reads: the client's resolved credentials, region and endpoints).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +30,10 @@ def open_head(directory: Path) -> ClusterContext:
     journal = Journal(state_dir(directory))
     (row,) = journal.clusters()
     secrets = json.loads((directory / "credentials.json").read_text())
+    os.environ.update(secrets.get("environment", {}))  # before any provider is made
     settings = Settings({(section, key): value for section, key, value in secrets["secrets"]})
     context = ClusterContext(journal, row, settings)
+    context.fleet.from_head = True
     if "control_url" in secrets["access"]:  # local places: through the control endpoint
         from ..providers.local.control import ControlClient
 
@@ -67,6 +71,6 @@ def seed(directory: Path, incoming: Path) -> None:
 
 def _on_head(row: NodeRow) -> NodeRow:
     """From the head every node is reached at its overlay address (a cluster across sites or
-    clouds), else its private one."""
-    row.address = row.overlay_address or row.private_address or row.address
+    clouds), else its private one (Fleet.from_head)."""
+    row.private_address = row.overlay_address or row.private_address or row.address
     return row

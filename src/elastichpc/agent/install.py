@@ -4,7 +4,9 @@ The agent runs the client's own package: the files of the `elastichpc` package t
 imported are packed (with the scheduler scripts), so the head runs the same version even when the
 client is an editable checkout the head cannot see, and a later change of that checkout does not
 change a running agent. It runs with the client's interpreter path when the head has it (local
-nodes share this machine's /usr and /root), else the head's python3.
+nodes share this machine's /usr and /root), else the head's python3 with the client's own
+third-party libraries, the cluster's cloud SDKs among them (libraries.py). Before it is started
+the head checks that it can import them and reach its providers (`ehpc-agent check`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import shlex
 import sys
 import tarfile
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -22,10 +25,13 @@ from ..config.schema import SECTIONS
 from ..errors import EhpcError
 from ..orchestration.context import ClusterContext
 from ..orchestration.progress import Progress
+from ..providers import Provider
 from ..state import NodeRow
 from . import AGENT_DIR, LAUNCHER
+from .libraries import library_files
 
 PACKAGE = Path(__file__).resolve().parent.parent
+CLIENT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 KEY_FILES = ("id_ed25519", "id_ed25519.pub", "munge.key", "hostkeys", "overlay", "overlay-psk")
 
 # Runs on the head as root with the bundle on standard input. Replaces the package, credentials
@@ -33,12 +39,12 @@ KEY_FILES = ("id_ed25519", "id_ed25519.pub", "munge.key", "hostkeys", "overlay",
 _INSTALL = r"""
 set -euo pipefail
 umask 077
-D=$1 PY=$2
+D=$1 PY=$2 CLIENT_PYTHON=$3
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 install -d -m 0700 "$D"
 rm -rf "$D/incoming"
 install -d -m 0700 "$D/incoming"
-tar -x -C "$D/incoming"
+tar -xz -C "$D/incoming"
 rm -rf "$D/lib"
 mv "$D/incoming/lib" "$D/lib"
 mv -f "$D/incoming/credentials.json" "$D/credentials.json"
@@ -46,6 +52,7 @@ printf '#!/bin/sh\nexec env PYTHONPATH=%s %s -m elastichpc.agent "$@"\n' "$D/lib
 chmod 0700 "$D/ehpc-agent"
 "$D/ehpc-agent" seed "$D/incoming"
 rm -rf "$D/incoming"
+"$D/ehpc-agent" check "$CLIENT_PYTHON"
 if [ -d /run/systemd/system ]; then
   printf '%s\n' '[Unit]' 'Description=ElasticHPC head agent' '[Service]' \
     "ExecStart=$D/ehpc-agent run" 'Restart=always' 'RestartSec=1' '[Install]' \
@@ -71,12 +78,14 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o600) -> Non
 
 
 def bundle(context: ClusterContext) -> bytes:
-    """The package, the keys, the seed (cluster row and nodes) and the credentials, as a tar."""
+    """The package (and the libraries it needs where the head lacks them), the keys, the seed
+    (cluster row and nodes) and the credentials, as a compressed tar."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(PACKAGE.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                _add(tar, f"lib/elastichpc/{path.relative_to(PACKAGE)}", path.read_bytes(), 0o644)
+    # Level 1: a cloud's libraries are 25-77 MB, mostly text, packed in 1-2 s; more effort
+    # saves little more.
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for name, path in _lib_files(context):
+            _add(tar, f"lib/{name}", path.read_bytes(), 0o644)
         for name in KEY_FILES:
             source = context.keys.directory / name
             for path in [source] if source.is_file() else sorted(source.glob("*")):
@@ -89,13 +98,36 @@ def bundle(context: ClusterContext) -> bytes:
     return buffer.getvalue()
 
 
+def _providers(context: ClusterContext) -> list[Provider]:
+    return [context.fleet.provider(place.name) for place in context.fleet.places]
+
+
+def _lib_files(context: ClusterContext) -> Iterator[tuple[str, Path]]:
+    """elastichpc's files, then (for a head without the client's interpreter and packages)
+    those of its libraries with each cloud provider's extra."""
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            yield f"elastichpc/{path.relative_to(PACKAGE)}", path
+    if context.provider.capabilities.shares_host_software:
+        return
+    providers = _providers(context)
+    yield from library_files({p.name for p in providers},
+                             lambda name: all(p.agent_keeps(name) for p in providers))
+
+
 def credentials(context: ClusterContext) -> dict[str, Any]:
-    """What the agent needs to call the cluster's provider: its access (the local provider's
-    control endpoint) and the secret settings this call was given."""
+    """What the agent needs to call the cluster's providers: the head's provider's access (the
+    local provider's control endpoint), the environment under which each cloud's SDK calls
+    that cloud as this client does (credentials, region, endpoints), and the secret settings
+    this call was given."""
     settings = context.spec.settings
     secrets = [[section, key, value] for (section, key), value in settings.values.items()
                if SECTIONS[section][key].secret]
-    return {"access": context.provider.agent_access(context.name), "secrets": secrets}
+    environment: dict[str, str] = {}
+    for provider in _providers(context):
+        environment.update(provider.agent_environment())
+    return {"access": context.provider.agent_access(context.name), "environment": environment,
+            "secrets": secrets}
 
 
 def install_agent(context: ClusterContext, progress: Progress) -> None:
@@ -104,7 +136,7 @@ def install_agent(context: ClusterContext, progress: Progress) -> None:
     try:
         with progress.step("starting the head agent"):
             context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR,
-                                             sys.executable], input=bundle(context))
+                                             sys.executable, CLIENT_PYTHON], input=bundle(context))
     except EhpcError as err:
         progress.note(f"the head agent did not start (no resize, spot repair or autoscaling): {err}")
         context.journal.event(context.name, "agent-failed", str(err))
@@ -124,16 +156,35 @@ def call_agent(context: ClusterContext, argv: list[str], timeout: float | None =
     return json.loads(result.stdout or "null")
 
 
+def stop_agent(context: ClusterContext, progress: Progress) -> None:
+    """Stop the head agent before its cluster is removed: it would replace the nodes going away
+    (a compute node gone while the head still runs is a lost node to it)."""
+    if not has_agent(context):
+        return
+    try:
+        with progress.step("stopping the head agent"):
+            call_agent(context, ["stop"], timeout=60)
+    except EhpcError as err:
+        progress.note(f"the head agent was not stopped ({err}): terminating anyway")
+
+
 def has_agent(context: ClusterContext) -> bool:
     """Whether create left an agent on the head (it may have changed the nodes since)."""
     return bool(context.journal.messages(context.name, "agent"))
 
 
 def sync_nodes(context: ClusterContext) -> list[NodeRow]:
-    """Take the agent's node list as the truth (it made the changes) and rewrite the SSH files."""
+    """Take the agent's node list as the truth (it made the changes), with the host keys it
+    pinned (a node it launched: read over the cluster's network, as create reads them, and
+    handed over the head's verified connection), and rewrite the SSH files."""
     from ..orchestration.membership import write_cluster_ssh
 
-    rows = [NodeRow(**n) for n in call_agent(context, ["nodes"])]
+    listed = call_agent(context, ["nodes"])
+    for node in listed:
+        key = node.pop("host_key", "")  # (none from an agent an older client installed)
+        if key:
+            context.keys.pin_host_key(node["name"], key)
+    rows = [NodeRow(**n) for n in listed]
     gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
     context.journal.remove_nodes(context.name, gone)
     context.journal.put_nodes(rows)

@@ -40,6 +40,9 @@ class Fleet:
         """`known`: node name -> pool, as the journal recorded it (else the spec's plan)."""
         self.spec = spec
         self.pool_of = {**planned_pools(spec), **(known or {})}
+        # The head agent's: it reaches every node at its private address (the cluster's firewall
+        # lets in all traffic between its nodes; their public addresses only the client's).
+        self.from_head = False
         self._providers: dict[str, Provider] = {}
 
     @property

@@ -42,8 +42,8 @@ def known_key(provider: Provider, keys: ClusterKeys, machine: Machine) -> str:
 
 
 def ssh_hosts(fleet: Fleet, keys: ClusterKeys, machines: list[Machine]) -> list[SshHost]:
-    return [SshHost(m.name, m.address, m.private_address, m.login_user,
-                    known_key(fleet.provider_of(m), keys, m)) for m in machines]
+    return [SshHost(m.name, m.private_address if fleet.from_head else m.address, m.private_address,
+                    m.login_user, known_key(fleet.provider_of(m), keys, m)) for m in machines]
 
 
 def write_known_ssh(fleet: Fleet, keys: ClusterKeys, machines: list[Machine]) -> None:

@@ -43,13 +43,18 @@ class Repairer:
         shell, scheduler, head = context.shell, context.scheduler, context.head
         jobs = jobs_on(context, names)
         shell.run(head, scheduler.down_argv(names, "reclaimed"), check=False)
+        rows = {r.name: r for r in journal.nodes(context.name)}
         for name in names:
             shell.forget(name)
+            # A cloud node's pin goes with its instance: the replacement makes a key of its own
+            # and may carry the same provider id (a GCE instance is its zone and name).
+            if not context.fleet.provider(rows[name].pool or context.spec.pools[0].name
+                                          ).capabilities.private_boot:
+                context.keys.forget_host_key(name)
         if jobs:
             shell.run(head, scheduler.requeue_argv(jobs), check=False)
             release(context, jobs)
         journal.event(context.name, "down", f"{', '.join(names)} down; requeued: {' '.join(jobs) or 'none'}")
-        rows = {r.name: r for r in journal.nodes(context.name)}
         journal.put_nodes([replace(rows[n], status="lost") for n in names])
 
     def candidates(self, pool: str) -> list[str]:

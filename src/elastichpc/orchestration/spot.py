@@ -81,7 +81,7 @@ def request_spot_cluster(
         raise
     if not monitor:
         return open_cluster(spec.name, journal)
-    return monitor_spot(spec.name, progress, journal)
+    return monitor_spot(spec.name, progress, journal, settings=spec.settings)
 
 
 def _request(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress, price: float) -> None:
@@ -153,6 +153,10 @@ def monitor_spot(
         running = any(row.role == "compute" and row.status == "running" for row in rows)
         status = ("provisioned" if provision_only else "running") if running else "failed"
         context.journal.set_status(cluster, status, "spot requests settled")
+        if status == "running":  # as create's last step: the agent replaces reclaimed nodes
+            from ..agent.install import install_agent
+
+            install_agent(open_cluster(cluster, context.journal, settings), progress)
     return open_cluster(cluster, context.journal)
 
 

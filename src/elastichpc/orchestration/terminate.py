@@ -49,9 +49,13 @@ def _terminate(name: str, progress: Progress, journal: Journal, provider_name: s
     row = journal.get_cluster(name)
     directory = journal.directory / "clusters" / name
     if row is not None:
-        fleet = ClusterContext(journal, row, settings).fleet
+        from ..agent.install import stop_agent
+
+        context = ClusterContext(journal, row, settings)
+        fleet = context.fleet
         journal.set_status(name, "terminating")
         fleet.check_ready(launching=False)
+        stop_agent(context, progress)
         close_connections(directory)
         with progress.step(f"terminating {name} on {row.provider}"):
             removed = fleet.terminate(progress.detail)

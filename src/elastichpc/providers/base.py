@@ -158,6 +158,17 @@ class Provider(ABC):
         outside the head's root-only credentials file."""
         return {}
 
+    def agent_environment(self) -> dict[str, str]:
+        """The environment under which the head agent's copy of this provider's SDK calls the
+        cloud as this client does: the credentials its chain resolved here, the region, any
+        endpoint override. Secret as agent_access."""
+        return {}
+
+    def agent_keeps(self, path: str) -> bool:
+        """Whether the head agent needs this file of a library (path under site-packages): a
+        provider leaves out what its SDK carries for services it never calls."""
+        return True
+
     def allow_overlay(self, cluster: str, port: int, sources: list[str]) -> None:
         """Open the overlay's UDP `port` on the cluster's head to `sources` (the public addresses
         of its other nodes) and to nothing else. Only providers that can host the hub."""

@@ -18,6 +18,7 @@ from ..errors import ConfigError, PrerequisiteError
 WHAT_IS_MY_IP = "https://checkip.amazonaws.com"
 OVERLAY_PORT = 51820  # the WireGuard overlay's UDP port: open only between a cluster's nodes
 LOOPBACK = "127.0.0.1/32"
+CALLER_ENV = "EHPC_CALLER_CIDR"
 
 
 def is_local_endpoint(url: str) -> bool:
@@ -34,7 +35,7 @@ def is_local_endpoint(url: str) -> bool:
 def source_cidr(settings: Settings, endpoint: str = "") -> str:
     """[FIREWALL] FW_SOURCE, else $EHPC_CALLER_CIDR, else loopback for an endpoint on this
     machine, else this machine's public address /32 (asked of WHAT_IS_MY_IP)."""
-    configured = settings.get("FIREWALL", "FW_SOURCE") or os.environ.get("EHPC_CALLER_CIDR")
+    configured = settings.get("FIREWALL", "FW_SOURCE") or os.environ.get(CALLER_ENV)
     if configured:
         try:
             return str(ipaddress.ip_network(configured, strict=False))

@@ -97,6 +97,10 @@ class ClusterKeys:
     def pin_host_key(self, node: str, public: str) -> None:
         (self.directory / "hostkeys" / f"{node}.pub").write_text(public.strip() + "\n")
 
+    def forget_host_key(self, node: str) -> None:
+        """Drop a learned pin (the node's instance is gone; its successor has a key of its own)."""
+        (self.directory / "hostkeys" / f"{node}.pub").unlink(missing_ok=True)
+
     def munge_key(self) -> bytes:
         path = self.directory / "munge.key"
         if not path.exists():

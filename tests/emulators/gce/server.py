@@ -272,17 +272,18 @@ def make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
 
 class EmulatorServer:
-    """Runs an Emulator on 127.0.0.1 in a background thread."""
+    """Runs an Emulator on `host` (default 127.0.0.1) in a background thread."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.emulator = Emulator()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.emulator))
+        self.httpd = ThreadingHTTPServer((host, port), make_handler(self.emulator))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="gce-emulator", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def start(self) -> EmulatorServer:
         self.thread.start()

@@ -7,6 +7,7 @@ as every provider's), so a create makes the same number of API calls for 1 or 10
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -34,6 +35,10 @@ from .tags import cluster_filter, tag_dict
 # in every region's SSM Parameter Store; its login user is `admin`.
 DEFAULT_IMAGE_PARAMETER = "/aws/service/debian/release/12/latest/amd64"
 DEFAULT_IMAGE_USER = "admin"
+# The services the provider calls (preview's sts, pricing and quotas calls are the client's):
+# the head agent gets botocore's and boto3's data for these only (botocore carries ~400).
+AGENT_SERVICES = ("ec2", "ssm")
+MODEL_DIRS = (("botocore", "data"), ("boto3", "data"))
 
 
 class AwsProvider(Provider):
@@ -81,6 +86,25 @@ class AwsProvider(Provider):
         from .preview import preview
 
         return preview(self.session, self.ec2, spec, groups, self.zone)
+
+    def agent_environment(self) -> dict[str, str]:
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            return {}
+        frozen = credentials.get_frozen_credentials()  # what the chain resolved (a profile, SSO...)
+        found = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+                 "AWS_REGION": region_name(self.settings)}
+        if frozen.token:
+            found["AWS_SESSION_TOKEN"] = frozen.token
+        # AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE>, which boto3 honours.
+        found.update({k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")})
+        return found
+
+    def agent_keeps(self, path: str) -> bool:
+        parts = tuple(path.split("/"))
+        if parts[:2] not in MODEL_DIRS or len(parts) < 4:  # code, and the top-level data files
+            return True
+        return parts[2] in AGENT_SERVICES and parts[-1] != "examples-1.json"
 
     # ---- machines ------------------------------------------------------------------------------
     def _template(self, spec: ClusterSpec, plans: list[NodePlan]) -> instances.LaunchTemplate:

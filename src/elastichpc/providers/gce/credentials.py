@@ -1,5 +1,7 @@
 """Which Google credentials a call uses, in this order:
 
+0. EHPC_GCE_CREDENTIALS: a credential of 1. or 2. itself, as JSON (how the head agent is given the
+   client's, `agent_credential`: its settings name files that are on the client only);
 1. [GCE] CREDENTIALS_FILE: a service-account JSON key;
 2. [GCE] OAUTH STORAGE: the guide's stored user credential (a google-auth `authorized_user` file,
    or the guide-era oauth2client storage file), its client id/secret taken from
@@ -25,6 +27,7 @@ from ...errors import ConfigError, PrerequisiteError
 
 COMPUTE_SCOPE = "https://www.googleapis.com/auth/compute"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+AGENT_CREDENTIAL = "EHPC_GCE_CREDENTIALS"
 
 
 def _read_json(path: str, key: str) -> dict[str, Any]:
@@ -40,9 +43,12 @@ def _read_json(path: str, key: str) -> dict[str, Any]:
 
 
 def _service_account(path: str, scopes: list[str], endpoint: str) -> tuple[Any, str]:
+    return _from_key(_read_json(path, "CREDENTIALS_FILE"), path, scopes, endpoint)
+
+
+def _from_key(info: dict[str, Any], path: str, scopes: list[str], endpoint: str) -> tuple[Any, str]:
     from google.oauth2 import service_account
 
-    info = _read_json(path, "CREDENTIALS_FILE")
     if info.get("type") != "service_account":
         raise ConfigError(f"[GCE] CREDENTIALS_FILE: {path} is not a service-account key "
                           f"(type {info.get('type')!r})")
@@ -69,6 +75,12 @@ def _client_secret(settings: Settings) -> dict[str, str]:
 def _stored_user(path: str, settings: Settings, scopes: list[str]) -> tuple[Any, str]:
     from google.oauth2.credentials import Credentials
 
+    fields, project = _user_fields(path, settings)
+    return Credentials(token=None, scopes=scopes, **fields), project
+
+
+def _user_fields(path: str, settings: Settings) -> tuple[dict[str, Any], str]:
+    """The stored user credential's refresh token, client and token URI, and its project."""
     if not Path(path).expanduser().is_file():
         raise PrerequisiteError(
             f"[GCE] OAUTH STORAGE {path} does not exist: ehpc does not run the browser sign-in. "
@@ -87,12 +99,43 @@ def _stored_user(path: str, settings: Settings, scopes: list[str]) -> tuple[Any,
     if missing:
         raise ConfigError(f"[GCE] OAUTH STORAGE {path} lacks {', '.join(missing)} "
                           "(and [GCE] CLIENT SECRET does not supply them)")
-    return Credentials(token=None, scopes=scopes, **fields), stored.get("quota_project_id", "")
+    return fields, stored.get("quota_project_id", "")
+
+
+def agent_credential(settings: Settings) -> str:
+    """The credential this client signs in with (1. or 2.), as JSON for EHPC_GCE_CREDENTIALS;
+    "" when it is anonymous or Application Default Credentials, which the head finds itself
+    (its own service account, on GCE)."""
+    key_file = settings.get("GCE", "CREDENTIALS_FILE")
+    if key_file:
+        return json.dumps(_read_json(key_file, "CREDENTIALS_FILE"))
+    storage = settings.get("GCE", "OAUTH STORAGE")
+    if storage:
+        fields, project = _user_fields(storage, settings)
+        return json.dumps({"type": "authorized_user", "quota_project_id": str(project), **fields})
+    return ""
+
+
+def _shipped(scopes: list[str], endpoint: str) -> tuple[Any, str] | None:
+    shipped = os.environ.get(AGENT_CREDENTIAL)
+    if not shipped:
+        return None
+    info = json.loads(shipped)
+    if info["type"] == "service_account":
+        return _from_key(info, AGENT_CREDENTIAL, scopes, endpoint)
+    from google.oauth2.credentials import Credentials
+
+    project = info.pop("quota_project_id")
+    info.pop("type")
+    return Credentials(token=None, scopes=scopes, **info), project
 
 
 def load_credentials(settings: Settings, endpoint: str) -> tuple[Any, str]:
     """(credentials, project id they name or ""); one clear line when there are none."""
     scopes = [settings.get("GCE", "COMPUTE SCOPE") or COMPUTE_SCOPE]
+    shipped = _shipped(scopes, endpoint)
+    if shipped:
+        return shipped
     key_file = settings.get("GCE", "CREDENTIALS_FILE")
     if key_file:
         return _service_account(key_file, scopes, endpoint)

@@ -17,10 +17,10 @@ from google.cloud import compute_v1
 from ...config import ClusterSpec, check_name
 from ...errors import ConfigError, ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
-from ..network import source_cidr
+from ..network import CALLER_ENV, source_cidr
 from ..preview import MachineGroup, Preview
 from .api import ComputeApi
-from .credentials import load_credentials
+from .credentials import AGENT_CREDENTIAL, agent_credential, load_credentials
 from .firewall import cluster_rules, is_cluster_rule, overlay_rule
 from .nodes import DEFAULT_IMAGE, DEFAULT_INSTANCE_SCOPES, NodeShape, machine_of
 
@@ -56,6 +56,14 @@ class GceProvider(Provider):
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
         _ = self.api  # credentials and project, without a network call
 
+    def agent_environment(self) -> dict[str, str]:
+        # The caller's range, as the client resolved it: a launch checks the cluster's rules.
+        found = {CALLER_ENV: source_cidr(self.settings, self.endpoint)}
+        if self.endpoint:
+            found[ENDPOINT_ENV] = self.endpoint
+        credential = agent_credential(self.settings)
+        return {**found, AGENT_CREDENTIAL: credential} if credential else found
+
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         from .preview import preview
 
@@ -83,7 +91,16 @@ class GceProvider(Provider):
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:
         api = self.api
         shape = self._shape(spec.name, plans[0].ssh_public_key)
-        existing = {i.name for i in self._zone_instances(spec.name)}
+        listed = self._zone_instances(spec.name)
+        # A preempted Spot VM stays (stopped) under its name: a replacement needs the name.
+        names = {p.name for p in plans}
+        taken = [i for i in listed
+                 if i.name in names and machine_of(i, self.login_user).state == "preempted"]
+        if taken:
+            report(f"deleting {len(taken)} preempted instances first")
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(self._delete_instance, taken))
+        existing = {i.name for i in listed} - {i.name for i in taken}
         self._ensure_firewalls(spec, shape.network_tag, report)
         head = [p for p in plans if p.role == "head" and p.name not in existing]
         workers = [p for p in plans if p.role != "head" and p.name not in existing]
@@ -208,13 +225,6 @@ class GceProvider(Provider):
         if instances:
             report(f"deleting {len(instances)} instances")
 
-        def delete_instance(instance: Any) -> str:
-            zone = instance.zone.rsplit("/", 1)[-1]
-            api.apply(f"delete instance {instance.name}", api.instances.delete_unary,
-                      compute_v1.DeleteInstanceRequest(project=api.project, zone=zone,
-                                                       instance=instance.name))
-            return f"instance {zone}/{instance.name}"
-
         def delete_disk(disk: Any) -> str:
             zone = disk.zone.rsplit("/", 1)[-1]
             self.delete_disk(f"{zone}/{disk.name}")
@@ -226,13 +236,20 @@ class GceProvider(Provider):
             return f"firewall rule {rule.name}"
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            removed += pool.map(delete_instance, instances)
+            removed += pool.map(self._delete_instance, instances)
             disks = self._labelled("disks", cluster)  # data disks, and boot disks left over
             if disks:
                 report(f"deleting {len(disks)} disks")
             removed += pool.map(delete_disk, disks)
             removed += pool.map(delete_firewall, self._cluster_firewalls(cluster))
         return removed
+
+    def _delete_instance(self, instance: Any) -> str:
+        api, zone = self.api, instance.zone.rsplit("/", 1)[-1]
+        api.apply(f"delete instance {instance.name}", api.instances.delete_unary,
+                  compute_v1.DeleteInstanceRequest(project=api.project, zone=zone,
+                                                   instance=instance.name))
+        return f"instance {zone}/{instance.name}"
 
     # ---- disks ------------------------------------------------------------------------------------
     def _where(self, disk_id: str) -> tuple[str, str]:

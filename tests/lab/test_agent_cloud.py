@@ -1,0 +1,147 @@
+"""The head agent on a cloud head (issue 12), in the lab on AWS and GCE: create installs it on
+the head's stock Debian python3 with the client's libraries (the cloud's SDK among them) and the
+credentials the client signed in with; when the lab takes a spot compute node away the way the
+cloud does (an EC2 spot interruption, a GCE preemption), the agent notices it, marks it down,
+requeues its tasks and launches a replacement through the cloud's API from the head (the lab's
+emulator, at the address the machines reach), bootstraps it, and the array job completes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .clouds import (
+    GCE_REFRESH_TOKEN,
+    LabCli,
+    aws_leftovers,
+    cli_for,
+    create_argv,
+    emulator_leftovers,
+    gce_oauth,
+    machines_of,
+)
+from .control import Lab
+
+pytestmark = pytest.mark.lab
+
+CLOUDS = {"aws": "lbagaws", "gce": "lbaggce"}  # cloud -> cluster name
+AGENT_DIR = "/var/lib/ehpc-agent"
+
+
+@dataclass
+class Cluster:
+    cloud: str
+    name: str
+    cli: LabCli
+    secret: str  # what the client signs in with, which only the head's credentials file may hold
+
+
+@pytest.fixture(scope="module", params=list(CLOUDS))
+def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Cluster]:
+    cloud, name = request.param, CLOUDS[request.param]
+    home = tmp_path_factory.mktemp(f"lab-agent-{cloud}")
+    cli = cli_for(lab, cloud, home)
+    if cloud == "aws":
+        extra, secret = ["--spot-price", "0.05"], lab.env()["AWS_SECRET_ACCESS_KEY"]
+    else:  # the guide's stored OAuth credential: a file the head does not have
+        extra, secret = ["--gce-oauth-storage", str(gce_oauth(lab, home))], GCE_REFRESH_TOKEN
+    created = cli(*create_argv(lab, cloud, name, 2, "--spot", *extra))
+    try:
+        assert created.code == 0, created.err
+        assert "the head agent did not start" not in created.err, created.err
+        yield Cluster(cloud, name, cli, secret)
+    finally:
+        if name in cli("cluster", "list").out:
+            cli("cluster", "terminate", name)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f}s"
+        time.sleep(2)
+    return found
+
+
+def events(cluster: Cluster) -> list[str]:
+    listed = cluster.cli("cluster", "events", cluster.name, "--json")
+    assert listed.code == 0, listed.err
+    return [f"{e['kind']} {e['message']}" for e in json.loads(listed.out)]
+
+
+def nodes(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    listed = cluster.cli("nodes", "list", cluster.name, "--json")
+    assert listed.code == 0, listed.err
+    return {n["name"]: n for n in json.loads(listed.out)}
+
+
+def test_agent_runs_on_the_cloud_head_with_root_only_credentials(cluster: Cluster) -> None:
+    cli, name = cluster.cli, cluster.name
+    assert any(e.startswith("agent agent") and "started" in e for e in events(cluster))
+    seen = cli("ssh", name, "--", f"sudo stat -c '%a %U' {AGENT_DIR} {AGENT_DIR}/credentials.json")
+    assert seen.code == 0, seen.err
+    assert seen.out.split("\n")[:2] == ["700 root", "600 root"], seen.out
+    # The client's secret is in the head's credentials file and nowhere else: not in the client's
+    # state, the agent's journal and log, or what the instances were given.
+    found = cli("ssh", name, "--", f"sudo grep -rlF -e {cluster.secret} {AGENT_DIR} /var/lib/cloud "
+                "/var/log /etc /root")
+    assert found.out.split() == [f"{AGENT_DIR}/credentials.json"], (found.out, found.err)
+    assert not [f for f in cli.state.rglob("*") if f.is_file() and cluster.secret.encode() in f.read_bytes()]
+
+
+def test_spot_node_taken_away_is_replaced_by_the_agent(cluster: Cluster, lab: Lab) -> None:
+    cli, name, victim = cluster.cli, cluster.name, f"{cluster.name}-node2"
+    submitted = cli("job", "submit", name, "--array", "1-8", "--command", "sleep 8")
+    assert submitted.code == 0, submitted.err
+    job = submitted.out.strip()
+
+    def running_on_victim() -> bool:
+        listing = json.loads(cli("job", "list", name, "--json").out)
+        return any(j["state"] == "running" and j["nodes"] == victim for j in listing)
+
+    wait_for(running_on_victim, 120, f"task running on {victim}")
+    before = machines_of(lab)[victim]
+    with lab.inside():
+        lab.call("POST", f"/interrupt/{before['id']}")
+
+    waited = cli("job", "wait", name, job, timeout=900)
+    assert waited.code == 0, (waited.err, events(cluster))
+    status = cli("job", "status", name, job, "--json")
+    tasks = json.loads(status.out)  # one report per array task
+    assert sorted(int(t["task"]) for t in tasks) == list(range(1, 9)), tasks
+    assert {t["state"] for t in tasks} == {"completed"}, tasks
+
+    def replaced() -> list[str]:
+        seen = events(cluster)
+        return seen if any(e.startswith(f"replaced {victim}") for e in seen) else []
+
+    seen = wait_for(replaced, 600, f"replacement of {victim}")
+    for kind in ("reclaimed", "down"):
+        assert any(e.startswith(f"{kind} {victim}") for e in seen), seen
+    assert any(e.startswith("down") and "requeued: none" not in e for e in seen), seen
+    after = machines_of(lab)[victim]
+    assert after["alive"] and after["id"] != before["id"], (before, after)
+    wait_for(lambda: nodes(cluster)[victim]["scheduler_state"] == "idle", 120, f"{victim} idle")
+    assert nodes(cluster)[victim]["state"] == "running"
+    # The client takes the new instance's host key from the agent (with its node list): ssh,
+    # which refuses any key but the pinned one, reaches the replacement.
+    reached = cli("ssh", name, victim, "--", "hostname")
+    assert reached.code == 0 and reached.out.strip() == victim, reached.err
+
+
+def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:
+    cli, name = cluster.cli, cluster.name
+    done = cli("cluster", "terminate", name)
+    assert done.code == 0, done.err
+    # First, so that it does not take the compute nodes going away for lost ones to replace.
+    assert "✓ stopping the head agent" in done.err and "not stopped" not in done.err, done.err
+    wait_for(lambda: not [n for n in machines_of(lab) if n.startswith(name)], 180, "machines gone")
+    left = aws_leftovers if cluster.cloud == "aws" else emulator_leftovers
+    assert left(lab, name) == []
