@@ -38,13 +38,40 @@ def events(env: dict[str, str], name: str) -> list[dict]:
 
 def agent_steps(env: dict[str, str], name: str, since: float) -> dict[str, float]:
     """Step durations the agent logged for its last replacement (after `since`)."""
-    log = ehpc(env, "ssh", name, "--", "cat /var/lib/ehpc-agent/agent.log")
+    return steps_after(ehpc(env, "ssh", name, "--", "cat /var/lib/ehpc-agent/agent.log"), since)
+
+
+def steps_after(log: str, since: float) -> dict[str, float]:
+    """Step durations in the agent's log (its LogProgress lines "TIME step N.NNs TITLE") after
+    `since`, by title."""
     steps: dict[str, float] = {}
     for line in log.splitlines():
         parts = line.split(" ", 3)
         if len(parts) == 4 and parts[1] == "step" and float(parts[0]) >= since:
             steps[parts[3]] = float(parts[2].rstrip("s"))
     return steps
+
+
+def replacement_split(start: float, at: dict[str, float], steps: dict[str, float]) -> dict[str, float]:
+    """A replacement from `start` (the node taken away) to its "replaced" event, split by the
+    agent's events (`at`: kind -> time) and its steps; `other` is what neither covers (the
+    agent's loop, planning the node, the journal)."""
+
+    def step(*prefixes: str) -> float:
+        return sum(v for k, v in steps.items() if k.startswith(prefixes))
+
+    split = {
+        "detection_s": at["reclaimed"] - start,
+        "take_down_s": at["down"] - at["reclaimed"],
+        "launch_s": step("launching"),
+        "boot_s": step("waiting for SSH"),
+        # the nodes that stay and the head told of the new one, its shared directory, its setup
+        "configure_s": step("updating", "shared directory", "configuring"),
+        "scheduler_s": step("waiting for 1 new nodes"),
+    }
+    total = at["replaced"] - start
+    return {key: round(value, 2) for key, value in
+            {**split, "other_s": total - sum(split.values()), "reclaim_to_idle_s": total}.items()}
 
 
 def median(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -65,22 +92,9 @@ def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
         if time.monotonic() > deadline:
             raise SystemExit(f"no replacement within 300 s: {new}")
         time.sleep(0.2)
-    steps = agent_steps(env, name, start)
-
-    def step(prefix: str) -> float:
-        return sum(v for k, v in steps.items() if k.startswith(prefix))
-
-    return {
-        "reclaim_command_s": round(gone - start, 2),
-        # from the start of `node reclaim` (the machine vanishes while the command still runs)
-        "detection_s": round(at["reclaimed"] - start, 2),
-        "take_down_s": round(at["down"] - at["reclaimed"], 2),
-        "launch_s": round(step("launching"), 2),
-        "boot_s": round(step("waiting for SSH"), 2),
-        "configure_s": round(step("updating") + step("configuring"), 2),
-        "scheduler_s": round(step("waiting for 1 new nodes"), 2),
-        "reclaim_to_idle_s": round(at["replaced"] - start, 2),
-    }
+    # detection from the start of `node reclaim` (the machine vanishes while the command runs)
+    return {"reclaim_command_s": round(gone - start, 2),
+            **replacement_split(start, at, agent_steps(env, name, start))}
 
 
 def one_power_up(env: dict[str, str], name: str) -> dict[str, float]:

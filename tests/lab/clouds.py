@@ -1,11 +1,13 @@
 """`ehpc` inside the lab, how a cluster is asked for on each of its clouds (with `ehpc` flags or
 with the guide's own command lines), and what the clouds still hold of one (shared by the tests
-and bench/lab_create.py)."""
+and the lab benches, bench/lab_create.py and bench/elastic_lab.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,13 @@ class LabCli:
     def __call__(self, *argv: str, timeout: float = 600, program: tuple[str, ...] = EHPC) -> Result:
         return self._run(["env", f"EHPC_CONFIG={self.conf}", "python3", *program, *argv], timeout)
 
+    def checked(self, *argv: str, timeout: float = 600) -> str:
+        """`ehpc ...`'s output; a failure raises with its last line."""
+        done = self(*argv, timeout=timeout)
+        if done.code != 0:
+            raise RuntimeError(f"ehpc {' '.join(argv)}: {(done.err.strip().splitlines() or ['failed'])[-1]}")
+        return done.out
+
     def guide(self, tool: str, *argv: str, timeout: float = 600) -> Result:
         """The guide's ./ehpcutils or ./ehpc-client run as the guide runs them: from the
         directory holding cluster.conf, which they read as ./cluster.conf."""
@@ -74,6 +83,23 @@ def create_argv(lab: Lab, cloud: str, name: str, size: int, *extra: str) -> list
     if cloud == "aws":
         argv += aws_args(lab)
     return [*argv, *extra]
+
+
+def spot_agent_argv(lab: Lab, cloud: str, name: str, size: int, home: Path) -> list[str]:
+    """create's argv for a spot cluster whose head runs the agent (AGENT_CLOUDS), signed in as
+    the client is: on GCE with the guide's stored OAuth credential, a file the head does not have."""
+    extra = ["--spot-price", "0.05"] if cloud == "aws" else ["--gce-oauth-storage", str(gce_oauth(lab, home))]
+    return create_argv(lab, cloud, name, size, "--spot", *extra)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """check()'s first true answer, asked every 2 s; TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {timeout:.0f}s")
+        time.sleep(2)
+    return found
 
 
 def aws_args(lab: Lab) -> list[str]:

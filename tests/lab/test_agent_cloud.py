@@ -9,8 +9,7 @@ emulator, at the address the machines reach), bootstraps it, and the array job c
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,10 @@ from .clouds import (
     LabCli,
     aws_leftovers,
     cli_for,
-    create_argv,
     emulator_leftovers,
-    gce_oauth,
     machines_of,
+    spot_agent_argv,
+    wait_for,
 )
 from .control import Lab
 
@@ -48,11 +47,8 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
     cloud, name = request.param, CLOUDS[request.param]
     home = tmp_path_factory.mktemp(f"lab-agent-{cloud}")
     cli = cli_for(lab, cloud, home)
-    if cloud == "aws":
-        extra, secret = ["--spot-price", "0.05"], lab.env()["AWS_SECRET_ACCESS_KEY"]
-    else:  # the guide's stored OAuth credential: a file the head does not have
-        extra, secret = ["--gce-oauth-storage", str(gce_oauth(lab, home))], GCE_REFRESH_TOKEN
-    created = cli(*create_argv(lab, cloud, name, 2, "--spot", *extra))
+    secret = lab.env()["AWS_SECRET_ACCESS_KEY"] if cloud == "aws" else GCE_REFRESH_TOKEN
+    created = cli(*spot_agent_argv(lab, cloud, name, 2, home))
     try:
         assert created.code == 0, created.err
         assert "the head agent did not start" not in created.err, created.err
@@ -62,24 +58,13 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
             cli("cluster", "terminate", name)
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f}s"
-        time.sleep(2)
-    return found
-
-
 def events(cluster: Cluster) -> list[str]:
-    listed = cluster.cli("cluster", "events", cluster.name, "--json")
-    assert listed.code == 0, listed.err
-    return [f"{e['kind']} {e['message']}" for e in json.loads(listed.out)]
+    listed = json.loads(cluster.cli.checked("cluster", "events", cluster.name, "--json"))
+    return [f"{e['kind']} {e['message']}" for e in listed]
 
 
 def nodes(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    listed = cluster.cli("nodes", "list", cluster.name, "--json")
-    assert listed.code == 0, listed.err
-    return {n["name"]: n for n in json.loads(listed.out)}
+    return {n["name"]: n for n in json.loads(cluster.cli.checked("nodes", "list", cluster.name, "--json"))}
 
 
 def test_agent_runs_on_the_cloud_head_with_root_only_credentials(cluster: Cluster) -> None:
