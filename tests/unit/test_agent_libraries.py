@@ -3,7 +3,10 @@ this environment's installed distributions."""
 
 from __future__ import annotations
 
-from elastichpc.agent.libraries import library_files, required
+import importlib.metadata as metadata
+from pathlib import Path
+
+from elastichpc.agent.libraries import files_of, library_files, required
 from elastichpc.config import Settings
 from elastichpc.providers import get_provider
 
@@ -28,3 +31,18 @@ def test_aws_ships_the_models_of_the_services_it_calls_only() -> None:
     assert models == {"ec2", "ssm"}
     assert "botocore/data/endpoints.json" in shipped and "botocore/client.py" in shipped
     assert not [n for n in shipped if n.endswith((".pyc", "examples-1.json")) or n.startswith("../")]
+
+
+def test_a_distribution_without_a_record_ships_its_top_level_packages(tmp_path: Path) -> None:
+    """As Debian installs python3-urllib3: an egg-info with PKG-INFO and top_level.txt only."""
+    info = tmp_path / "urllib3-1.26.12.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.2\nName: urllib3\nVersion: 1.26.12\n")
+    (info / "top_level.txt").write_text("urllib3\nsix\n")
+    (tmp_path / "urllib3" / "util").mkdir(parents=True)
+    for name in ("urllib3/__init__.py", "urllib3/util/retry.py", "six.py", "other.py"):
+        (tmp_path / name).write_text("")
+    dist = metadata.PathDistribution(info)
+    assert dist.files is None
+    assert sorted(name for name, path in files_of(dist) if path.is_file()) == [
+        "six.py", "urllib3/__init__.py", "urllib3/util/retry.py"]

@@ -47,15 +47,27 @@ def required(extras: set[str]) -> list[metadata.Distribution]:
     return [found[k] for k in sorted(found)]
 
 
+def files_of(dist: metadata.Distribution) -> Iterator[tuple[str, Path]]:
+    """(path under its site directory, file) of each file of the distribution. One that the
+    system's package manager installed (Debian's python3-urllib3, python3-six...: pip leaves them
+    in place when they satisfy a requirement) lists none, having no RECORD: its top-level
+    modules and packages then, whole, as its top_level.txt names them."""
+    if dist.files is not None:
+        for entry in dist.files:
+            yield entry.as_posix(), Path(str(dist.locate_file(entry)))
+        return
+    site = Path(str(dist.locate_file("")))
+    for top in (dist.read_text("top_level.txt") or dist.metadata["Name"].replace("-", "_")).split():
+        package = site / top
+        for path in sorted(package.rglob("*") if package.is_dir() else site.glob(f"{top}.*")):
+            yield path.relative_to(site).as_posix(), path
+
+
 def library_files(extras: set[str], keeps: Callable[[str], bool]) -> Iterator[tuple[str, Path]]:
     """(path under site-packages, file) of every file of those distributions that `keeps`
     accepts; no byte code (the head compiles its own) and nothing outside site-packages."""
     for dist in required(extras):
-        for entry in dist.files or []:
-            relative = entry.as_posix()
-            if relative.startswith("../") or "__pycache__" in entry.parts or relative.endswith(".pyc"):
-                continue
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file() and keeps(relative):
+        for relative, path in files_of(dist):
+            skip = relative.startswith("../") or relative.endswith(".pyc")
+            if not skip and "__pycache__" not in relative.split("/") and path.is_file() and keeps(relative):
                 yield relative, path
-
