@@ -3,8 +3,12 @@ this environment's installed distributions."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as metadata
+import sys
 from pathlib import Path
+
+import pytest
 
 from elastichpc.agent.libraries import files_of, library_files, required
 from elastichpc.config import Settings
@@ -46,3 +50,21 @@ def test_a_distribution_without_a_record_ships_its_top_level_packages(tmp_path: 
     assert dist.files is None
     assert sorted(name for name, path in files_of(dist) if path.is_file()) == [
         "six.py", "urllib3/__init__.py", "urllib3/util/retry.py"]
+
+
+def test_a_loaded_system_library_goes_even_when_no_requirement_names_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's python3-requests declares no requirements, yet imports urllib3: what the client
+    has loaded from a distribution without a RECORD is shipped too."""
+    info = tmp_path / "ehpcsysdemo-1.0.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.2\nName: ehpcsysdemo\nVersion: 1.0\n")
+    (info / "top_level.txt").write_text("ehpcsysdemo\n")
+    (tmp_path / "ehpcsysdemo.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ehpcsysdemo", raising=False)
+    assert "ehpcsysdemo" not in names(set())  # installed, not loaded
+    importlib.import_module("ehpcsysdemo")
+    assert "ehpcsysdemo" in names(set())
+    shipped = [name for name, _ in library_files(set(), lambda _: True)]
+    assert "ehpcsysdemo.py" in shipped

@@ -12,6 +12,7 @@ whose Python is the client's version (the agent's `check` says so when it is not
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,10 +24,13 @@ OWN = "elastichpc"  # shipped from the package this process imported (install.PA
 
 def required(extras: set[str]) -> list[metadata.Distribution]:
     """elastichpc's requirements with these extras, and theirs, each distribution once
-    (a requirement the client has not installed is left to the head's check to name)."""
+    (a requirement the client has not installed is left to the head's check to name); and the
+    system-installed distributions of the modules this process has loaded, which may declare no
+    requirements at all (Debian's python3-requests lists none, yet imports urllib3, idna and
+    certifi; a cluster's SDK has been imported by the time its agent is packed)."""
     done: dict[str, set[str]] = {}
     found: dict[str, metadata.Distribution] = {}
-    todo = [(OWN, extras)]
+    todo = [(OWN, extras), *((name, set()) for name in _loaded_without_record())]
     while todo:
         name, wanted = todo.pop()
         key = canonicalize_name(name)
@@ -45,6 +49,13 @@ def required(extras: set[str]) -> list[metadata.Distribution]:
             if marker is None or any(marker.evaluate({"extra": e}) for e in done[key] or {""}):
                 todo.append((requirement.name, set(requirement.extras)))
     return [found[k] for k in sorted(found)]
+
+
+def _loaded_without_record() -> set[str]:
+    owners = metadata.packages_distributions()
+    tops = {name.partition(".")[0] for name in list(sys.modules)}
+    return {dist for top in tops for dist in owners.get(top, [])
+            if metadata.distribution(dist).files is None}
 
 
 def files_of(dist: metadata.Distribution) -> Iterator[tuple[str, Path]]:
