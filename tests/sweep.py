@@ -10,7 +10,6 @@ clusters are not stale). `ehpc cluster terminate` itself removes them, and each 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from elastichpc.providers.local import hostnet, nodefs
 
-from .local.helpers import ROOT
+from .local.helpers import ROOT, cmdline
 
 
 def stale_clusters() -> dict[str, Path]:
@@ -34,10 +33,11 @@ def stale_clusters() -> dict[str, Path]:
         root = nodefs.root_of(cluster, node)
         if root is None or root.is_relative_to(ROOT):
             found[cluster] = root or ROOT
-    for link in json.loads(hostnet.run(["ip", "-j", "link", "show"]) or "[]"):
-        cluster = (link.get("ifalias") or "").removeprefix(hostnet.alias(""))
-        if link.get("ifalias", "").startswith(hostnet.alias("")) and cluster not in alive:
-            found.setdefault(cluster, ROOT)
+    tag = hostnet.alias("")
+    for link in hostnet.links():
+        label = link.get("ifalias") or ""
+        if label.startswith(tag) and label.removeprefix(tag) not in alive:
+            found.setdefault(label.removeprefix(tag), ROOT)
     return found
 
 
@@ -58,10 +58,7 @@ def others_alive() -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in ours:
             continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
+        argv = cmdline(int(entry.name))
         if any(a.endswith(("pytest", "elastichpc", "/ehpc")) for a in argv):
             found.append(int(entry.name))
     return found
