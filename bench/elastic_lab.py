@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from elastic_local import median, replacement_split, steps_after  # noqa: E402
-from results_file import write_results  # noqa: E402
+from results_file import RESULTS, write_results  # noqa: E402
 
 from tests.lab.clouds import AGENT_CLOUDS, LabCli, cli_for, machines_of, spot_agent_argv, wait_for  # noqa: E402
 from tests.lab.control import Lab  # noqa: E402
@@ -81,6 +81,16 @@ def measure(lab: Lab, cloud: str, rounds: int, home: Path) -> dict[str, Any]:
     return {"median": median(runs), "runs": runs, "agent_steps": steps}
 
 
+def previous_results() -> dict[str, Any]:
+    """The clouds' numbers of the last run (with the run's load and time where they lacked it)."""
+    path = RESULTS / "elastic_lab.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    context = {key: data.get(key) for key in ("load_average_at_start", "measured_at")}
+    return {cloud: {**context, **data[cloud]} for cloud in AGENT_CLOUDS if cloud in data}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("clouds", nargs="*", default=sorted(AGENT_CLOUDS),
@@ -102,11 +112,16 @@ def main() -> int:
         raise SystemExit(str(err)) from None
     finally:
         lab.down()
+    # A run of some clouds keeps the others' last numbers, each with when it was measured.
+    kept = previous_results()
+    measured = {cloud: {**numbers, "load_average_at_start": [round(x, 2) for x in load],
+                        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                for cloud, numbers in results.items()}
     print(write_results("elastic_lab", {
         "benchmark": "cloud lab: spot node taken away the cloud's way -> replacement idle in Slurm "
                      "(head agent, 2 spot compute nodes)",
-        "rounds": args.rounds, "load_average_at_start": [round(x, 2) for x in load],
-        "wall_s": round(time.perf_counter() - started, 1), **results,
+        "rounds": args.rounds, "wall_s": round(time.perf_counter() - started, 1),
+        **{c: kept[c] for c in sorted(AGENT_CLOUDS) if c in kept and c not in measured}, **measured,
     }))
     return 0
 

@@ -10,7 +10,7 @@ import pytest
 
 from elastichpc.cli.main import main
 from elastichpc.config import load_settings
-from elastichpc.errors import ConfigError
+from elastichpc.errors import EhpcError
 from elastichpc.orchestration.context import open_cluster
 from elastichpc.orchestration.membership import add_nodes
 from elastichpc.orchestration.progress import Progress
@@ -64,10 +64,9 @@ def test_cross_create_and_terminate(clouds: Clouds, gce, moto_url: str, capsys, 
     assert [(p["FromPort"], {r["CidrIp"] for r in p["IpRanges"]}) for p in udp] == [
         (51820, {f"{a}/32" for a in publics})]
 
-    # A node joining later would get its overlay key in its boot script, which is user-data on
-    # a cloud: refused before anything is launched.
+    # No node can join an overlay that was never brought up: refused before anything is launched.
     context = open_cluster("plcross", settings=load_settings(clouds.conf))
-    with pytest.raises(ConfigError, match="overlay key in user-data"):
+    with pytest.raises(EhpcError, match="overlay of plcross is not up"):
         add_nodes(context, ["plcross-node5"], Progress(), place="gce")
     assert len(nodes_of(gce)) == 2
 

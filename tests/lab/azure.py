@@ -24,7 +24,7 @@ from tests.emulators.azure.azurite_process import (
 )
 
 from .machines import Disk, Spec
-from .network import CALLER_NET, gateway
+from .network import API_IP, CALLER_NET, gateway
 
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000001a"
 TENANT = "11111111-1111-1111-1111-11111111001a"
@@ -32,10 +32,11 @@ TENANT = "11111111-1111-1111-1111-11111111001a"
 
 class Emulators:
     def __init__(self, directory: Path) -> None:
-        tls = make_tls(directory / "tls")
+        # On the clouds' API address, as moto and the GCE emulator: a head agent calls it too.
+        tls = make_tls(directory / "tls", API_IP)
         client = make_client_cert(directory / "keys")
         client_id = str(uuid.uuid4())
-        self.fake = ArmFake(tls.cert, tls.key, SUBSCRIPTION).start()
+        self.fake = ArmFake(tls.cert, tls.key, SUBSCRIPTION, API_IP).start()
         self.fake.add_principal(client_id, client.certificate)
         self.azurite: Azurite | None = None
         storage = ""

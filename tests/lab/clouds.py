@@ -15,12 +15,7 @@ from typing import Any
 from .control import ROOT, Lab
 
 AWS_REGION = "eu-west-1"
-AGENT_FAILED = "starting the head agent"  # create's last step (see HEAD_AGENT)
-AGENT_CLOUDS = {"aws", "gce"}  # clouds whose head runs the agent (tests/lab/test_agent_cloud.py)
-HEAD_AGENT = ("issue 12 head agent on Azure: its sign-in (a certificate file and the lab's CA "
-              "bundle, on the client) and the lab's ARM fake (on 127.0.0.1 of the lab) are not "
-              "given to the head, so `starting the head agent` fails and the create ends 'failed' "
-              "(the cluster itself is up)")
+AGENT_CLOUDS = {"aws", "gce", "azure"}  # clouds whose head runs the agent (test_agent_cloud.py)
 GCE_PROJECT = "ehpc-lab"
 GCE_OAUTH = "config/GCE.dat"  # the guide's stored OAuth credential, relative to cluster.conf
 CONF = {
@@ -87,8 +82,10 @@ def create_argv(lab: Lab, cloud: str, name: str, size: int, *extra: str) -> list
 
 def spot_agent_argv(lab: Lab, cloud: str, name: str, size: int, home: Path) -> list[str]:
     """create's argv for a spot cluster whose head runs the agent (AGENT_CLOUDS), signed in as
-    the client is: on GCE with the guide's stored OAuth credential, a file the head does not have."""
-    extra = ["--spot-price", "0.05"] if cloud == "aws" else ["--gce-oauth-storage", str(gce_oauth(lab, home))]
+    the client is: on GCE with the guide's stored OAuth credential, on Azure with a certificate
+    file, files the head does not have."""
+    extra = {"aws": ["--spot-price", "0.05"], "gce": ["--gce-oauth-storage", str(gce_oauth(lab, home))]
+             }.get(cloud, [])
     return create_argv(lab, cloud, name, size, "--spot", *extra)
 
 
@@ -99,6 +96,51 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise TimeoutError(f"no {what} within {timeout:.0f}s")
         time.sleep(2)
+    return found
+
+
+def events_of(cli: LabCli, name: str) -> list[str]:
+    """`KIND MESSAGE` of each of the cluster's events, oldest first."""
+    return [f"{e['kind']} {e['message']}"
+            for e in json.loads(cli.checked("cluster", "events", name, "--json"))]
+
+
+def nodes_of(cli: LabCli, name: str) -> dict[str, dict[str, Any]]:
+    return {n["name"]: n for n in json.loads(cli.checked("nodes", "list", name, "--json"))}
+
+
+def reclaim_under_array(cli: LabCli, lab: Lab, name: str, victim: str, tasks: int, *options: str
+                        ) -> dict[str, Any]:
+    """An array job of `tasks` tasks (`sleep 8`, with `options` such as --cpus); once one runs
+    on `victim`, the lab takes that machine away the way its cloud does. Every task of the job
+    must complete once. Returns the victim's machine as it was."""
+    submitted = cli("job", "submit", name, "--array", f"1-{tasks}", *options, "--command", "sleep 8")
+    assert submitted.code == 0, submitted.err
+    job = submitted.out.strip()
+
+    def running_on_victim() -> bool:
+        listing = json.loads(cli("job", "list", name, "--json").out)
+        return any(j["state"] == "running" and j["nodes"] == victim for j in listing)
+
+    wait_for(running_on_victim, 180, f"a task running on {victim}")
+    before: dict[str, Any] = machines_of(lab)[victim]
+    with lab.inside():
+        lab.call("POST", f"/interrupt/{before['id']}")
+    waited = cli("job", "wait", name, job, timeout=900)
+    assert waited.code == 0, (waited.err, events_of(cli, name))
+    reports = json.loads(cli.checked("job", "status", name, job, "--json"))  # one per task
+    assert sorted(int(t["task"]) for t in reports) == list(range(1, tasks + 1)), reports
+    assert {t["state"] for t in reports} == {"completed"}, reports
+    return before
+
+
+def replaced(cli: LabCli, name: str, victim: str) -> list[str]:
+    """The cluster's events once the agent has replaced `victim`."""
+    def seen() -> list[str]:
+        found = events_of(cli, name)
+        return found if any(e.startswith(f"replaced {victim}") for e in found) else []
+
+    found: list[str] = wait_for(seen, 600, f"the replacement of {victim}")
     return found
 
 
@@ -159,6 +201,14 @@ def azure_conf(lab: Lab) -> str:
     """The lab's [FIREWALL] and [AZURE] sections (its Azure credentials and endpoints)."""
     azure = Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text()
     return azure[azure.index("[FIREWALL]"):]
+
+
+def accounts_conf(lab: Lab) -> str:
+    """cluster.conf's sections for the lab's three cloud accounts (a cluster across them)."""
+    return (f"[IMAGE]\nAWS_IMAGE_ID = {aws_image(lab)}\n\n"
+            f"[AWS]\naccessKey = testing\nsecretKey = testing\nREGION = {AWS_REGION}\n"
+            "SSH_USER = admin\nINSTANCE TYPE = t3.micro\nMASTER_TYPE = t3.small\n\n"
+            f"[GCE]\nPROJECT_ID = {GCE_PROJECT}\n\n" + azure_conf(lab))
 
 
 def guide_files(lab: Lab, cloud: str, home: Path, name: str, size: int, spot_price: str,

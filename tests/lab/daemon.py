@@ -28,6 +28,7 @@ from .image import artifacts
 
 CONTROL_PORT = 7999
 POLL = 0.5
+STOCKOUT = "ZONE_RESOURCE_POOL_EXHAUSTED"  # GCE's answer when a zone has no capacity left
 
 
 class Lab:
@@ -184,6 +185,24 @@ class Lab:
                 self.subnets = {c: b for c, b in self.subnets.items() if b != machine.spec.network}
             machines.remove_tree(machine.directory)
 
+    def capacity(self, cloud: str, available: bool) -> None:
+        """Take a cloud's capacity away (or give it back): its launches are then refused as that
+        cloud refuses them (GCE's ZONE_RESOURCE_POOL_EXHAUSTED; on Azure, the regional vCPU
+        quota)."""
+        if cloud == "gce":
+            emulator = self.gce.emulator
+            with emulator.state.lock:
+                emulator.faults = [f for f in emulator.faults if f.reason != STOCKOUT]
+            if not available:
+                for method in ("compute.instances.insert", "compute.instances.bulkInsert"):
+                    emulator.inject(503, STOCKOUT, count=1_000_000, match=method,
+                                    message=f"The zone does not have enough resources available "
+                                            f"to fulfill the request ({STOCKOUT}).")
+        elif cloud == "azure":
+            self.azure.fake.faults.core_quota = None if available else 0
+        else:
+            raise KeyError(cloud)
+
     def interrupt(self, ident: str, stop: bool) -> None:
         if ident.startswith("gce-"):
             gce.preempt(self.gce, ident)
@@ -244,7 +263,8 @@ class _Mirror(SimpleHTTPRequestHandler):
 class _Control(BaseHTTPRequestHandler):
     """GET /machines; GET /console/<id>; GET /tagged/<cluster> (GCE's and Azure's resources);
     POST /interrupt/<id>[?stop] (a spot interruption, GCE preemption or Azure eviction, each as
-    that cloud does it); POST /reboot/<id> (the guest rebooting: processes and mounts go, the
+    that cloud does it); POST /capacity/<gce|azure>[?none] (the cloud out of capacity, or back);
+    POST /reboot/<id> (the guest rebooting: processes and mounts go, the
     disk stays, GCE's startup script runs again)."""
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -278,6 +298,9 @@ class _Control(BaseHTTPRequestHandler):
             if len(parts) == 2 and parts[0] == "interrupt":
                 lab.interrupt(parts[1], stop=query == "stop")
                 return self._answer(200, {"interrupted": parts[1]})
+            if len(parts) == 2 and parts[0] == "capacity":
+                lab.capacity(parts[1], available=query != "none")
+                return self._answer(200, {"capacity": parts[1], "available": query != "none"})
             if len(parts) == 2 and parts[0] == "reboot":
                 lab.reboot(parts[1])
                 return self._answer(200, {"rebooted": parts[1]})

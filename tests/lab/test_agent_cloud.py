@@ -1,17 +1,17 @@
-"""The head agent on a cloud head (issue 12), in the lab on AWS and GCE: create installs it on
-the head's stock Debian python3 with the client's libraries (the cloud's SDK among them) and the
-credentials the client signed in with; when the lab takes a spot compute node away the way the
-cloud does (an EC2 spot interruption, a GCE preemption), the agent notices it, marks it down,
+"""The head agent on a cloud head (issue 12), in the lab on AWS, GCE and Azure: create installs
+it on the head's stock Debian python3 with the client's libraries (the cloud's SDK among them)
+and the credentials the client signed in with (on Azure the certificate file and the CA bundle
+it names); when the lab takes a spot compute node away the way the cloud does (an EC2 spot
+interruption, a GCE preemption, an Azure eviction), the agent notices it, marks it down,
 requeues its tasks and launches a replacement through the cloud's API from the head (the lab's
 emulator, at the address the machines reach), bootstraps it, and the array job completes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +21,11 @@ from .clouds import (
     aws_leftovers,
     cli_for,
     emulator_leftovers,
+    events_of,
     machines_of,
+    nodes_of,
+    reclaim_under_array,
+    replaced,
     spot_agent_argv,
     wait_for,
 )
@@ -29,7 +33,7 @@ from .control import Lab
 
 pytestmark = pytest.mark.lab
 
-CLOUDS = {"aws": "lbagaws", "gce": "lbaggce"}  # cloud -> cluster name
+CLOUDS = {"aws": "lbagaws", "gce": "lbaggce", "azure": "lbagaz"}  # cloud -> cluster name
 AGENT_DIR = "/var/lib/ehpc-agent"
 
 
@@ -38,7 +42,15 @@ class Cluster:
     cloud: str
     name: str
     cli: LabCli
-    secret: str  # what the client signs in with, which only the head's credentials file may hold
+    secret: str  # what the client signs in with, which only the head's credentials may hold
+
+
+def azure_key_line(lab: Lab) -> str:
+    """A line of the private key in the lab's Azure sign-in certificate (CERTIFICATE PATH)."""
+    conf = Path(lab.env()["EHPC_LAB_AZURE_CONF"]).read_text()
+    path = next(line.split("=", 1)[1].strip() for line in conf.splitlines()
+                if line.startswith("CERTIFICATE PATH"))
+    return Path(path).read_text().splitlines()[1]
 
 
 @pytest.fixture(scope="module", params=list(CLOUDS))
@@ -47,7 +59,8 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
     cloud, name = request.param, CLOUDS[request.param]
     home = tmp_path_factory.mktemp(f"lab-agent-{cloud}")
     cli = cli_for(lab, cloud, home)
-    secret = lab.env()["AWS_SECRET_ACCESS_KEY"] if cloud == "aws" else GCE_REFRESH_TOKEN
+    secret = {"aws": lab.env()["AWS_SECRET_ACCESS_KEY"], "gce": GCE_REFRESH_TOKEN,
+              "azure": azure_key_line(lab)}[cloud]
     created = cli(*spot_agent_argv(lab, cloud, name, 2, home))
     try:
         assert created.code == 0, created.err
@@ -58,18 +71,9 @@ def cluster(request: pytest.FixtureRequest, lab: Lab, tmp_path_factory: pytest.T
             cli("cluster", "terminate", name)
 
 
-def events(cluster: Cluster) -> list[str]:
-    listed = json.loads(cluster.cli.checked("cluster", "events", cluster.name, "--json"))
-    return [f"{e['kind']} {e['message']}" for e in listed]
-
-
-def nodes(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    return {n["name"]: n for n in json.loads(cluster.cli.checked("nodes", "list", cluster.name, "--json"))}
-
-
 def test_agent_runs_on_the_cloud_head_with_root_only_credentials(cluster: Cluster) -> None:
     cli, name = cluster.cli, cluster.name
-    assert any(e.startswith("agent agent") and "started" in e for e in events(cluster))
+    assert any(e.startswith("agent agent") and "started" in e for e in events_of(cluster.cli, cluster.name))
     seen = cli("ssh", name, "--", f"sudo stat -c '%a %U' {AGENT_DIR} {AGENT_DIR}/credentials.json")
     assert seen.code == 0, seen.err
     assert seen.out.split("\n")[:2] == ["700 root", "600 root"], seen.out
@@ -77,44 +81,23 @@ def test_agent_runs_on_the_cloud_head_with_root_only_credentials(cluster: Cluste
     # state, the agent's journal and log, or what the instances were given.
     found = cli("ssh", name, "--", f"sudo grep -rlF -e {cluster.secret} {AGENT_DIR} /var/lib/cloud "
                 "/var/log /etc /root")
-    assert found.out.split() == [f"{AGENT_DIR}/credentials.json"], (found.out, found.err)
+    # On Azure, the head's copy of the certificate file (credentials.json holds it encoded).
+    held = f"{AGENT_DIR}/{'files/AZURE.CERTIFICATE_PATH' if cluster.cloud == 'azure' else 'credentials.json'}"
+    assert found.out.split() == [held], (found.out, found.err)
     assert not [f for f in cli.state.rglob("*") if f.is_file() and cluster.secret.encode() in f.read_bytes()]
 
 
 def test_spot_node_taken_away_is_replaced_by_the_agent(cluster: Cluster, lab: Lab) -> None:
     cli, name, victim = cluster.cli, cluster.name, f"{cluster.name}-node2"
-    submitted = cli("job", "submit", name, "--array", "1-8", "--command", "sleep 8")
-    assert submitted.code == 0, submitted.err
-    job = submitted.out.strip()
-
-    def running_on_victim() -> bool:
-        listing = json.loads(cli("job", "list", name, "--json").out)
-        return any(j["state"] == "running" and j["nodes"] == victim for j in listing)
-
-    wait_for(running_on_victim, 120, f"task running on {victim}")
-    before = machines_of(lab)[victim]
-    with lab.inside():
-        lab.call("POST", f"/interrupt/{before['id']}")
-
-    waited = cli("job", "wait", name, job, timeout=900)
-    assert waited.code == 0, (waited.err, events(cluster))
-    status = cli("job", "status", name, job, "--json")
-    tasks = json.loads(status.out)  # one report per array task
-    assert sorted(int(t["task"]) for t in tasks) == list(range(1, 9)), tasks
-    assert {t["state"] for t in tasks} == {"completed"}, tasks
-
-    def replaced() -> list[str]:
-        seen = events(cluster)
-        return seen if any(e.startswith(f"replaced {victim}") for e in seen) else []
-
-    seen = wait_for(replaced, 600, f"replacement of {victim}")
+    before = reclaim_under_array(cli, lab, name, victim, 8)
+    seen = replaced(cli, name, victim)
     for kind in ("reclaimed", "down"):
         assert any(e.startswith(f"{kind} {victim}") for e in seen), seen
     assert any(e.startswith("down") and "requeued: none" not in e for e in seen), seen
     after = machines_of(lab)[victim]
     assert after["alive"] and after["id"] != before["id"], (before, after)
-    wait_for(lambda: nodes(cluster)[victim]["scheduler_state"] == "idle", 120, f"{victim} idle")
-    assert nodes(cluster)[victim]["state"] == "running"
+    wait_for(lambda: nodes_of(cli, name)[victim]["scheduler_state"] == "idle", 120, f"{victim} idle")
+    assert nodes_of(cli, name)[victim]["state"] == "running"
     # The client takes the new instance's host key from the agent (with its node list): ssh,
     # which refuses any key but the pinned one, reaches the replacement.
     reached = cli("ssh", name, victim, "--", "hostname")

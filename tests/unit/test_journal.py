@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,24 @@ def test_removing_a_cluster_removes_its_rows(tmp_path: Path) -> None:
     journal.remove_cluster("c")
     assert journal.get_cluster("c") is None
     assert journal.nodes("c") == [] and journal.events("c") == []
+
+
+def _open(directory: str, start: float) -> str:
+    """Open a new state directory at `start` (many commands' first run at the same moment)."""
+    while time.time() < start:  # all at once
+        pass
+    try:
+        Journal(Path(directory)).clusters()
+    except Exception as err:  # the test counts them
+        return str(err)
+    return ""
+
+
+def test_a_new_journal_opened_by_many_at_once(tmp_path: Path) -> None:
+    failures: list[str] = []
+    with multiprocessing.get_context("fork").Pool(16) as pool:
+        for round_ in range(8):
+            directory = tmp_path / f"state{round_}"
+            start = time.time() + 0.2
+            failures += [f for f in pool.starmap(_open, [(str(directory), start)] * 16) if f]
+    assert failures == []

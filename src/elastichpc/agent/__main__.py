@@ -6,7 +6,8 @@ check CLIENT_PYTHON      whether the agent can run here: its libraries import an
                          are ready (install; CLIENT_PYTHON: the version the libraries came from)
 stop                     stop the daemon for good (terminate: it must not replace the nodes
                          that are being removed)
-nodes | events           JSON for the client (nodes: with their pinned host keys)
+nodes | events           JSON for the client (nodes: with their pinned host keys and the
+                         overlay keys nodes made themselves)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
 """
@@ -71,7 +72,8 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
     if args.command == "check":
         check(context, args.client_python)
     elif args.command == "nodes":  # with the host key each node is pinned to here
-        print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name)}
+        print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name),
+                           "overlay_key": _own_overlay_key(context, n.name)}
                           for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
@@ -106,6 +108,14 @@ def stop(directory: Path) -> None:
             os.killpg(int(supervisor.read_text()), signal.SIGKILL)
     with membership_lock(directory):
         pass
+
+
+def _own_overlay_key(context: ClusterContext, node: str) -> str:
+    """The overlay key a node made itself ("" when the client made it, or with no overlay)."""
+    if not context.spec.overlay:
+        return ""
+    public, own = context.keys.overlay_public(node)
+    return public if own else ""
 
 
 def check(context: ClusterContext, client_python: str) -> None:

@@ -8,6 +8,7 @@ environment its SDK reads: the client's resolved credentials, region and endpoin
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -33,6 +34,14 @@ def open_head(directory: Path) -> ClusterContext:
     os.environ.update(secrets.get("environment", {}))  # before any provider is made
     settings = Settings({(section, key): value for section, key, value in secrets["secrets"]})
     context = ClusterContext(journal, row, settings)
+    files = directory / "files"
+    for section, key, data in secrets.get("files", []):
+        # The setting names a file of the client: here it names the head's copy.
+        files.mkdir(mode=0o700, exist_ok=True)
+        copy = files / f"{section}.{key}".replace(" ", "_")
+        copy.touch(mode=0o600)
+        copy.write_bytes(base64.b64decode(data))
+        context.spec.settings.put(section, key, str(copy), "the client's file")
     context.fleet.from_head = True
     if "control_url" in secrets["access"]:  # local places: through the control endpoint
         from ..providers.local.control import ControlClient

@@ -11,6 +11,7 @@ the head checks that it can import them and reach its providers (`ehpc-agent che
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import shlex
@@ -118,16 +119,20 @@ def _lib_files(context: ClusterContext) -> Iterator[tuple[str, Path]]:
 def credentials(context: ClusterContext) -> dict[str, Any]:
     """What the agent needs to call the cluster's providers: the head's provider's access (the
     local provider's control endpoint), the environment under which each cloud's SDK calls
-    that cloud as this client does (credentials, region, endpoints), and the secret settings
-    this call was given."""
+    that cloud as this client does (credentials, region, endpoints), the client's files they
+    name (a certificate, a CA bundle), and the secret settings this call was given."""
     settings = context.spec.settings
     secrets = [[section, key, value] for (section, key), value in settings.values.items()
                if SECTIONS[section][key].secret]
     environment: dict[str, str] = {}
+    files: dict[tuple[str, str], bytes] = {}
     for provider in _providers(context):
         environment.update(provider.agent_environment())
+        files.update(provider.agent_files())
     return {"access": context.provider.agent_access(context.name), "environment": environment,
-            "secrets": secrets}
+            "secrets": secrets,
+            "files": [[section, key, base64.b64encode(data).decode()]
+                      for (section, key), data in files.items()]}
 
 
 def install_agent(context: ClusterContext, progress: Progress) -> None:
@@ -176,7 +181,8 @@ def has_agent(context: ClusterContext) -> bool:
 def sync_nodes(context: ClusterContext) -> list[NodeRow]:
     """Take the agent's node list as the truth (it made the changes), with the host keys it
     pinned (a node it launched: read over the cluster's network, as create reads them, and
-    handed over the head's verified connection), and rewrite the SSH files."""
+    handed over the head's verified connection) and the overlay keys its nodes made, and
+    rewrite the SSH files."""
     from ..orchestration.membership import write_cluster_ssh
 
     listed = call_agent(context, ["nodes"])
@@ -184,6 +190,9 @@ def sync_nodes(context: ClusterContext) -> list[NodeRow]:
         key = node.pop("host_key", "")  # (none from an agent an older client installed)
         if key:
             context.keys.pin_host_key(node["name"], key)
+        overlay_key = node.pop("overlay_key", "")
+        if overlay_key:
+            context.keys.learn_overlay_key(node["name"], overlay_key)
     rows = [NodeRow(**n) for n in listed]
     gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
     context.journal.remove_nodes(context.name, gone)

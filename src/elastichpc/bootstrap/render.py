@@ -45,8 +45,13 @@ def _script(title: str, variables: dict[str, str], libraries: list[str], steps: 
     lines = ["#!/bin/bash", f"# ElasticHPC {title}", "set -Eeuo pipefail", "umask 022",
              # a failing step says which, in one line on stderr (the console log at boot)
              """trap 'rc=$?; echo "ehpc-error: $(hostname): failed (exit $rc): $BASH_COMMAND" >&2' ERR"""]
-    lines += [f"{key}={shlex.quote(value)}" for key, value in variables.items()]
-    lines += [_library(name) for name in ["common.sh", *libraries]]
+    return "\n".join(lines) + "\n" + _fragment(variables, ["common.sh", *libraries], steps)
+
+
+def _fragment(variables: dict[str, str], libraries: list[str], steps: list[str]) -> str:
+    """Variables, libraries and steps: a script's body, or more steps for the end of one."""
+    lines = [f"{key}={shlex.quote(value)}" for key, value in variables.items()]
+    lines += [_library(name) for name in libraries]
     lines += steps
     return "\n".join(lines) + "\n"
 

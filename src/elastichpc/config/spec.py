@@ -45,6 +45,11 @@ class Settings:
         keydef = self._keydef(section, key)
         return self.values.get((keydef.section, keydef.key), keydef.default)
 
+    def put(self, section: str, key: str, value: Any, source: str) -> None:
+        keydef = self._keydef(section, key)
+        self.values[(keydef.section, keydef.key)] = value
+        self.sources[(keydef.section, keydef.key)] = source
+
     def is_set(self, section: str, key: str) -> bool:
         keydef = self._keydef(section, key)
         return (keydef.section, keydef.key) in self.values

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # The line may come with a prefix (a GCE guest agent writes "... startup-script: " first).
 CONSOLE_KEY = re.compile(r"(?:^|\s)ehpc-host-key (ssh-ed25519 [A-Za-z0-9+/=]+)\s*$", re.MULTILINE)
+# A WireGuard public key, printed by a node joining an overlay cluster later (overlay.sh).
+OVERLAY_KEY = re.compile(r"(?:^|\s)ehpc-overlay-key ([A-Za-z0-9+/]{43}=)\s*$", re.MULTILINE)
 POLL_SECONDS = 5.0
 
 
@@ -52,22 +54,23 @@ def write_known_ssh(fleet: Fleet, keys: ClusterKeys, machines: list[Machine]) ->
     write_ssh_files(keys.directory, keys.identity, ssh_hosts(fleet, keys, machines), jump=head.name)
 
 
-def console_key(text: str) -> str:
-    """The first host key printed in this console text ("" when none yet): our boot script
-    prints it at first boot, before any other program of the instance could print a false one."""
-    found = CONSOLE_KEY.search(text.replace("\r", ""))
+def console_key(text: str, pattern: re.Pattern[str] = CONSOLE_KEY) -> str:
+    """The first key printed in this console text ("" when none yet): our boot script prints
+    it at first boot, before any other program of the instance could print a false one."""
+    found = pattern.search(text.replace("\r", ""))
     return found.group(1) if found else ""
 
 
-def read_console_key(provider: Provider, machine: Machine, timeout: float = 900.0) -> str:
-    """Poll the machine's console until its boot script has printed its host key."""
+def read_console_key(provider: Provider, machine: Machine, pattern: re.Pattern[str] = CONSOLE_KEY,
+                     what: str = "SSH host key", timeout: float = 900.0) -> str:
+    """Poll the machine's console until its boot script has printed its key."""
     deadline = time.monotonic() + timeout
     while True:
-        key = console_key(provider.console_output(machine))
+        key = console_key(provider.console_output(machine), pattern)
         if key:
             return key
         if time.monotonic() > deadline:
-            raise ProviderError(f"{machine.name} printed no SSH host key on its console within "
+            raise ProviderError(f"{machine.name} printed no {what} on its console within "
                                 f"{timeout:.0f}s: did its boot script run? (see its console log)")
         time.sleep(POLL_SECONDS)
 

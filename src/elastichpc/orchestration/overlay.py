@@ -43,6 +43,12 @@ def assign_addresses(journal: Journal, cluster: str, machines: list[Machine]) ->
     return addresses
 
 
+def peer(keys: ClusterKeys, name: str, role: str, address: str) -> OverlayNode:
+    """A node as its overlay peers know it: its public key (made here, or by itself)."""
+    public, own = keys.overlay_public(name)
+    return OverlayNode(name, role, address, public, own)
+
+
 def public_endpoint(head: Machine) -> str:
     """Where compute nodes reach the head's overlay port: its public address."""
     endpoint = str(head.extra.get("public_address") or head.address)
@@ -58,10 +64,10 @@ def join_overlay(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, shell: Clus
     reach the head over it is removed (from its cloud and the journal), and named."""
     addresses = assign_addresses(journal, spec.name, machines)
     known = [row for row in journal.nodes(spec.name) if row.overlay_address]
-    nodes = [OverlayNode(row.name, row.role, row.overlay_address, keys.overlay_key(row.name)[1])
+    nodes = [peer(keys, row.name, row.role, row.overlay_address)
              for row in known if row.name not in addresses]
     nodes += [OverlayNode(m.name, m.role, addresses[m.name], keys.overlay_key(m.name)[1])
-              for m in machines]
+              for m in machines]  # joined over SSH here: keys made here
     head = next(m for m in machines if m.role == "head")
     endpoint, psk = public_endpoint(head), keys.overlay_psk()
 

@@ -235,8 +235,11 @@ def setup_shared_dir(context: ClusterContext, progress: Progress) -> StorageResu
     if spec.settings.get("CLUSTER", "GLUSTER"):
         return setup_gluster(context, spec.settings, progress, shared_dir=spec.shared_dir)
     result = setup_nfs(context, spec.settings, progress) if _aws_volume(spec) else None
-    asked = spec.overlay or spec.settings.get("CLUSTER", "NFS")
-    if asked or (_shared_on_nfs(spec) and _kernels_mount_nfs(context, progress)):
+    # An overlay's nodes in other places share nothing else; local nodes whose kernel cannot
+    # mount NFS bind-mount the host's directory instead (nfs.sh), cloud nodes cannot.
+    local = all(CAPABILITIES[p.provider].shares_work_dir for p in [spec.head, *spec.pools])
+    must = spec.settings.get("CLUSTER", "NFS") or (spec.overlay and local)
+    if must or ((_shared_on_nfs(spec) or spec.overlay) and _kernels_mount_nfs(context, progress)):
         fsid = spec.settings.get("NFS", "FSID") + (1 if result else 0)
         result = setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir, fsid=fsid)
     return result

@@ -164,6 +164,12 @@ class Provider(ABC):
         endpoint override. Secret as agent_access."""
         return {}
 
+    def agent_files(self) -> dict[tuple[str, str], bytes]:
+        """The client's files the head agent needs, by the (section, key) setting naming them
+        (a sign-in certificate, a CA bundle): the head keeps a root-only copy and the setting
+        names that copy there. Secret as agent_access."""
+        return {}
+
     def agent_keeps(self, path: str) -> bool:
         """Whether the head agent needs this file of a library (path under site-packages): a
         provider leaves out what its SDK carries for services it never calls."""

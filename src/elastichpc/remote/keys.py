@@ -72,7 +72,8 @@ class ClusterKeys:
         return self._pair(self.directory / "hostkeys" / node)
 
     def overlay_key(self, node: str) -> tuple[str, str]:
-        """A node's WireGuard (private, public) key pair."""
+        """A node's WireGuard (private, public) key pair, made here (a new one where the node's
+        last key was its own)."""
         directory = self.directory / "overlay"
         directory.mkdir(mode=0o700, exist_ok=True)
         private_path, public_path = directory / node, directory / f"{node}.pub"
@@ -80,7 +81,24 @@ class ClusterKeys:
             private, public = wireguard_keypair()
             _write_secret(private_path, private.encode())
             public_path.write_text(public + "\n")
+            (directory / f"{node}.own").unlink(missing_ok=True)
         return private_path.read_text(), public_path.read_text().strip()
+
+    def learn_overlay_key(self, node: str, public: str) -> None:
+        """The public half of a key the node made itself (a cloud node joining later): its
+        private half never leaves the node."""
+        directory = self.directory / "overlay"
+        directory.mkdir(mode=0o700, exist_ok=True)
+        (directory / node).unlink(missing_ok=True)
+        (directory / f"{node}.pub").write_text(public.strip() + "\n")
+        (directory / f"{node}.own").touch()
+
+    def overlay_public(self, node: str) -> tuple[str, bool]:
+        """(the node's WireGuard public key, whether the node made that key itself)."""
+        directory = self.directory / "overlay"
+        if (directory / f"{node}.own").exists():
+            return (directory / f"{node}.pub").read_text().strip(), True
+        return self.overlay_key(node)[1], False
 
     def overlay_psk(self) -> str:
         """The cluster's WireGuard preshared key: every tunnel of the cluster mixes it in."""

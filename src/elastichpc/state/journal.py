@@ -90,6 +90,19 @@ def state_dir() -> Path:
     return base / "ehpc"
 
 
+def _write_ahead(db: sqlite3.Connection) -> None:
+    """WAL mode. Several commands opening a new journal at once: switching it answers "database
+    is locked" at once (no busy wait) while another one switches it; asked again."""
+    for attempt in range(200):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == 199:
+                raise
+            time.sleep(0.05)
+
+
 def _unusable(directory: Path, err: Exception) -> str:
     """One line on why the state directory cannot hold the journal."""
     where = f"state directory {directory}"
@@ -156,7 +169,7 @@ class Journal:
             _private(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _write_ahead(self._db)
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._migrate()

@@ -125,7 +125,8 @@ class Stats:
 
 
 class ArmFake:
-    def __init__(self, tls_cert: Path, tls_key: Path, subscription: str) -> None:
+    def __init__(self, tls_cert: Path, tls_key: Path, subscription: str, host: str = "127.0.0.1"
+                 ) -> None:
         self.subscription = subscription
         self.resources: dict[str, dict[str, Any]] = {}  # lower-case id -> resource JSON
         self.operations: dict[str, dict[str, Any]] = {}
@@ -141,7 +142,7 @@ class ArmFake:
         self.stats = Stats()
         self.lock = threading.RLock()
         self._next_ip = 4
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer((host, 0), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -152,7 +153,8 @@ class ArmFake:
     # ---- life cycle and test controls ------------------------------------------------------
     @property
     def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
+        host, port = self._server.server_address[:2]
+        return f"https://{host}:{port}"
 
     def start(self) -> ArmFake:
         self._thread.start()

@@ -44,7 +44,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _cert(subject: str, key: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSAPrivateKey,
-          ca: bool, server: bool = False) -> x509.Certificate:
+          ca: bool, server_ip: str = "") -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -56,8 +56,8 @@ def _cert(subject: str, key: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSA
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
-    if server:
-        san = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    if server_ip:
+        san = [x509.IPAddress(ipaddress.ip_address(server_ip)), x509.DNSName("localhost")]
         builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
@@ -72,11 +72,12 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def make_tls(directory: Path) -> TlsFiles:
+def make_tls(directory: Path, server_ip: str = "127.0.0.1") -> TlsFiles:
+    """A CA and a server certificate for `server_ip`, where the fake listens."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, server_key = _key(), _key()
     ca = _cert("ehpc test CA", ca_key, "ehpc test CA", ca_key, ca=True)
-    server = _cert("127.0.0.1", server_key, "ehpc test CA", ca_key, ca=False, server=True)
+    server = _cert(server_ip, server_key, "ehpc test CA", ca_key, ca=False, server_ip=server_ip)
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     files.ca.write_bytes(_pem(ca))
     files.cert.write_bytes(_pem(server) + _pem(ca))

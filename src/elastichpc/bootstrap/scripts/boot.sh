@@ -57,10 +57,3 @@ ehpc_host_key() {
   fi
   ehpc_console "ehpc-host-key $(cut -d' ' -f1,2 "$key.pub")"
 }
-
-# ehpc_console LINE: to standard output (cloud-init and the guest agents copy it to the serial
-# console) and to the console itself where we may write it.
-ehpc_console() {
-  printf '%s\n' "$*"
-  { [ -w /dev/console ] && printf '%s\r\n' "$*" > /dev/console; } 2>/dev/null || true
-}

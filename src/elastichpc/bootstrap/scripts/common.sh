@@ -3,6 +3,13 @@
 
 ehpc_log() { printf '[ehpc %s] %s\n' "$(hostname)" "$*" >&2; }
 
+# ehpc_console LINE: to standard output (cloud-init and the guest agents copy it to the serial
+# console) and to the console itself where we may write it.
+ehpc_console() {
+  printf '%s\n' "$*"
+  { [ -w /dev/console ] && printf '%s\r\n' "$*" > /dev/console; } 2>/dev/null || true
+}
+
 # ehpc_file PATH MODE OWNER: write stdin (base64) to PATH atomically.
 ehpc_file() {
   local path=$1 mode=$2 owner=$3 tmp

@@ -14,9 +14,10 @@ from functools import cached_property
 from typing import Any
 
 from ...config import ClusterSpec
-from ...errors import EhpcError, PrerequisiteError
+from ...errors import EhpcError
 from ..base import Disk, Machine, NodePlan, Provider, Report, Snapshot, SpotPrice, SpotRequest
 from ..preview import MachineGroup, Preview
+from ..sdk import require_sdk
 from . import disks, instances, spot
 from .client import (
     aws_errors,
@@ -75,10 +76,7 @@ class AwsProvider(Provider):
         return str(self.settings.get("AWS", "ZONE") or "")
 
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
-        try:
-            import boto3  # noqa: F401
-        except ImportError:
-            raise PrerequisiteError("the AWS provider needs boto3: pip install 'elastichpc[aws]'") from None
+        require_sdk("AWS", "boto3", "aws")
         region_name(self.settings)
         check_credentials(self.session)
 

@@ -5,16 +5,19 @@ and found again through Azure's tag filter."""
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from ...config import ClusterSpec
-from ...errors import PrerequisiteError, ProviderError
+from ...errors import ProviderError
 from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
-from ..network import source_cidr
+from ..network import CALLER_ENV, source_cidr
 from ..preview import MachineGroup, Preview
+from ..sdk import require_sdk
 from . import catalog
 from . import disks as disk_ops
 from .account import check_credentials, warn_retired
@@ -32,6 +35,9 @@ DELETE_STAGES = (
     ("microsoft.network/natgateways",),
     ("microsoft.network/publicipaddresses", "microsoft.network/networksecuritygroups"),
 )
+# DefaultAzureCredential's environment sign-in (a service principal's secret), where the client
+# signs in so: the head agent signs in the same way.
+AGENT_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST")
 SDK_MODULES = ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network", "azure.mgmt.resource",
                "azure.storage.blob")
 
@@ -56,21 +62,36 @@ class AzureProvider(Provider):
         return azure_errors(action, self.clients.account.arm_endpoint)
 
     def check_ready(self, spec: ClusterSpec | None = None) -> None:
-        import importlib
-
         for module in SDK_MODULES:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                raise PrerequisiteError(
-                    f"the Azure provider needs {module}: pip install 'elastichpc[azure]'"
-                ) from None
+            require_sdk("Azure", module, "azure")
         warn_retired(self.settings)
         check_credentials(self.settings)
         self.clients  # noqa: B018 - validates SUBSCRIPTION ID, REGION, CA_BUNDLE
         if spec is not None:  # refuse a bad size before anything is made
             for key in ("MASTER TYPE", "INSTANCE TYPE"):
                 catalog.vm_size(self.settings.get("AZURE", key))
+
+    def agent_environment(self) -> dict[str, str]:
+        # The caller's range, as the client resolved it (a launch checks the cluster's rules),
+        # and what the SDK or our endpoints read from the environment here.
+        found = {CALLER_ENV: source_cidr(self.settings, self.clients.account.arm_endpoint)}
+        found.update({k: v for k, v in os.environ.items() if k in AGENT_ENV or k.startswith("EHPC_AZURE_")})
+        return found
+
+    def agent_files(self) -> dict[tuple[str, str], bytes]:
+        files = {}
+        path, _ = check_credentials(self.settings)
+        if path:
+            key = "CERT DATA PATH" if self.settings.get("AZURE", "CERT DATA PATH") else "CERTIFICATE PATH"
+            files[("AZURE", key)] = Path(path).read_bytes()
+        if self.clients.account.ca_bundle:
+            files[("AZURE", "CA_BUNDLE")] = Path(self.clients.account.ca_bundle).read_bytes()
+        return files
+
+    def agent_keeps(self, path: str) -> bool:
+        # The agent calls Azure through the synchronous clients: their asyncio twins are 15 MB.
+        parts = path.split("/")
+        return not (parts[:2] == ["azure", "mgmt"] and "aio" in parts[3:4])
 
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         from .preview import preview

@@ -1,15 +1,10 @@
 """The Google Compute Engine provider. This package (and with it google-cloud-compute) is
 imported only when a GCE cluster or disk is used, never for `ehpc --help`."""
 
-from ...errors import PrerequisiteError
+from ..sdk import require_sdk
 
-try:
-    import google.cloud.compute_v1  # noqa: F401
-except ImportError:
-    raise PrerequisiteError(
-        "the GCE provider needs google-cloud-compute: pip install 'elastichpc[gce]'"
-    ) from None
+require_sdk("GCE", "google.cloud.compute_v1", "gce")
 
-from .provider import GceProvider as PROVIDER_CLASS
+from .provider import GceProvider as PROVIDER_CLASS  # noqa: E402 - after the SDK check
 
 __all__ = ["PROVIDER_CLASS"]
