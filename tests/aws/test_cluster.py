@@ -102,8 +102,12 @@ def test_rerun_never_doubles_and_machines_come_from_tags(aws_env, capsys, ec2, i
     now = instances_of(ec2, "again")
     assert len(now) == 3 and ids - {i["InstanceId"] for i in now} == {lost["InstanceId"]}
     settings = load_settings(overrides={("AWS", "REGION"): REGION})
-    machines = get_provider("aws", settings).machines("again")
-    assert sorted(m.name for m in machines) == ["again-head", "again-node1", "again-node2"]
+    provider = get_provider("aws", settings)
+    assert sorted(m.name for m in provider.machines("again")) == ["again-head", "again-node1", "again-node2"]
+    # One compute node removed (resize, an autoscaled node powered down): that one only.
+    removed = provider.terminate_nodes("again", ["again-node2"])
+    assert len(removed) == 1 and removed[0].startswith("instance i-"), removed
+    assert sorted(m.name for m in provider.machines("again")) == ["again-head", "again-node1"]
     assert ehpc(capsys, "cluster", "terminate", "again").code == 0
 
 

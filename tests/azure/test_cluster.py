@@ -108,6 +108,14 @@ def test_vms_come_from_one_deployment_and_a_rerun_creates_nothing_new(azure: Azu
     spec = load_spec(overrides={("CLUSTER", "CLUSTER_PREFIX"): "az2", ("CLUSTER", "CLUSTER SIZE"): "3"})
     create_cluster(spec, provision_only=True)  # resumes the provisioned cluster
     assert deployment_puts(azure) == 1
+    # One compute node removed (resize, an autoscaled node powered down): its VM and what was
+    # made for it, nothing of the others.
+    before = {r["name"] for r in _resources(azure, "az2")}
+    removed = get_provider("azure", load_settings()).terminate_nodes("az2", ["az2-node3"])
+    assert [r for r in removed if r.startswith("virtualMachines")] == ["virtualMachines az2-node3"]
+    gone = before - {r["name"] for r in _resources(azure, "az2")}
+    assert gone and all(name.startswith("az2-node3") for name in gone), gone
+    assert {r.split()[1] for r in removed} <= gone
     terminate_cluster("az2")
 
 

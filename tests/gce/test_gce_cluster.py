@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from elastichpc.cli.main import main
-from elastichpc.providers import TAG
+from elastichpc.config import load_settings
+from elastichpc.providers import TAG, get_provider
 from tests.emulators.gce import Emulator
 
 from .conftest import CALLER, PROJECT, ZONE
@@ -97,6 +98,10 @@ def test_rerun_makes_only_what_is_missing(gce: Emulator, capsys: pytest.CaptureF
     assert sorted(instances(gce, "gc2")) == ["gc2-head", "gc2-node1", "gc2-node2"]
     bulk = gce.requests("instances.bulkInsert")
     assert len(bulk) == 1 and not gce.requests("instances.insert") and not gce.requests("firewalls.insert")
+    # One compute node removed (resize, an autoscaled node powered down): that one only.
+    provider = get_provider("gce", load_settings(overrides={("GCE", "PROJECT_ID"): PROJECT}))
+    assert provider.terminate_nodes("gc2", ["gc2-node1"]) == [f"instance {ZONE}/gc2-node1"]
+    assert sorted(instances(gce, "gc2")) == ["gc2-head", "gc2-node2"]
     ehpc(capsys, "cluster", "terminate", "gc2")
     assert gce.labelled(TAG, "gc2") == []
 

@@ -1,8 +1,9 @@
 """Machines: a cloud instance made real. Each is an overlay on the lab image in its own mount,
-PID, UTS, IPC and network namespaces (pivot_root into the overlay), with a veth on its cloud
-network's bridge. PID 1 is the lab's stand-in for cloud-init (INIT below): it names the host,
-creates the cloud's login user with the instance's SSH key, makes host keys, starts sshd and
-runs the instance's user-data as root; its output is the console log.
+PID, UTS, IPC, network and time namespaces (pivot_root into the overlay; its uptime starts at 0,
+as a new instance's does), with a veth on its cloud network's bridge. PID 1 is the lab's
+stand-in for cloud-init (INIT below): it names the host, creates the cloud's login user with the
+instance's SSH key, makes host keys, starts sshd and runs the instance's user-data as root; its
+output is the console log.
 
 Killing the machine's unshare process kills its PID 1 (--kill-child) and with it every process,
 mount (overlay, disks, FUSE) and interface of the machine.
@@ -199,11 +200,13 @@ def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup
         (seed / "every_boot").touch()
     groups = cgroups.create(cgroup_base, spec.ident)
     layout = " ".join(f"{options}:{name}" for options, name in cgroups.HIERARCHIES)
+    with open("/proc/uptime") as uptime:  # a machine boots when it is made: its uptime starts at 0
+        booted = int(float(uptime.read().split()[0]))
     with open(directory / "console.log", "ab") as console:
         process = subprocess.Popen(
-            ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
-             "--kill-child", "--propagation", "private", "sh", "-c", STAGE1, "stage1", str(image),
-             str(directory)],
+            ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--time",
+             "--boottime", f"-{booted}", "--fork", "--kill-child", "--propagation", "private",
+             "sh", "-c", STAGE1, "stage1", str(image), str(directory)],
             stdin=subprocess.PIPE, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LAB_CGROUPS": layout},
             preexec_fn=functools.partial(cgroups.enter, groups),

@@ -160,3 +160,23 @@ def test_reclaimed_spot_node_loses_no_task(cluster: tuple[Ehpc, str]) -> None:
         assert any(e.startswith(f"{kind} {name}-node1") for e in seen), seen
     assert any(e.startswith("down") and "requeued: none" not in e for e in seen), seen
     wait_for(lambda: scheduler_states(ehpc, name).get(f"{name}-node1") == "idle", 60, "the replacement")
+
+
+def test_agent_installed_again_keeps_what_it_did(cluster: tuple[Ehpc, str]) -> None:
+    """`ehpc cluster agent` (renewed credentials, a newer ehpc): the agent restarts with the node
+    list it had, the replacement it launched included, and goes on working."""
+    ehpc, name = cluster
+    before = {n["name"]: (n["address"], n["state"]) for n in ehpc.json("nodes", "list", name)}
+    started = sum("started" in e for e in events(ehpc, name))
+    done = ehpc.run("cluster", "agent", name)
+    assert f"the head agent of {name} runs this ehpc" in done.stdout
+    assert "taking the head agent's node list" in done.stderr
+    wait_for(lambda: sum("started" in e for e in events(ehpc, name)) > started, 60, "the agent again")
+    assert {n["name"]: (n["address"], n["state"]) for n in ehpc.json("nodes", "list", name)} == before
+    # The new agent still repairs: a node reclaimed now is replaced.
+    def replacements() -> int:
+        return sum(e.startswith(f"replaced {name}-node2") for e in events(ehpc, name))
+
+    replaced = replacements()
+    ehpc.run("node", "reclaim", name, "node2")
+    wait_for(lambda: replacements() > replaced, 120, "the replacement of node2")

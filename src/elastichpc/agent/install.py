@@ -43,6 +43,9 @@ umask 077
 D=$1 PY=$2 CLIENT_PYTHON=$3
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 install -d -m 0700 "$D"
+# No change of the cluster's nodes (a resize, a repair) runs on the files being replaced.
+exec 9>"$D/membership.lock"
+flock 9
 rm -rf "$D/incoming"
 install -d -m 0700 "$D/incoming"
 tar -xz -C "$D/incoming"
@@ -54,6 +57,7 @@ chmod 0700 "$D/ehpc-agent"
 "$D/ehpc-agent" seed "$D/incoming"
 rm -rf "$D/incoming"
 "$D/ehpc-agent" check "$CLIENT_PYTHON"
+exec 9>&-
 if [ -d /run/systemd/system ]; then
   printf '%s\n' '[Unit]' 'Description=ElasticHPC head agent' '[Service]' \
     "ExecStart=$D/ehpc-agent run" 'Restart=always' 'RestartSec=1' '[Install]' \
@@ -139,13 +143,29 @@ def install_agent(context: ClusterContext, progress: Progress) -> None:
     """Upload and start the agent. A cluster works without it (no resize, repair, autoscale):
     a head that cannot run it (e.g. a cloud image without the provider's SDK) is said, not fatal."""
     try:
-        with progress.step("starting the head agent"):
-            context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR,
-                                             sys.executable, CLIENT_PYTHON], input=bundle(context))
+        _upload(context, progress)
     except EhpcError as err:
         progress.note(f"the head agent did not start (no resize, spot repair or autoscaling): {err}")
         context.journal.event(context.name, "agent-failed", str(err))
-        return
+
+
+def update_agent(context: ClusterContext, progress: Progress) -> None:
+    """Install the agent again, with this client's version and the credentials it signs in
+    with now (renewed ones; or where create said the agent did not start). What the agent did
+    is kept: its node list and the keys it pinned come to the client first, and go back."""
+    if context.row.status != "running":
+        raise EhpcError(f"cluster {context.name} is {context.row.status}: the head agent runs on "
+                        "a running cluster only")
+    if has_agent(context):
+        with progress.step("taking the head agent's node list"):
+            sync_nodes(context)
+    _upload(context, progress)
+
+
+def _upload(context: ClusterContext, progress: Progress) -> None:
+    with progress.step("starting the head agent"):
+        context.shell.run(context.head, ["bash", "-c", _INSTALL, "install", AGENT_DIR,
+                                         sys.executable, CLIENT_PYTHON], input=bundle(context))
     context.journal.event(context.name, "agent", "head agent installed")
 
 

@@ -1,4 +1,4 @@
-"""ehpc cluster resize|events, ehpc node reclaim: elastic clusters (the head agent's work)."""
+"""ehpc cluster resize|events|agent, ehpc node reclaim: elastic clusters (the head agent's work)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from .. import __version__
 from .options import add_config_file, settings_from
 from .output import print_json, print_table
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register_cluster_commands(commands: Commands) -> None:
-    """`ehpc cluster resize|events` (registered with the other `cluster` commands)."""
+    """`ehpc cluster resize|events|agent` (registered with the other `cluster` commands)."""
     commands.add("cluster resize", resize_args, resize_cmd,
                  "add or remove compute nodes of a running cluster",
                  description="--add N launches N compute nodes that join the running scheduler "
@@ -22,6 +23,12 @@ def register_cluster_commands(commands: Commands) -> None:
                  "or are requeued with --now) and removes them.")
     commands.add("cluster events", events_args, events_cmd,
                  "what happened to a cluster and when (the client's and the head agent's events)")
+    commands.add("cluster agent", agent_args, agent_cmd,
+                 "install the head agent again: this ehpc's version and credentials",
+                 description="Uploads this client's ehpc and the credentials it signs in with now "
+                 "(e.g. renewed temporary cloud credentials, which the agent holds a copy of) and "
+                 "restarts the agent; also where create said the agent did not start. The "
+                 "agent's node list and pinned keys are taken first and kept.")
 
 
 def register(commands: Commands) -> None:
@@ -41,6 +48,11 @@ def resize_args(parser: argparse.ArgumentParser) -> None:
 def events_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name")
     parser.add_argument("--json", action="store_true")
+
+
+def agent_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    add_config_file(parser)
 
 
 def reclaim_args(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +85,16 @@ def events_cmd(args: argparse.Namespace) -> int:
         print_table(["TIME", "KIND", "MESSAGE"],
                     [[time.strftime("%H:%M:%S", time.localtime(at)) if at else "-", kind, message]
                      for at, kind, message in events])
+    return 0
+
+
+def agent_cmd(args: argparse.Namespace) -> int:
+    from ..agent.install import update_agent
+    from ..orchestration.context import open_cluster
+    from .output import ConsoleProgress
+
+    update_agent(open_cluster(args.name, settings=settings_from(args)), ConsoleProgress())
+    print(f"the head agent of {args.name} runs this ehpc ({__version__}) with these credentials")
     return 0
 
 

@@ -15,7 +15,17 @@ from typing import Any
 
 from ...config import ClusterSpec
 from ...errors import EhpcError
-from ..base import Disk, Machine, NodePlan, Provider, Report, Snapshot, SpotPrice, SpotRequest
+from ..base import (
+    Disk,
+    Machine,
+    NodePlan,
+    Provider,
+    Report,
+    Snapshot,
+    SpotPrice,
+    SpotRequest,
+    no_report,
+)
 from ..preview import MachineGroup, Preview
 from ..sdk import require_sdk
 from . import disks, instances, spot
@@ -152,6 +162,20 @@ class AwsProvider(Provider):
         live = {m.name for m in found if m.state != "preempted"}
         kept = [m for m in found if m.state != "preempted" or m.name not in live]
         return sorted(kept, key=lambda m: (m.role != "head", len(m.name), m.name))
+
+    def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
+        wanted = set(names)
+        ids = sorted(i["InstanceId"] for i in instances.cluster_instances(self.ec2, cluster)
+                     if instances.to_machine(i, self.login_user).name in wanted)
+        # A live spot request of one of them would launch it again.
+        live = [r.request_id for r in spot.requests(self.ec2, cluster)
+                if r.instance_id in ids and r.state in spot.LIVE_REQUEST_STATES]
+        if live:
+            spot.cancel(self.ec2, live)
+        if ids:
+            report(f"terminating {len(ids)} instances")
+            instances.terminate_ids(self.ec2, ids)
+        return [f"spot request {r}" for r in live] + [f"instance {i}" for i in ids]
 
     def terminate(self, cluster: str, report: Report) -> list[str]:
         removed: list[str] = []

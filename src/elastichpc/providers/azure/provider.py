@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from ...config import ClusterSpec
 from ...errors import ProviderError
-from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
+from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot, no_report
 from ..network import CALLER_ENV, source_cidr
 from ..preview import MachineGroup, Preview
 from ..sdk import require_sdk
@@ -187,6 +188,14 @@ class AzureProvider(Provider):
         return answer.text if answer.status_code == 200 else ""
 
     # ---- terminate -----------------------------------------------------------------------------
+    def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
+        """Each node's VM, then what was made for it (NIC, public address, OS disk), by its tags."""
+        def made_for_them() -> list[Any]:
+            return [r for r in self.clients.tagged(TAG, cluster) if (r.tags or {}).get(NODE_TAG) in names]
+
+        with self._errors(f"removing {', '.join(names)} of {cluster}"):
+            return self._delete_in_stages(made_for_them, report)
+
     def terminate(self, cluster: str, report: Report) -> list[str]:
         clients = self.clients
         removed: list[str] = []
@@ -199,14 +208,21 @@ class AzureProvider(Provider):
                 pollers = [clients.resources.resource_groups.begin_delete(g.name) for g in groups]
                 list(pool.map(lambda p: p.result(), pollers))
             removed += [f"resource group {g.name}" for g in groups]
-            leftovers = clients.tagged(TAG, cluster)  # in a group that is not ours
-            for stage in DELETE_STAGES:
-                batch = [r for r in leftovers if r.type.lower() in stage]
-                if batch:
-                    report(f"deleting {len(batch)} {batch[0].type.split('/')[-1]} and others")
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(pool.map(self._delete, batch))
-                removed += [f"{r.type.split('/')[-1]} {r.name}" for r in batch]
+            # What is left is in a group that is not ours.
+            removed += self._delete_in_stages(lambda: clients.tagged(TAG, cluster), report)
+        return removed
+
+    def _delete_in_stages(self, find: Callable[[], list[Any]], report: Report) -> list[str]:
+        """Delete what `find` lists, in DELETE_STAGES order, listed again at each stage (a VM
+        takes its OS disk with it)."""
+        removed: list[str] = []
+        for stage in DELETE_STAGES:
+            batch = [r for r in find() if r.type.lower() in stage]
+            if batch:
+                report(f"deleting {len(batch)} {batch[0].type.split('/')[-1]} and others")
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(self._delete, batch))
+            removed += [f"{r.type.split('/')[-1]} {r.name}" for r in batch]
         return removed
 
     def _delete(self, resource: Any) -> None:

@@ -16,7 +16,7 @@ from google.cloud import compute_v1
 
 from ...config import ClusterSpec, check_name
 from ...errors import ConfigError, ProviderError
-from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot
+from ..base import TAG, Disk, Machine, NodePlan, Provider, Report, Snapshot, no_report
 from ..network import CALLER_ENV, source_cidr
 from ..preview import MachineGroup, Preview
 from .api import ComputeApi
@@ -243,6 +243,14 @@ class GceProvider(Provider):
             removed += pool.map(delete_disk, disks)
             removed += pool.map(delete_firewall, self._cluster_firewalls(cluster))
         return removed
+
+    def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
+        wanted = set(names)
+        found = [i for i in self._labelled("instances", cluster) if i.name in wanted]
+        if found:
+            report(f"deleting {len(found)} instances")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self._delete_instance, found))
 
     def _delete_instance(self, instance: Any) -> str:
         api, zone = self.api, instance.zone.rsplit("/", 1)[-1]
