@@ -63,16 +63,18 @@ def console_key(text: str, pattern: re.Pattern[str] = CONSOLE_KEY) -> str:
 
 def read_console_key(provider: Provider, machine: Machine, pattern: re.Pattern[str] = CONSOLE_KEY,
                      what: str = "SSH host key", timeout: float = 900.0) -> str:
-    """Poll the machine's console until its boot script has printed its key."""
-    deadline = time.monotonic() + timeout
+    """Poll the machine's console until its boot script has printed its key: soon after the
+    first ask, then every POLL_SECONDS (each ask is an API call)."""
+    deadline, asked = time.monotonic() + timeout, 0
     while True:
+        asked += 1
         key = console_key(provider.console_output(machine), pattern)
         if key:
             return key
         if time.monotonic() > deadline:
             raise ProviderError(f"{machine.name} printed no {what} on its console within "
                                 f"{timeout:.0f}s: did its boot script run? (see its console log)")
-        time.sleep(POLL_SECONDS)
+        time.sleep(min(asked, POLL_SECONDS))
 
 
 def scan_keys(shell: ClusterShell, head: str, machines: list[Machine],
