@@ -11,6 +11,7 @@ Writes bench/results/elastic_local_<scheduler>.json.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -19,8 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 from results_file import write_results
+
+AGENT_LOG = "cat /var/lib/ehpc-agent/agent.log"  # the local head's login user is root
 
 
 def ehpc(env: dict[str, str], *args: str) -> str:
@@ -38,7 +42,7 @@ def events(env: dict[str, str], name: str) -> list[dict]:
 
 def agent_steps(env: dict[str, str], name: str, since: float) -> dict[str, float]:
     """Step durations the agent logged for its last replacement (after `since`)."""
-    return steps_after(ehpc(env, "ssh", name, "--", "cat /var/lib/ehpc-agent/agent.log"), since)
+    return steps_after(ehpc(env, "ssh", name, "--", AGENT_LOG), since)
 
 
 def steps_after(log: str, since: float) -> dict[str, float]:
@@ -97,21 +101,27 @@ def one_reclaim(env: dict[str, str], name: str) -> dict[str, float]:
             **replacement_split(start, at, agent_steps(env, name, start))}
 
 
-def one_power_up(env: dict[str, str], name: str) -> dict[str, float]:
+def one_power_up(run: Callable[..., str], name: str, agent_log: str = AGENT_LOG) -> dict[str, float]:
     """From submitting a job to an autoscaled cluster with no compute node to the job running
-    on a newly powered-up node, and to the node's removal after the idle time."""
+    on a newly powered-up node, and to the node's removal after the idle time. `run(*args)`:
+    ehpc's output (here, or in the cloud lab); `agent_log`: the command printing the agent's log
+    on the head."""
+    def power_downs() -> list[float]:
+        listed = json.loads(run("cluster", "events", name, "--json"))
+        return [e["at"] for e in listed if e["kind"] == "power-down" and e["at"] > start]
+
     start = time.time()
-    job = ehpc(env, "job", "submit", name, "--", "sleep 1").strip()
-    while json.loads(ehpc(env, "job", "status", name, job, "--json"))[0]["state"] == "pending":
+    job = run("job", "submit", name, "--", "sleep 1").strip()
+    while json.loads(run("job", "status", name, job, "--json"))[0]["state"] == "pending":
         time.sleep(0.2)
     running = time.time()
-    steps = agent_steps(env, name, start)
+    steps = steps_after(run("ssh", name, "--", agent_log), start)
     deadline = time.monotonic() + 300
-    while not any(e["kind"] == "power-down" and e["at"] > start for e in events(env, name)):
+    while not power_downs():
         if time.monotonic() > deadline:
             raise SystemExit("the powered-up node was not removed within 300 s")
         time.sleep(1)
-    gone = max(e["at"] for e in events(env, name) if e["kind"] == "power-down")
+    gone = max(power_downs())
     return {
         "pending_to_running_s": round(running - start, 2),
         "launch_s": round(sum(v for k, v in steps.items() if k.startswith("launching")), 2),
@@ -131,7 +141,7 @@ def power_ups(scheduler: str, rounds: int) -> list[dict[str, float]]:
                  "10", "--scheduler", scheduler, "--local-root-dir", root)
             runs = []
             for _ in range(rounds):
-                runs.append(one_power_up(env, name))
+                runs.append(one_power_up(functools.partial(ehpc, env), name))
                 print(runs[-1], flush=True)
             return runs
         finally:

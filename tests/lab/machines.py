@@ -217,10 +217,24 @@ def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup
         assert process.stdin is not None
         process.stdin.write(b"go\n")
         process.stdin.close()
+        _wait_pivoted(machine)
     except BaseException:
         machine.stop()
         raise
     return machine
+
+
+def _wait_pivoted(machine: Machine) -> None:
+    """Until PID 1 runs INIT in the machine's own root: before that, a command entering the
+    machine (a disk attached at once, as after a reboot) would meet the host's /dev."""
+    for _ in range(1000):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if b"/run/lab/init" in Path(f"/proc/{machine.init_pid}/cmdline").read_bytes():
+                return
+        if not machine.alive():
+            break
+        time.sleep(0.01)
+    raise RuntimeError(f"{machine.spec.ident} did not start its init (see its console.log)")
 
 
 def _ip(*args: str) -> None:

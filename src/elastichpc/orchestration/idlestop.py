@@ -4,8 +4,10 @@ Idle means: no job queued or running, and nobody logged in on the head (`who`); 
 again at the first sign of use. After AUTOSTOP minutes idle the agent removes the compute nodes
 (the head keeps the shared directory; `ehpc cluster resize NAME --add N` brings nodes back, and an
 autoscaled pool powers them up for the next job), or with AUTOSTOP_DOWN terminates the whole
-cluster through its provider (the client's journal then finds nothing left at
-`ehpc cluster terminate`).
+cluster through its provider. The client's `ehpc cluster terminate` then finds nothing left on
+the local provider; on a cloud the head cannot outlive its own instance, and what can only be
+deleted after it (AWS's security group, GCE's firewall rules) waits for that command, which
+finds it by its tags.
 """
 
 from __future__ import annotations
