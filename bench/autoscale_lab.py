@@ -20,12 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from elastic_lab import AGENT_LOG, last_line  # noqa: E402
+from elastic_lab import AGENT_LOG, bench_lab, lab_cluster  # noqa: E402
 from elastic_local import median, one_power_up  # noqa: E402
 from results_file import write_results  # noqa: E402
 
 from tests.lab.clouds import aws_args, cli_for  # noqa: E402
-from tests.lab.control import Lab  # noqa: E402
 
 NAME = "lbbauto"
 
@@ -33,28 +32,15 @@ NAME = "lbbauto"
 def main(rounds: int) -> int:
     load = os.getloadavg()
     started = time.perf_counter()
-    lab = Lab("ehpclab-bench")
-    lab.up()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            cli = cli_for(lab, "aws", Path(tmp))
-            created = cli("cluster", "create", "--provider", "aws", "--name", NAME, *aws_args(lab),
-                          "--max-nodes", "1", "--scaledown-idle", "10", timeout=900)
-            if created.code != 0:
-                raise SystemExit(f"create failed: {last_line(created.err)}")
-            try:
-                runs = []
-                for _ in range(rounds):
-                    runs.append(one_power_up(cli.checked, NAME, AGENT_LOG))
-                    print(runs[-1], flush=True)
-            finally:
-                done = cli("cluster", "terminate", NAME)
-                if done.code != 0:
-                    print(f"terminate failed: {last_line(done.err)}", file=sys.stderr)
-    except (RuntimeError, TimeoutError) as err:  # a command or a wait that failed, in one line
-        raise SystemExit(str(err)) from None
-    finally:
-        lab.down()
+    runs = []
+    with bench_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        cli = cli_for(lab, "aws", Path(tmp))
+        create = ["cluster", "create", "--provider", "aws", "--name", NAME, *aws_args(lab),
+                  "--max-nodes", "1", "--scaledown-idle", "10"]
+        with lab_cluster(cli, NAME, create):
+            for _ in range(rounds):
+                runs.append(one_power_up(cli.checked, NAME, AGENT_LOG))
+                print(runs[-1], flush=True)
     print(write_results("autoscale_lab", {
         "benchmark": "cloud lab (AWS): job submitted to a cluster with no compute node -> running on "
                      "a powered-up instance, and idle -> removed (head agent, Slurm power saving)",

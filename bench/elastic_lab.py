@@ -15,11 +15,13 @@ Writes bench/results/elastic_lab.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,38 @@ def last_line(text: str) -> str:
     return (text.strip().splitlines() or ["no output"])[-1][:300]
 
 
-def one_interrupt(lab: Lab, cli: LabCli, name: str) -> tuple[dict[str, float], dict[str, float]]:
-    """One node taken away and replaced: the split, and the agent's steps it comes from."""
-    victim = f"{name}-node2"
+@contextlib.contextmanager
+def bench_lab() -> Iterator[Lab]:
+    """The benches' own lab (namespace ehpclab-bench), removed at the end; a command or a wait
+    that failed ends the bench in one line."""
+    lab = Lab("ehpclab-bench")
+    lab.up()
+    try:
+        yield lab
+    except (RuntimeError, TimeoutError) as err:
+        raise SystemExit(str(err)) from None
+    finally:
+        lab.down()
+
+
+@contextlib.contextmanager
+def lab_cluster(cli: LabCli, name: str, create: list[str]) -> Iterator[None]:
+    """Cluster `name` made by `ehpc *create` for the block, and terminated after it."""
+    created = cli(*create, timeout=900)
+    if created.code != 0:
+        raise SystemExit(f"{name}: create failed: {last_line(created.err)}")
+    try:
+        yield
+    finally:
+        done = cli("cluster", "terminate", name)
+        if done.code != 0:
+            print(f"{name}: terminate failed: {last_line(done.err)}", file=sys.stderr)
+
+
+def interrupted(lab: Lab, cli: LabCli, name: str, victim: str,
+                ends: tuple[str, ...] = ("replaced", "launch-failed")) -> tuple[float, dict[str, float]]:
+    """Take `victim` away the cloud's way; (when, the time of each kind of the agent's events
+    since) once one of `ends` came, which must be its replacement."""
     machine = machines_of(lab)[victim]
     start = time.time()
     with lab.inside():
@@ -51,11 +82,17 @@ def one_interrupt(lab: Lab, cli: LabCli, name: str) -> tuple[dict[str, float], d
     def ended() -> dict[str, float]:
         events = json.loads(cli.checked("cluster", "events", name, "--json"))
         at = {e["kind"]: e["at"] for e in events if e["at"] >= start}
-        return at if "replaced" in at or "launch-failed" in at else {}
+        return at if any(kind in at for kind in ends) else {}
 
     at = wait_for(ended, 900, f"replacement of {victim}")
     if "replaced" not in at:
         raise SystemExit(f"{name}: the replacement of {victim} failed (`ehpc cluster events {name}`)")
+    return start, at
+
+
+def one_interrupt(lab: Lab, cli: LabCli, name: str) -> tuple[dict[str, float], dict[str, float]]:
+    """One node taken away and replaced: the split, and the agent's steps it comes from."""
+    start, at = interrupted(lab, cli, name, f"{name}-node2")
     steps = steps_after(cli.checked("ssh", name, "--", AGENT_LOG), start)
     return replacement_split(start, at, steps), steps
 
@@ -64,20 +101,13 @@ def measure(lab: Lab, cloud: str, rounds: int, home: Path) -> dict[str, Any]:
     home.mkdir(parents=True)
     cli = cli_for(lab, cloud, home)
     name = f"lbel{cloud}"
-    try:
-        created = cli(*spot_agent_argv(lab, cloud, name, 2, home))
-        if created.code != 0:
-            raise SystemExit(f"{cloud}: create failed: {last_line(created.err)}")
-        runs, steps = [], []
+    runs, steps = [], []
+    with lab_cluster(cli, name, spot_agent_argv(lab, cloud, name, 2, home)):
         for _ in range(rounds):
             split, logged = one_interrupt(lab, cli, name)
             print(cloud, split, flush=True)
             runs.append(split)
             steps.append(logged)
-    finally:
-        done = cli("cluster", "terminate", name)
-        if done.code != 0:
-            print(f"{cloud}: terminate failed: {last_line(done.err)}", file=sys.stderr)
     return {"median": median(runs), "runs": runs, "agent_steps": steps}
 
 
@@ -101,17 +131,10 @@ def main() -> int:
         parser.error(f"no head agent on {', '.join(sorted(set(args.clouds) - AGENT_CLOUDS))}")
     load = os.getloadavg()
     started = time.perf_counter()
-    lab = Lab("ehpclab-bench")
-    lab.up()
     results: dict[str, Any] = {}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for cloud in args.clouds:
-                results[cloud] = measure(lab, cloud, args.rounds, Path(tmp) / cloud)
-    except (RuntimeError, TimeoutError) as err:  # a command or a wait that failed, in one line
-        raise SystemExit(str(err)) from None
-    finally:
-        lab.down()
+    with bench_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        for cloud in args.clouds:
+            results[cloud] = measure(lab, cloud, args.rounds, Path(tmp) / cloud)
     # A run of some clouds keeps the others' last numbers, each with when it was measured.
     kept = previous_results()
     measured = {cloud: {**numbers, "load_average_at_start": [round(x, 2) for x in load],

@@ -16,7 +16,6 @@ Writes bench/results/failover_lab.json.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -27,31 +26,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from elastic_lab import AGENT_LOG, last_line  # noqa: E402
+from elastic_lab import AGENT_LOG, bench_lab, interrupted, lab_cluster  # noqa: E402
 from elastic_local import replacement_split, steps_after  # noqa: E402
 from results_file import write_results  # noqa: E402
 
-from tests.lab.clouds import LabCli, accounts_conf, machines_of, wait_for  # noqa: E402
+from tests.lab.clouds import LabCli, accounts_conf  # noqa: E402
 from tests.lab.control import Lab  # noqa: E402
 
 NAME = "lbbfo"
 FAILOVERS = ((f"{NAME}-node1", "gce", "azure"), (f"{NAME}-node2", "azure", "aws"))
 
 
-def one_failover(lab: Lab, cli: LabCli, victim: str, cloud: str, to: str) -> dict[str, float]:
+def one_failover(lab: Lab, cli: LabCli, victim: str, cloud: str) -> dict[str, float]:
     with lab.inside():
         lab.call("POST", f"/capacity/{cloud}?none")
-    machine = machines_of(lab)[victim]
-    start = time.time()
-    with lab.inside():
-        lab.call("POST", f"/interrupt/{machine['id']}")
-
-    def ended() -> dict[str, float]:
-        events = json.loads(cli.checked("cluster", "events", NAME, "--json"))
-        at = {e["kind"]: e["at"] for e in events if e["at"] >= start}
-        return at if "replaced" in at else {}
-
-    at = wait_for(ended, 900, f"the replacement of {victim} on {to}")
+    start, at = interrupted(lab, cli, NAME, victim, ends=("replaced",))  # past the refusal
     steps = steps_after(cli.checked("ssh", NAME, "--", AGENT_LOG), start)
     split = replacement_split(start, at, steps)
     refused = at["launch-failed"] - at["down"]
@@ -63,30 +52,16 @@ def one_failover(lab: Lab, cli: LabCli, victim: str, cloud: str, to: str) -> dic
 def main() -> int:
     load = os.getloadavg()
     started = time.perf_counter()
-    lab = Lab("ehpclab-bench")
-    lab.up()
     results: dict[str, Any] = {}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            conf = Path(tmp) / "cluster.conf"
-            conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
-                            f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
-            cli = LabCli(lab, Path(tmp) / "state", conf)
-            created = cli("cluster", "create", "--name", NAME, timeout=900)
-            if created.code != 0:
-                raise SystemExit(f"create failed: {last_line(created.err)}")
-            try:
-                for victim, cloud, to in FAILOVERS:
-                    results[f"{cloud}_to_{to}"] = one_failover(lab, cli, victim, cloud, to)
-                    print(cloud, "->", to, results[f"{cloud}_to_{to}"], flush=True)
-            finally:
-                done = cli("cluster", "terminate", NAME)
-                if done.code != 0:
-                    print(f"terminate failed: {last_line(done.err)}", file=sys.stderr)
-    except (RuntimeError, TimeoutError) as err:  # a command or a wait that failed, in one line
-        raise SystemExit(str(err)) from None
-    finally:
-        lab.down()
+    with bench_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "cluster.conf"
+        conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
+                        f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
+        cli = LabCli(lab, Path(tmp) / "state", conf)
+        with lab_cluster(cli, NAME, ["cluster", "create", "--name", NAME]):
+            for victim, cloud, to in FAILOVERS:
+                results[f"{cloud}_to_{to}"] = one_failover(lab, cli, victim, cloud)
+                print(cloud, "->", to, results[f"{cloud}_to_{to}"], flush=True)
     print(write_results("failover_lab", {
         "benchmark": "cloud lab: a spot node lost while its cloud is out of capacity -> its "
                      "replacement on the next cloud idle in Slurm (head agent on AWS)",
