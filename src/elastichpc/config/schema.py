@@ -171,7 +171,7 @@ _KEYS = [
            help="autoscale the compute nodes up to this many from the queue"),
     KeyDef("CLUSTER", "SCALEDOWN_IDLE", to_int, default=120,
            help="seconds an autoscaled node stays idle before it is powered down"),
-    KeyDef("CLUSTER", "AUTOSTOP", to_int,
+    KeyDef("CLUSTER", "AUTOSTOP", to_float,
            help="minutes idle (no job, nobody logged in) after which the compute nodes are removed"),
     KeyDef("CLUSTER", "AUTOSTOP_DOWN", to_bool, default=False,
            help="with --autostop: terminate the whole cluster instead (--down)"),

@@ -30,8 +30,8 @@ class IdleStop:
     stopped: bool = False
 
     @property
-    def minutes(self) -> int:
-        return int(self.context.spec.settings.get("CLUSTER", "AUTOSTOP") or 0)
+    def minutes(self) -> float:
+        return float(self.context.spec.settings.get("CLUSTER", "AUTOSTOP") or 0)
 
     def busy(self) -> bool:
         context = self.context
@@ -55,10 +55,10 @@ class IdleStop:
         context = self.context
         computes = [r.name for r in context.journal.nodes(context.name) if r.role == "compute"]
         if context.spec.settings.get("CLUSTER", "AUTOSTOP_DOWN"):
-            context.journal.event(context.name, "autostop", f"idle {self.minutes} min: terminating")
+            context.journal.event(context.name, "autostop", f"idle {self.minutes:g} min: terminating")
             context.fleet.terminate(progress.detail)  # the head, this agent with it
         elif computes:
             context.journal.event(context.name, "autostop",
-                                  f"idle {self.minutes} min: removing {', '.join(computes)}")
+                                  f"idle {self.minutes:g} min: removing {', '.join(computes)}")
             remove_nodes(context, computes, progress)
         self.stopped = True
