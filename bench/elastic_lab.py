@@ -1,11 +1,11 @@
-"""Cloud lab: spot repair by the head agent on AWS and GCE (issue 12). A spot cluster of 2 compute
-nodes per cloud; each round the lab's control API takes a compute node away the cloud's way (an
-EC2 spot interruption, a GCE preemption), and the time from that call to the replacement idle in
-Slurm (the agent's "replaced" event) is split as bench/elastic_local.py splits it: detection (to
-the agent's "reclaimed" event), take-down (scheduler down + requeue, to its "down" event), then
-the steps the agent logged on the head (/var/lib/ehpc-agent/agent.log, read over `ehpc ssh`):
-launch, boot, configure, scheduler; `other` is what neither covers. The lab's machines share this
-host's clock, so its times and the agent's compare.
+"""Cloud lab: spot repair by the head agent on AWS, GCE and Azure (issue 12). A spot cluster of 2
+compute nodes per cloud; each round the lab's control API takes a compute node away the cloud's
+way (an EC2 spot interruption, a GCE preemption, an Azure eviction), and the time from that call
+to the replacement idle in Slurm (the agent's "replaced" event) is split as bench/elastic_local.py
+splits it: detection (to the agent's "reclaimed" event), take-down (scheduler down + requeue, to
+its "down" event), then the steps the agent logged on the head (/var/lib/ehpc-agent/agent.log,
+read over `ehpc ssh`): launch, boot, configure, scheduler; `other` is what neither covers. The
+lab's machines share this host's clock, so its times and the agent's compare.
 
 Needs root; starts its own lab (namespace `ehpclab-bench`) and removes it.
 Usage: python bench/elastic_lab.py [CLOUD...] [--rounds N]   (from the repository root)

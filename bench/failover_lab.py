@@ -30,7 +30,7 @@ from elastic_lab import AGENT_LOG, bench_lab, interrupted, lab_cluster  # noqa: 
 from elastic_local import replacement_split, steps_after  # noqa: E402
 from results_file import write_results  # noqa: E402
 
-from tests.lab.clouds import LabCli, accounts_conf  # noqa: E402
+from tests.lab.clouds import LabCli, failover_cli  # noqa: E402
 from tests.lab.control import Lab  # noqa: E402
 
 NAME = "lbbfo"
@@ -54,10 +54,7 @@ def main() -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {}
     with bench_lab() as lab, tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp) / "cluster.conf"
-        conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
-                        f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
-        cli = LabCli(lab, Path(tmp) / "state", conf)
+        cli = failover_cli(lab, Path(tmp))
         with lab_cluster(cli, NAME, ["cluster", "create", "--name", NAME]):
             for victim, cloud, to in FAILOVERS:
                 results[f"{cloud}_to_{to}"] = one_failover(lab, cli, victim, cloud)

@@ -211,6 +211,15 @@ def accounts_conf(lab: Lab) -> str:
             f"[GCE]\nPROJECT_ID = {GCE_PROJECT}\n\n" + azure_conf(lab))
 
 
+def failover_cli(lab: Lab, home: Path) -> LabCli:
+    """A CLI whose cluster.conf asks for a head on AWS, spot pools on GCE and Azure and an AWS
+    pool, in that failover order (tests/lab/test_failover.py, bench/failover_lab.py)."""
+    conf = home / "cluster.conf"
+    conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
+                    f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
+    return LabCli(lab, home / "state", conf)
+
+
 def guide_files(lab: Lab, cloud: str, home: Path, name: str, size: int, spot_price: str,
                 gluster: bool) -> None:
     """cluster.conf in the guide's format (its section and key names) for the guide's lines,

@@ -17,9 +17,9 @@ import pytest
 
 from .clouds import (
     LabCli,
-    accounts_conf,
     aws_leftovers,
     emulator_leftovers,
+    failover_cli,
     machines_of,
     nodes_of,
     reclaim_under_array,
@@ -36,11 +36,7 @@ GCE_NODE, AZURE_NODE, AWS_NODE = (f"{NAME}-node{n}" for n in (1, 2, 3))  # the p
 
 @pytest.fixture(scope="module")
 def cli(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCli]:
-    home = tmp_path_factory.mktemp("lab-failover")
-    conf = home / "cluster.conf"
-    conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
-                    f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
-    the_cli = LabCli(lab, home / "state", conf)
+    the_cli = failover_cli(lab, tmp_path_factory.mktemp("lab-failover"))
     try:
         yield the_cli
     finally:

@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
         check(context, args.client_python)
     elif args.command == "nodes":  # with the host key each node is pinned to here
         print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name),
-                           "overlay_key": _own_overlay_key(context, n.name)}
+                           "overlay_key": context.keys.own_overlay_key(n.name)}
                           for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
@@ -108,14 +108,6 @@ def stop(directory: Path) -> None:
             os.killpg(int(supervisor.read_text()), signal.SIGKILL)
     with membership_lock(directory):
         pass
-
-
-def _own_overlay_key(context: ClusterContext, node: str) -> str:
-    """The overlay key a node made itself ("" when the client made it, or with no overlay)."""
-    if not context.spec.overlay:
-        return ""
-    public, own = context.keys.overlay_public(node)
-    return public if own else ""
 
 
 def check(context: ClusterContext, client_python: str) -> None:

@@ -15,14 +15,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from ..bootstrap import NodeFacts, configure_script, membership_script
-from ..bootstrap.overlay import OverlayNode
 from ..errors import ConfigError, EhpcError
-from ..providers import Machine, NodePlan
+from ..providers import Machine
 from ..remote import ClusterShell, in_parallel, write_ssh_files
 from ..state import NodeRow
 from .context import ClusterContext
 from .hostkeys import learn_host_keys, ssh_hosts
 from .join import cluster_layout, node_facts, wait_idle
+from .overlay import let_in, overlay_boot
 from .plan import cloud_nodes, plan_node
 from .progress import Progress
 from .record import record_machines
@@ -67,82 +67,6 @@ def on_overlay(context: ClusterContext, machines: list[Machine]) -> list[Machine
                               address=machine.address if machine.role == "head" else address)
         found.append(machine)
     return found
-
-
-def overlay_boot(context: ClusterContext, plans: list[NodePlan], head: Machine, own_key: bool
-                 ) -> dict[str, str]:
-    """New nodes of an overlay cluster join it from their boot script (the head reaches a node
-    on another site or cloud only over the overlay). Where the boot script travels no metadata
-    service (the local provider) it holds the node's key and the hub learns the new peer first
-    (a replacement keeps its name, key and overlay address); else (`own_key`) the node makes its
-    own key and the hub learns it after the launch (`let_in`). Returns name -> overlay address."""
-    from ..bootstrap.overlay import overlay_address, overlay_boot_steps
-    from ..providers.network import OVERLAY_PORT
-    from .overlay import public_endpoint
-
-    keys, rows = context.keys, context.journal.nodes(context.name)
-    known = {r.name: r.overlay_address for r in rows if r.overlay_address}
-    if not any(r.role == "head" and r.overlay_address for r in rows):
-        raise EhpcError(f"the overlay of {context.name} is not up (its head has no overlay "
-                        "address: was it made with --provision-only?), so no node can join it")
-    addresses = dict(known)
-    number = 1
-    for plan in plans:
-        while plan.name not in addresses and overlay_address(number) in addresses.values():
-            number += 1
-        addresses.setdefault(plan.name, overlay_address(number))
-    new = {plan.name for plan in plans}
-    nodes = _peers(context, addresses, () if own_key else new)
-    endpoint, psk = public_endpoint(head), keys.overlay_psk()
-    if not own_key and new - set(known):  # a new peer for the hub
-        _update_hub(context, nodes, endpoint)
-    by_name = {n.name: n for n in nodes}
-    for plan in plans:
-        plan.boot_script += overlay_boot_steps(
-            by_name[plan.name], "" if own_key else keys.overlay_key(plan.name)[0], psk, nodes,
-            endpoint, OVERLAY_PORT)
-    return {plan.name: addresses[plan.name] for plan in plans}
-
-
-def _peers(context: ClusterContext, addresses: dict[str, str], keyed_here: Collection[str] = ()
-           ) -> list[OverlayNode]:
-    """Every node of `addresses` as a peer: those in `keyed_here` with a key made here now."""
-    from .overlay import peer
-
-    roles = {r.name: r.role for r in context.journal.nodes(context.name)}
-    return [OverlayNode(name, "compute", address, context.keys.overlay_key(name)[1])
-            if name in keyed_here else peer(context.keys, name, roles.get(name, "compute"), address)
-            for name, address in addresses.items()]
-
-
-def _update_hub(context: ClusterContext, nodes: list[OverlayNode], endpoint: str) -> None:
-    from ..bootstrap.overlay import overlay_script
-    from ..providers.network import OVERLAY_PORT
-
-    hub = next(n for n in nodes if n.role == "head")
-    context.shell.run(context.head, ["bash", "-s"], input=overlay_script(
-        hub, context.keys.overlay_key(hub.name)[0], context.keys.overlay_psk(), nodes, endpoint,
-        OVERLAY_PORT))
-
-
-def let_in(context: ClusterContext, joined: list[Machine], head: Machine, progress: Progress) -> None:
-    """Nodes that made their own overlay key: read each public half from the node's console
-    through its cloud's API (as its host key is read), open the hub's overlay port to where they
-    dial from, and give the hub the new peers."""
-    from .hostkeys import OVERLAY_KEY, read_console_key
-    from .overlay import public_endpoint
-
-    fleet = context.fleet
-    with progress.step(f"reading the overlay keys of {len(joined)} nodes from their consoles"):
-        def learn(machine: Machine) -> None:
-            key = read_console_key(fleet.provider_of(machine), machine, OVERLAY_KEY, "overlay key")
-            context.keys.learn_overlay_key(machine.name, key)
-
-        in_parallel(learn, joined)
-    with progress.step("letting them into the overlay"):
-        fleet.open_overlay(fleet.machines())
-        known = {r.name: r.overlay_address for r in context.journal.nodes(context.name) if r.overlay_address}
-        _update_hub(context, _peers(context, known), public_endpoint(head))
 
 
 def add_nodes(context: ClusterContext, names: list[str], progress: Progress, place: str = "",

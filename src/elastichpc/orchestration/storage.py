@@ -209,9 +209,12 @@ def _aws_volume(spec: ClusterSpec) -> bool:
 def _shared_on_nfs(spec: ClusterSpec) -> bool:
     """--nfs, or by default where a provider gives the nodes no shared directory itself (every
     cloud): job files, `job logs`, `--wait` output and `--input-files` must meet the job."""
-    places = [spec.head, *spec.pools]
-    return bool(spec.settings.get("CLUSTER", "NFS")) or not all(
-        CAPABILITIES[place.provider].shares_work_dir for place in places)
+    return bool(spec.settings.get("CLUSTER", "NFS")) or not _all_local(spec)
+
+
+def _all_local(spec: ClusterSpec) -> bool:
+    """Every node on a provider that shares this machine's work directory (the local one)."""
+    return all(CAPABILITIES[place.provider].shares_work_dir for place in [spec.head, *spec.pools])
 
 
 def create_time_storage(spec: ClusterSpec) -> str:
@@ -237,8 +240,7 @@ def setup_shared_dir(context: ClusterContext, progress: Progress) -> StorageResu
     result = setup_nfs(context, spec.settings, progress) if _aws_volume(spec) else None
     # An overlay's nodes in other places share nothing else; local nodes whose kernel cannot
     # mount NFS bind-mount the host's directory instead (nfs.sh), cloud nodes cannot.
-    local = all(CAPABILITIES[p.provider].shares_work_dir for p in [spec.head, *spec.pools])
-    must = spec.settings.get("CLUSTER", "NFS") or (spec.overlay and local)
+    must = spec.settings.get("CLUSTER", "NFS") or (spec.overlay and _all_local(spec))
     if must or ((_shared_on_nfs(spec) or spec.overlay) and _kernels_mount_nfs(context, progress)):
         fsid = spec.settings.get("NFS", "FSID") + (1 if result else 0)
         result = setup_nfs(context, spec.settings, progress, shared_dir=spec.shared_dir, fsid=fsid)

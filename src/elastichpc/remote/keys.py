@@ -81,24 +81,28 @@ class ClusterKeys:
             private, public = wireguard_keypair()
             _write_secret(private_path, private.encode())
             public_path.write_text(public + "\n")
-            (directory / f"{node}.own").unlink(missing_ok=True)
         return private_path.read_text(), public_path.read_text().strip()
 
     def learn_overlay_key(self, node: str, public: str) -> None:
         """The public half of a key the node made itself (a cloud node joining later): its
-        private half never leaves the node."""
+        private half never leaves the node, so none is kept here."""
         directory = self.directory / "overlay"
         directory.mkdir(mode=0o700, exist_ok=True)
         (directory / node).unlink(missing_ok=True)
         (directory / f"{node}.pub").write_text(public.strip() + "\n")
-        (directory / f"{node}.own").touch()
+
+    def own_overlay_key(self, node: str) -> str:
+        """The public key the node made itself ("" when it has a pair made here, or none)."""
+        directory = self.directory / "overlay"
+        public_path = directory / f"{node}.pub"
+        if (directory / node).exists() or not public_path.exists():
+            return ""
+        return public_path.read_text().strip()
 
     def overlay_public(self, node: str) -> tuple[str, bool]:
         """(the node's WireGuard public key, whether the node made that key itself)."""
-        directory = self.directory / "overlay"
-        if (directory / f"{node}.own").exists():
-            return (directory / f"{node}.pub").read_text().strip(), True
-        return self.overlay_key(node)[1], False
+        own = self.own_overlay_key(node)
+        return (own, True) if own else (self.overlay_key(node)[1], False)
 
     def overlay_psk(self) -> str:
         """The cluster's WireGuard preshared key: every tunnel of the cluster mixes it in."""
