@@ -202,3 +202,41 @@ def test_a_refused_submission_ends_in_one_clear_line(cluster: Cluster) -> None:
     assert out.returncode == 1
     assert out.stderr == (f"ehpc: error: {cluster.scheduler} did not accept the job: sbatch: error: "
                           "Batch job submission failed: Requested node configuration is not available\n")
+
+
+def test_each_job_works_in_a_directory_of_its_own(cluster: Cluster, tmp_path: Path) -> None:
+    """Two jobs staging inputs of the same name each read their own (held until staged), a
+    staged script runs in the job's directory, and the directory is named by the job's id."""
+    script = tmp_path / "count.sh"
+    script.write_text('#!/bin/bash\necho "$PWD $EHPC_JOB_DIR"; grep -c . "$1"; cp "$1" copy.fa\n')
+    script.chmod(0o755)
+    seen = {}
+    for letter in "ab":
+        (tmp_path / letter).mkdir()
+        reads = tmp_path / letter / "reads.fa"
+        reads.write_text(f">{letter}\n{letter * 8}\n" * (2 if letter == "a" else 3))
+        out = cluster.submit("--wait", "--input-files", str(reads), "--", str(script), "reads.fa")
+        job_id = out.stderr.split("Submitted job ")[1].split()[0]
+        workdir = f"/shared/jobs/{job_id}"
+        assert f"ehpc: job {job_id} works in {workdir} " in out.stderr
+        assert out.stdout == f"{workdir} {workdir}\n{4 if letter == 'a' else 6}\n"
+        seen[workdir] = reads.read_text()
+    for workdir, text in seen.items():
+        copy = cluster.cli.run("ssh", cluster.name, "--", "cat", f"{workdir}/copy.fa").stdout
+        assert copy == text
+    plain = json.loads(cluster.submit("--json", "--", "pwd").stdout)
+    assert plain["workdir"] == f"/shared/jobs/{plain['job_id']}"
+
+
+def test_logs_kept_on_the_node_that_ran_the_job_are_brought_back(cluster: Cluster) -> None:
+    """Output written where only the compute node sees it (as on a cluster without a shared
+    directory): `job logs` and `--wait` read it from that node instead of returning nothing."""
+    path = f"/tmp/ehpc-node-only-{cluster.scheduler}"
+    out = cluster.submit("--wait", "--stdout", f"{path}.out", "--stderr", f"{path}.err",
+                         "--", "echo from-the-node")
+    assert out.stdout == "from-the-node\n"
+    job_id = out.stderr.split("Submitted job ")[1].split()[0]
+    head_copy = cluster.cli.run("ssh", cluster.name, "--", "ls", f"{path}.out", check=False)
+    assert head_copy.returncode != 0  # the head has no copy: it came from the node
+    logs = cluster.cli.json("job", "logs", cluster.name, job_id)
+    assert [log["text"] for log in logs if log["path"].endswith(".out")] == ["from-the-node\n"]

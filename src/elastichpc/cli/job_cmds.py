@@ -169,6 +169,11 @@ def submit_cmd(args: argparse.Namespace) -> int:
               f"reads that copy ({name})", file=sys.stderr)
     (job_id,) = submit_jobs(args.name, [spec], input_files=files, owner=args.owner,
                             journal=journal, settings=settings)
+    row = journal.get_job(args.name, job_id)
+    workdir = row.info["workdir"] if row else None
+    if not args.json:
+        print(f"ehpc: job {job_id} works in {workdir} (ehpc cp {args.name}:{job_id}/FILE . "
+              "fetches from it)", file=sys.stderr)
     if len(commands) > 1 and not (args.wait or args.monitor):
         _print_tasks(job_id, commands, args.json, shown=args.jobs_file is not None)
         return 0
@@ -177,7 +182,7 @@ def submit_cmd(args: argparse.Namespace) -> int:
         args.job_id = job_id
         return wait_cmd(args)
     if args.json:
-        print_json({"job_id": job_id})
+        print_json({"job_id": job_id, "workdir": workdir})
     else:
         print(job_id)
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
+from ..remote import in_parallel
 from ..schedulers import JobInfo, JobSpec, Submission
 from ..state import JobRow, Journal
 from .context import ClusterContext, open_cluster
@@ -67,15 +68,17 @@ def _word(path: str) -> str:
     return rf"(?<![\w./-]){re.escape(path)}(?![\w./-])"
 
 
-def _rewrite_staged(spec: JobSpec, files: Sequence[Path], workdir: str) -> JobSpec:
+def _rewrite_staged(spec: JobSpec, files: Sequence[Path], workdir: str | None) -> JobSpec:
+    """The command reads the staged copies: under `workdir`, or (None) in the job's own
+    directory, where the job starts, by their relative names."""
     found = staged_paths(spec.command, files)
     if not found:
         return spec
     line = spec.command[0]
     for path, name in found.items():
+        staged = shlex.quote(f"{workdir}/{name}" if workdir else f"./{name}")
         # as a replacement template a quoted path's backslashes would be read as escapes
-        staged = shlex.quote(f"{workdir}/{name}").replace("\\", "\\\\")
-        line = re.sub(_word(path), staged, line)
+        line = re.sub(_word(path), staged.replace("\\", "\\\\"), line)
     return replace(spec, command=[line])
 
 
@@ -96,11 +99,8 @@ def check_inputs(command: list[str], files: Sequence[Path]) -> None:
                           "the cluster; name a script already on the cluster by its absolute path)")
 
 
-def stage_files(
-    context: ClusterContext, files: Sequence[Path], dest: str, user: str,
-    executables: Collection[Path] = (),
-) -> None:
-    """Copy local files into `dest` on the head (shared storage) in one SSH round trip."""
+def _tar(files: Sequence[Path], executables: Collection[Path] = ()) -> bytes:
+    """The files as one tar stream, each under its own name; the scripts executable."""
     buffer = io.BytesIO()
     run_bits = {path.name for path in executables}
 
@@ -113,9 +113,17 @@ def stage_files(
             if not path.is_file():
                 raise ConfigError(f"input file {path} does not exist or is not a file")
             tar.add(path, arcname=path.name, filter=mode)
+    return buffer.getvalue()
+
+
+def stage_files(
+    context: ClusterContext, files: Sequence[Path], dest: str, user: str,
+    executables: Collection[Path] = (),
+) -> None:
+    """Copy local files into `dest` on the head (shared storage) in one SSH round trip."""
     context.shell.run(
-        context.head, ["tar", "-x", "--no-same-owner", "-C", dest], input=buffer.getvalue(),
-        user=user,
+        context.head, ["tar", "-x", "--no-same-owner", "-C", dest],
+        input=_tar(files, executables), user=user,
     )
 
 
@@ -126,12 +134,30 @@ def _local_script(command: list[str]) -> Path | None:
     return path if "/" in first and path.is_file() else None
 
 
-def _run_staged(spec: JobSpec, workdir: str) -> JobSpec:
-    """A staged local script becomes an exact argv: the script on the cluster, then its arguments."""
+def _run_staged(spec: JobSpec, workdir: str | None) -> JobSpec:
+    """A staged local script becomes an exact argv: the script on the cluster (under `workdir`,
+    or in the job's own directory), then its arguments."""
     script = _local_script(spec.command)
     if script is None:
         return spec
-    return replace(spec, command=["env", f"{workdir}/{script.name}", *spec.command[1:]])
+    staged = f"{workdir}/{script.name}" if workdir else f"./{script.name}"
+    return replace(spec, command=["env", staged, *spec.command[1:]])
+
+
+def job_dir(jobs_root: str, job_id: str) -> str:
+    """Where a job submitted without --workdir works: a directory of its own, named by its id
+    (an array's tasks share their array's)."""
+    return f"{jobs_root}/{job_id}"
+
+
+def _in_own_dir(spec: JobSpec, jobs_root: str, id_var: str) -> JobSpec:
+    """The job starts in its own directory under `jobs_root`, made by the job itself where
+    nothing was staged (on a cluster without a shared directory too), and $EHPC_JOB_DIR names
+    it. Its output files stay beside the job directories, which exist on every node."""
+    line = spec.command[0] if len(spec.command) == 1 else "exec " + shlex.join(spec.command)
+    enter = (f"export EHPC_JOB_DIR={shlex.quote(jobs_root)}/{id_var}\n"
+             'mkdir -p -- "$EHPC_JOB_DIR" && cd -- "$EHPC_JOB_DIR" || exit 1\n')
+    return replace(spec, command=[enter + line])
 
 
 def submit_job(
@@ -169,12 +195,47 @@ def submit_jobs(
     context = open_cluster(cluster, journal, settings)
     _, user = resolve_owner(context, owner, False)
     _check_cpus(context, max(spec.cpus for spec in specs))
-    workdir = specs[0].workdir or f"{context.spec.shared_dir}/jobs"
+    chosen = specs[0].workdir  # None: every job in a directory of its own
+    root = chosen or f"{context.spec.shared_dir}/jobs"
     scripts = {path for path in (_local_script(spec.command) for spec in specs) if path}
-    if input_files or scripts:
-        stage_files(context, [*input_files, *sorted(scripts)], workdir, user, executables=scripts)
-    specs = [_rewrite_staged(_run_staged(spec, workdir), input_files, workdir) for spec in specs]
-    submissions = [context.scheduler.submit(spec, workdir) for spec in specs]
+    staged = [*input_files, *sorted(scripts)]
+    if chosen and staged:
+        stage_files(context, staged, chosen, user, executables=scripts)
+    specs = [_rewrite_staged(_run_staged(spec, chosen), input_files, chosen) for spec in specs]
+    if not chosen:
+        specs = [_in_own_dir(spec, root, context.scheduler.job_id_var) for spec in specs]
+    # Files for a job's own directory go there once its id is known, while it is held.
+    hold = bool(staged) and not chosen
+    submissions = [context.scheduler.submit(spec, root, hold) for spec in specs]
+    job_ids, refused, result = _submit_batch(context, submissions, user)
+    context.journal.add_jobs([  # one transaction for the whole batch
+        JobRow(
+            cluster, job_id, context.scheduler.name, owner or user, spec.name,
+            {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
+             "workdir": chosen or job_dir(root, job_id), "user": user},
+            time.time(),
+        )
+        for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False)
+    ])
+    if len(job_ids) < len(specs):
+        if hold:
+            _cancel_quietly(context, job_ids)
+        # Some wrappers (PBS's qsub) report a refusal on standard output, among other lines.
+        said = [line.strip(" '\"") for line in (result.stderr + refused).splitlines() if line.strip()]
+        errors = [line for line in said if "error" in line.lower()]
+        detail = (errors or said or [f"exit code {result.returncode}"])[-1]
+        which = "the job" if len(specs) == 1 else f"job {len(job_ids) + 1} of {len(specs)}"
+        raise EhpcError(f"{context.scheduler.name} did not accept {which}: {detail}")
+    if hold:
+        _stage_and_release(context, staged, scripts, root, job_ids, user)
+    return job_ids
+
+
+def _submit_batch(
+    context: ClusterContext, submissions: Sequence[Submission], user: str
+) -> tuple[list[str], str, subprocess.CompletedProcess[str]]:
+    """Every submission in one script on the head: the ids accepted, what the first refusal
+    said, and the run."""
     mark = f"--ehpc-{secrets.token_hex(8)}--"
     result = context.shell.run(
         context.head, ["bash", "-s"], input=_batch_script(submissions, mark), user=user, check=False
@@ -187,24 +248,31 @@ def submit_jobs(
         except ValueError:
             refused = output
             break
-    now = time.time()
-    context.journal.add_jobs([  # one transaction for the whole batch
-        JobRow(
-            cluster, job_id, context.scheduler.name, owner or user, spec.name,
-            {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
-             "workdir": workdir, "user": user},
-            now,
-        )
-        for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False)
-    ])
-    if len(job_ids) < len(specs):
-        # Some wrappers (PBS's qsub) report a refusal on standard output, among other lines.
-        said = [line.strip(" '\"") for line in (result.stderr + refused).splitlines() if line.strip()]
-        errors = [line for line in said if "error" in line.lower()]
-        detail = (errors or said or [f"exit code {result.returncode}"])[-1]
-        which = "the job" if len(specs) == 1 else f"job {len(job_ids) + 1} of {len(specs)}"
-        raise EhpcError(f"{context.scheduler.name} did not accept {which}: {detail}")
-    return job_ids
+    return job_ids, refused, result
+
+
+def _stage_and_release(
+    context: ClusterContext, files: Sequence[Path], executables: Collection[Path], root: str,
+    job_ids: list[str], user: str,
+) -> None:
+    """Held jobs: each one's directory made, the files unpacked into the first and copied into
+    the others, then all released; one round trip. A failure cancels them: nothing is left
+    waiting for files that never came."""
+    dirs = [job_dir(root, job_id) for job_id in job_ids]
+    script = ('set -e; first=$1; shift; mkdir -p -- "$first" "$@"; '
+              'tar -x --no-same-owner -C "$first"; for d in "$@"; do cp -a -- "$first/." "$d/"; done')
+    try:
+        context.shell.run(context.head, ["bash", "-c", script, "stage", *dirs],
+                          input=_tar(files, executables), user=user)
+    except RemoteCommandError as err:
+        _cancel_quietly(context, job_ids)
+        raise EhpcError(f"could not stage the input files into {dirs[0]}: {err}") from None
+    context.shell.run(context.head, context.scheduler.unhold_argv(job_ids), user=user)
+
+
+def _cancel_quietly(context: ClusterContext, job_ids: Sequence[str]) -> None:
+    for job_id in job_ids:
+        context.shell.run(context.head, context.scheduler.cancel_argv(job_id), check=False)
 
 
 # The running task's index on any of the three schedulers (PBS jobs run under Slurm here).
@@ -442,16 +510,54 @@ def job_logs(
         raise EhpcError(f"job {base} is not an array job: it has no task {task}")
     out_glob, err_glob = context.scheduler.log_globs(base, row.info["stdout"], row.info["stderr"],
                                                      task or "*")
+    user = row.info.get("user")  # read as the job's user: a link it made leads nowhere it may not
+    logs = _read_logs(context, context.head, (out_glob, err_glob), user)
+    if logs:
+        return logs
+    # No shared directory: the files are on the nodes that ran the job.
+    infos = [i for i in _statuses(context, [base])[base] if not task or i.task == task]
+    nodes = sorted({name for info in infos for name in hostnames(info.nodes)} - {context.head})
+    found = in_parallel(lambda node: _read_logs(context, node, (out_glob, err_glob), user), nodes)
+    logs = [log for part in found for log in part]
+    if not logs and nodes and all(info.finished for info in infos):
+        raise EhpcError(f"job {job_id} has finished, but none of its output files ({out_glob}) "
+                        f"is on the head or on {', '.join(nodes)}")
+    return logs
+
+
+def _read_logs(context: ClusterContext, machine: str, globs: tuple[str, str],
+               user: str | None) -> list[tuple[str, str]]:
+    """(path, contents) of the files the globs match on one machine (nothing when unreachable)."""
     mark = f"--ehpc-{secrets.token_hex(8)}--"
-    # The globs are expanded on the head, unquoted on purpose; they come from our own patterns.
+    # The globs are expanded there, unquoted on purpose; they come from our own patterns.
     script = (
-        'shopt -s nullglob; for f in $1 $2; do printf "%s %s\\n" "$3" "$f"; cat -- "$f"; done'
+        'shopt -s nullglob; for f in $1 $2; do [ -e "$f" ] || continue; '
+        'printf "%s %s\\n" "$3" "$f"; cat -- "$f"; done'
     )
-    result = context.shell.run(
-        context.head, ["bash", "-c", script, "logs", out_glob, err_glob, mark]
-    )
+    argv = ["bash", "-c", script, "logs", *globs, mark]
+    if machine == context.head:
+        result = context.shell.run(machine, argv, user=user)
+    else:
+        try:
+            result = context.shell.run(machine, argv, user=user, check=False, timeout=60)
+        except RemoteCommandError:
+            return []
     logs: list[tuple[str, str]] = []
     for chunk in result.stdout.split(mark + " ")[1:]:
         path, _, text = chunk.partition("\n")
         logs.append((path, text))
     return logs
+
+
+def hostnames(nodes: str) -> list[str]:
+    """A scheduler's node list as names: `a-node[1-3,5],b` -> a-node1 a-node2 a-node3 a-node5 b."""
+    names: list[str] = []
+    for prefix, ranges, rest in re.findall(r"([^,\[]+)(?:\[([^\]]*)\])?([^,]*)", nodes):
+        if not ranges:
+            names.append(prefix + rest)
+            continue
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            width = len(low)
+            names += [f"{prefix}{n:0{width}d}{rest}" for n in range(int(low), int(high or low) + 1)]
+    return names

@@ -108,9 +108,16 @@ class Scheduler(ABC):
     power_saving: ClassVar[bool] = False
     # Set for a cluster with autoscaled nodes: there may be no node to run a job yet.
     autoscaled: bool = False
+    # The job's id (an array's, for its tasks) as a shell expression inside the running job:
+    # each job works in a directory of its own named by it.
+    job_id_var: ClassVar[str]
 
     @abstractmethod
-    def submit(self, spec: JobSpec, workdir: str) -> Submission: ...
+    def submit(self, spec: JobSpec, workdir: str, hold: bool = False) -> Submission:
+        """`hold`: the job waits for `unhold_argv` (its files are staged after its id is known)."""
+
+    @abstractmethod
+    def unhold_argv(self, job_ids: list[str]) -> list[str]: ...
 
     @abstractmethod
     def parse_submit(self, output: str) -> str: ...

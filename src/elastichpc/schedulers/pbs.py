@@ -41,7 +41,7 @@ def _plain(label: str, path: str) -> str:
 class Pbs(Slurm):
     name = "pbs"
 
-    def submit(self, spec: JobSpec, workdir: str) -> Submission:
+    def submit(self, spec: JobSpec, workdir: str, hold: bool = False) -> Submission:
         tag = "%A_%a" if spec.array else "%j"
         stdout = _plain("--stdout", spec.stdout or f"{workdir}/{spec.name}-{tag}.out")
         stderr = _plain("--stderr", spec.stderr or f"{workdir}/{spec.name}-{tag}.err")
@@ -54,6 +54,8 @@ class Pbs(Slurm):
                 "-l", ",".join(resources)]
         if spec.array:
             args += ["-t", spec.array]
+        if hold:
+            args.append("-h")
         shebang, _, rest = spec.body().partition("\n")
         script = f"{shebang}\n{_PROLOGUE}{rest}"
         return Submission(_pbs(["bash", "-c", _SUBMIT, "qsub", *args]), script, stdout, stderr)

@@ -104,8 +104,9 @@ def _sge_array(array: str) -> tuple[str, str | None]:
 
 class GridEngine(Scheduler):
     name = "sge"
+    job_id_var = "$JOB_ID"
 
-    def submit(self, spec: JobSpec, workdir: str) -> Submission:
+    def submit(self, spec: JobSpec, workdir: str, hold: bool = False) -> Submission:
         tag = "$JOB_ID.$TASK_ID" if spec.array else "$JOB_ID"
         stdout = spec.stdout or f"{workdir}/{spec.name}-{tag}.out"
         stderr = spec.stderr or f"{workdir}/{spec.name}-{tag}.err"
@@ -124,9 +125,14 @@ class GridEngine(Scheduler):
         if spec.array:
             tasks, limit = _sge_array(spec.array)
             argv += ["-t", tasks, *(["-tc", limit] if limit else [])]
+        if hold:
+            argv.append("-h")
         if self.autoscaled:
             argv = ["bash", "-c", _SUBMIT_WITHOUT_HOSTS, "qsub", *argv[1:]]
         return Submission(argv, spec.body(), stdout, stderr)
+
+    def unhold_argv(self, job_ids: list[str]) -> list[str]:
+        return ["qrls", *job_ids]
 
     def parse_submit(self, output: str) -> str:
         job_id = output.strip().split(".")[0]

@@ -71,8 +71,9 @@ def _sacct_info(line: str) -> JobInfo:
 class Slurm(Scheduler):
     name = "slurm"
     power_saving = True
+    job_id_var = "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}"
 
-    def submit(self, spec: JobSpec, workdir: str) -> Submission:
+    def submit(self, spec: JobSpec, workdir: str, hold: bool = False) -> Submission:
         tag = "%A_%a" if spec.array else "%j"
         stdout = spec.stdout or f"{workdir}/{spec.name}-{tag}.out"
         stderr = spec.stderr or f"{workdir}/{spec.name}-{tag}.err"
@@ -86,7 +87,12 @@ class Slurm(Scheduler):
             argv.append(f"--time={spec.walltime_min}")
         if spec.array:
             argv.append(f"--array={spec.array}")
+        if hold:
+            argv.append("--hold")
         return Submission(argv, spec.body(), stdout, stderr)
+
+    def unhold_argv(self, job_ids: list[str]) -> list[str]:
+        return ["scontrol", "release", ",".join(job_ids)]
 
     def parse_submit(self, output: str) -> str:
         job_id = output.strip().split(";")[0]
