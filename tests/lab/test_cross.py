@@ -128,15 +128,15 @@ def array_job(cli: LabCli, command: str) -> dict[str, list[str]]:
 
 def test_array_job_runs_on_every_node_and_shares_files_across_clouds(cross: Cross) -> None:
     cross.ready()
-    # Each task writes a file named after its node in the shared directory (the jobs' working
-    # directory)...
-    written = array_job(cross.cli, "mkdir -p xcloud && echo from $(hostname) > xcloud/$(hostname) "
+    # Each task writes a file named after its node in the shared directory (each job works in a
+    # directory of its own under it)...
+    written = array_job(cross.cli, "mkdir -p ../xcloud && echo from $(hostname) > ../xcloud/$(hostname) "
                                    "&& echo wrote")
     assert sorted(written) == sorted(CLOUD_OF), written
     assert all("wrote" in lines[0] for lines in written.values()), written
     # ...and a second array job's tasks, one on every node again, read them all: each node on
     # one cloud reads what jobs on the other clouds wrote, over the overlay.
-    read = array_job(cross.cli, "cat xcloud/* | tr '\\n' ' '")
+    read = array_job(cross.cli, "cat ../xcloud/* | tr '\\n' ' '")
     assert sorted(read) == sorted(CLOUD_OF), read
     for node, lines in read.items():
         assert all(f"from {other}" in lines[0] for other in CLOUD_OF), (node, lines)

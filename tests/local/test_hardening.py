@@ -64,7 +64,7 @@ def test_guide_seqret_line_reads_its_input_file_as_written(cli: Cli, tmp_path: P
     out = cli.guide("ehpc-client", "--job-submit", f"--cluster={NAME}", "--id=3", "--owner=john",
                     f"--commmand=wc -l {local} && cat {local}", f"--input-files={local}",
                     "--monitor")
-    assert out.stdout == "2 /shared/jobs/file1\n>seq1\nACGT\n"
+    assert out.stdout == "2 ./file1\n>seq1\nACGT\n"  # the job works in its own directory
     assert f"{local} is staged into the job's working directory" in out.stderr
     assert "--id=3 names the job job-3" in out.stderr
 

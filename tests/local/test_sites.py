@@ -79,7 +79,7 @@ def test_keys_stay_out_of_the_journal(cli: Ehpc) -> None:
 
 def test_jobs_run_on_every_site_and_share_files(cli: Ehpc) -> None:
     out = cli.run("job", "submit", NAME, "--array", "1-12", "--cpus", "1", "--wait", "--",
-                  "echo $SLURM_ARRAY_TASK_ID > mark-$(hostname); "
+                  "echo $SLURM_ARRAY_TASK_ID > /shared/jobs/mark-$(hostname); "
                   "sleep 1; hostname").stdout
     assert set(out.split()) == {f"{NAME}-node{i}" for i in (1, 2, 3, 4)}
     # A job on C reads what a job on B wrote.

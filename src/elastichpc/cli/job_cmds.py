@@ -171,14 +171,16 @@ def submit_cmd(args: argparse.Namespace) -> int:
                             journal=journal, settings=settings)
     row = journal.get_job(args.name, job_id)
     workdir = row.info["workdir"] if row else None
+    waiting = args.wait or args.monitor
+    if waiting:
+        print(f"Submitted job {job_id}", file=sys.stderr)
     if not args.json:
         print(f"ehpc: job {job_id} works in {workdir} (ehpc cp {args.name}:{job_id}/FILE . "
               "fetches from it)", file=sys.stderr)
-    if len(commands) > 1 and not (args.wait or args.monitor):
+    if len(commands) > 1 and not waiting:
         _print_tasks(job_id, commands, args.json, shown=args.jobs_file is not None)
         return 0
-    if args.wait or args.monitor:
-        print(f"Submitted job {job_id}", file=sys.stderr)
+    if waiting:
         args.job_id = job_id
         return wait_cmd(args)
     if args.json:
