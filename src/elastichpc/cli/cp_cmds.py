@@ -21,7 +21,8 @@ def register(commands: Commands) -> None:
 
 
 def cp_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="sources, then the destination")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="sources, then the destination (after -- when one starts with -)")
     parser.add_argument("-r", "--recursive", action="store_true", help="copy directories")
     parser.add_argument("--user", help="the cluster side's user (default the cluster user)")
     parser.add_argument("--bwlimit", type=int, metavar="KIBPS",
@@ -33,10 +34,11 @@ def cp_cmd(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..orchestration.transfer import copy
 
-    if len(args.paths) < 2:
+    paths = [*args.paths, *args.command]
+    if len(paths) < 2:
         raise ConfigError("give at least one source and a destination: ehpc cp SRC... DST")
     show = ConsoleProgress() if sys.stderr.isatty() else None
-    summary = copy(args.paths[:-1], args.paths[-1], recursive=args.recursive, user=args.user,
+    summary = copy(paths[:-1], paths[-1], recursive=args.recursive, user=args.user,
                    bwlimit=args.bwlimit, progress=show)  # a bar only on a terminal
     if args.json:
         print_json(summary)

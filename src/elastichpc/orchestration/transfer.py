@@ -77,7 +77,7 @@ def plan_copy(sources: list[str], destination: str) -> tuple[list[Endpoint], End
     srcs = [parse_endpoint(word) for word in sources]
     dst = parse_endpoint(destination)
     remote = {(e.cluster, e.node) for e in srcs if e.remote}
-    if remote and len(remote) < len(srcs):
+    if remote and not all(e.remote for e in srcs):
         raise ConfigError("sources must be all local or all on one cluster node, not both")
     if len(remote) > 1:
         raise ConfigError("sources on different clusters or nodes: copy from one at a time")
