@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import ConfigError, EhpcError
 from ..state import Journal
 from .context import ClusterContext, open_cluster
+from .jobs import OWNER_RE
 from .progress import Progress
 
 _REMOTE_RE = re.compile(
@@ -35,6 +36,11 @@ PARTIAL_DIR = ".ehpc-partial"
 _IN_HOME = ["sh", "-c", 'cd && exec rsync "$@"', "rsync"]
 _PROGRESS_RE = re.compile(r"^\s*[\d,]+\s+\d+%")
 _FAILED_RE = re.compile(r'^rsync: \[(\w+)\] ([\w#]+) "(.+)" failed: (.+?)(?: \(\d+\))?$')
+# rsync's own words after the cause (the remote side gone, its exit code) and its --stats.
+_NOT_THE_CAUSE_RE = re.compile(
+    r"^(rsync error:|rsync: connection unexpectedly closed|rsync: \[\w+\] write error|"
+    r"Number of |Total |Literal data|Matched data|File list|sent \d|total size is)"
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ def copy(
     context = open_cluster(remote.cluster, journal)
     node = context.node_named(remote.node) if remote.node else context.head
     user = user or context.spec.cluster_user
+    if not OWNER_RE.match(user):
+        raise ConfigError(f"--user {user!r} is not a user name (e.g. ehpcuser, root)")
 
     def workdir(job_id: str) -> str | None:
         row = context.journal.get_job(context.name, job_id)
@@ -196,7 +204,7 @@ def _failure(code: int, lines: list[str], skipped: list[str], node: str, pushing
                 path = os.path.dirname(path) or "."
             on_cluster = role.lower() in (("receiver", "generator") if pushing else ("sender",))
             return f"{node + ':' if on_cluster else ''}{path}: {reason}"
-    said = [line for line in lines if line.startswith("rsync") or "denied" in line]
+    said = [line for line in lines if not _NOT_THE_CAUSE_RE.match(line)]
     detail = (said or lines or [f"exit code {code}"])[0].removeprefix("rsync: ")
     return f"copy to or from {node} failed: {detail}"
 
