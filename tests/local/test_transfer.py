@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from elastichpc.orchestration.transfer import copy_files
 from elastichpc.state import Journal
 
 from .helpers import ROOT, Ehpc, leftovers, node_pids
@@ -169,3 +170,11 @@ def test_a_job_directory_by_its_id(cli: Ehpc, tmp_path: Path) -> None:
     assert row is not None
     workdir = row.info["workdir"]
     assert cli.run("ssh", NAME, "--", f"cat {workdir}/more.txt").stdout == "input\n"
+
+
+def test_the_python_api_returns_the_summary(cli: Ehpc, tmp_path: Path) -> None:
+    (tmp_path / "api.txt").write_text("from Python\n")
+    journal = Journal(Path(cli.env["EHPC_STATE_DIR"]))
+    summary = copy_files([str(tmp_path / "api.txt")], f"{NAME}/node2:/tmp/", journal=journal)
+    assert (summary.files_transferred, summary.total_size) == (1, 12)
+    assert cli.run("ssh", NAME, "node2", "--", "cat /tmp/api.txt").stdout == "from Python\n"

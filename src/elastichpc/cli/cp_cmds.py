@@ -32,13 +32,13 @@ def cp_args(parser: argparse.ArgumentParser) -> None:
 
 def cp_cmd(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..orchestration.transfer import copy
+    from ..orchestration.transfer import copy_files
 
     paths = [*args.paths, *args.command]
     if len(paths) < 2:
         raise ConfigError("give at least one source and a destination: ehpc cp SRC... DST")
     show = ConsoleProgress() if sys.stderr.isatty() else None
-    summary = copy(paths[:-1], paths[-1], recursive=args.recursive, user=args.user,
+    summary = copy_files(paths[:-1], paths[-1], recursive=args.recursive, user=args.user,
                    bwlimit=args.bwlimit, progress=show)  # a bar only on a terminal
     if args.json:
         print_json(summary)

@@ -106,7 +106,7 @@ def cluster_path(path: str, job_workdir: Callable[[str], str | None]) -> str:
     return path
 
 
-def copy(
+def copy_files(
     sources: list[str],
     destination: str,
     *,
