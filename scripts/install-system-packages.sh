@@ -9,6 +9,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   iproute2 util-linux openssh-server openssh-client   # nodes: namespaces, sshd
+  rsync                                                # ehpc cp (client and local nodes)
   nftables                                             # nodes' NAT, clusters kept apart
   munge slurmctld slurmd slurm-client                  # Slurm
   emboss                                               # the README's demo job (seqret)

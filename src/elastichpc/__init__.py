@@ -37,6 +37,7 @@ _EXPORTS = {
     "job_logs": "elastichpc.orchestration.jobs",
     "cancel_job": "elastichpc.orchestration.jobs",
     "wait_job": "elastichpc.orchestration.jobs",
+    "copy_files": "elastichpc.orchestration.transfer",
     "JobSpec": "elastichpc.schedulers.base",
     "EhpcError": "elastichpc.errors",
 }

@@ -26,7 +26,7 @@ def journal(state_dir: Path) -> Journal:
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("", ["cluster", "nodes", "ssh", "job", "disk", "fs", "spot", "completion", "node",
+    ("", ["cluster", "nodes", "ssh", "cp", "job", "disk", "fs", "spot", "completion", "node",
           "dashboard", "--help", "--version", "--debug"]),
     ("cl", ["cluster"]),
     ("cluster st", ["status"]),
@@ -38,6 +38,7 @@ def journal(state_dir: Path) -> Journal:
     ("cluster create --scheduler p", ["pbs"]),
     ("ssh clcomp ", ["head", "node1", "node2"]),
     ("ssh clcomp --user root n", ["node1", "node2"]),
+    ("cp --rec", ["--recursive"]),
     ("job status clcomp ", ["8", "7"]),
     ("job wait -c x.conf clcomp ", ["8", "7"]),
     ("disk list --cluster ", ["clcomp", "clother"]),

@@ -265,17 +265,10 @@ def nodes_cmd(args: argparse.Namespace) -> int:
 
 
 def ssh_cmd(args: argparse.Namespace) -> int:
-    from ..errors import EhpcError
     from ..orchestration.context import open_cluster
 
     context = open_cluster(args.name)
-    node = context.head
-    if args.node:
-        names = {n.name for n in context.nodes}
-        node = args.node if args.node in names else f"{args.name}-{args.node}"
-        if node not in names:
-            raise EhpcError(f"cluster {args.name} has no node {args.node!r} "
-                            f"(nodes: {', '.join(sorted(names))})")
+    node = context.node_named(args.node) if args.node else context.head
     command = args.command
     if len(command) == 1:
         command = ["bash", "-c", command[0]]

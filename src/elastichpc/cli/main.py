@@ -24,6 +24,7 @@ GROUPS = {
     "cluster": ("cluster_cmds", "create, list, inspect and terminate clusters"),
     "nodes": ("cluster_cmds", "a cluster's nodes"),
     "ssh": ("cluster_cmds", "a shell or one command on the head (or a node)"),
+    "cp": ("cp_cmds", "copy files to or from a cluster (scp-like, via rsync)"),
     "job": ("job_cmds", "submit, follow and cancel jobs"),
     "disk": ("disk_cmds", "data disks and snapshots (create, attach, list...)"),
     "fs": ("fs_cmds", "shared file systems on a running cluster (GlusterFS, NFS)"),

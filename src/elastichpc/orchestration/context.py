@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..config import ClusterSpec, Settings, check_name
-from ..errors import ClusterNotFound
+from ..errors import ClusterNotFound, EhpcError
 from ..providers import Machine, Provider
 from ..remote import ClusterKeys, ClusterShell
 from ..schedulers import Scheduler, get_scheduler
@@ -74,6 +74,16 @@ class ClusterContext:
             if node.role == "head":
                 return node.name
         raise ClusterNotFound(f"cluster {self.name} has no head node yet (status {self.row.status})")
+
+    def node_named(self, word: str) -> str:
+        """A node by its name as `nodes list` shows it (demo-node2) or without the cluster's
+        prefix (node2)."""
+        names = {n.name for n in self.nodes}
+        node = word if word in names else f"{self.name}-{word}"
+        if node not in names:
+            raise EhpcError(f"cluster {self.name} has no node {word!r} "
+                            f"(nodes: {', '.join(sorted(names))})")
+        return node
 
     @cached_property
     def keys(self) -> ClusterKeys:

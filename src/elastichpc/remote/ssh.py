@@ -121,11 +121,15 @@ class ClusterShell:
             argv = ["sudo", "-n", *argv]
         return argv
 
+    def transport(self) -> list[str]:
+        """ssh with this cluster's configuration, before the host (also rsync's `-e`)."""
+        _ensure_private_dir(control_dir(self.directory))  # /tmp may have been cleaned since
+        return ["ssh", "-F", str(self.config)]
+
     def ssh_argv(
         self, node: str, argv: list[str] | None, user: str | None = None, tty: bool = False
     ) -> list[str]:
-        _ensure_private_dir(control_dir(self.directory))  # /tmp may have been cleaned since
-        base = ["ssh", "-F", str(self.config), *(["-t"] if tty else []), node]
+        base = [*self.transport(), *(["-t"] if tty else []), node]
         if not argv:
             return base
         return [*base, "--", shlex.join(self.remote_argv(node, argv, user))]

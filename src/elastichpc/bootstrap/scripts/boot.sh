@@ -8,7 +8,8 @@ ehpc_boot() {
     hostname "$EHPC_NODE"
     echo "$EHPC_NODE" > /etc/hostname
   fi
-  ehpc_packages sshd:openssh-server ssh-keygen:openssh-client
+  # rsync: both ends of `ehpc cp`
+  ehpc_packages sshd:openssh-server ssh-keygen:openssh-client rsync:rsync
   ehpc_login_user
   ehpc_host_key
   mkdir -p /etc/ssh/sshd_config.d
