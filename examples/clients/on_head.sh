@@ -23,15 +23,15 @@ case $example in
         for (j = 0; j < n; j++) printf "%s", substr("ACGT", int(rand() * 4) + 1, 1); print "" }' \
         > "fasta/sample$i.fasta"
     done
-    if [ -n "${SGE_ROOT:-}" ]; then  # Grid Engine (its login environment): qsub via cluster-generic
+    if [ -n "${SGE_ROOT:-}" ]; then  # Grid Engine: qsub via cluster-generic
       mkdir -p logs
-      executor=(--executor cluster-generic
+      executor=(--jobs 6 --executor cluster-generic
                 --cluster-generic-submit-cmd "qsub -V -cwd -j y -o logs -S /bin/bash -terse")
     else
-      executor=(--executor slurm)
+      executor=()  # Slurm: the cluster's profile (SNAKEMAKE_PROFILE=ehpc) says how
     fi
     # shellcheck disable=SC2086
-    "$py" -m snakemake --jobs 6 "${executor[@]}" ${SNAKEMAKE_ARGS:-}
+    "$py" -m snakemake "${executor[@]}" ${SNAKEMAKE_ARGS:-}
     cat summary.txt ;;
   psij) "$py" psij_jobs.py ;;
   dask) "$py" dask_sum.py ;;

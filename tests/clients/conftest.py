@@ -57,10 +57,10 @@ class Cluster:
 
 @pytest.fixture(scope="package")
 def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Cluster]]:
-    """uc-slurm (accounting, the default), uc-noacct (ACCOUNTING = false), uc-sge."""
+    """cl-slurm (accounting, the default), cl-noacct (ACCOUNTING = false), cl-sge."""
     state = tmp_path_factory.mktemp("state")
-    cli = Ehpc(state, ROOT / f"uc-clients-{os.getpid()}")
-    made = {"uc-slurm": (), "uc-noacct": ("--accounting", "false"), "uc-sge": ("--scheduler", "sge")}
+    cli = Ehpc(state, ROOT / f"cl-clients-{os.getpid()}")
+    made = {"cl-slurm": (), "cl-noacct": ("--accounting", "false"), "cl-sge": ("--scheduler", "sge")}
     pids: list[int] = []
     try:
         procs = {name: subprocess.Popen(
@@ -73,7 +73,7 @@ def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Clu
             assert proc.returncode == 0, f"create {name}: {out}"
         found = {name: Cluster(cli, name) for name in made}
         # The clients run with this interpreter: the cluster user must be able to run it in a node.
-        usable = found["uc-slurm"].on_head(f"{sys.executable} -c 'import snakemake'", check=False)
+        usable = found["cl-slurm"].on_head(f"{sys.executable} -c 'import snakemake'", check=False)
         assert usable.returncode == 0, f"{sys.executable} unusable by the cluster user: {usable.stderr}"
         pids = [pid for name in made for pid in node_pids(name)]
         yield found

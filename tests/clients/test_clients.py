@@ -13,9 +13,9 @@ import pytest
 
 from .conftest import Cluster
 
-# Status polls every second instead of first after 40 s (the plugin's default).
+# cluster-generic's status polls every second instead of every 10 s (on Slurm the cluster's
+# profile says how often the Slurm plugin polls).
 POLLING = "--seconds-between-status-checks 1"
-FAST_POLLING = f"{POLLING} --slurm-init-seconds-before-status-checks 1"
 SAMPLES = 6
 
 
@@ -28,11 +28,12 @@ def _summary(output: str, cluster: str) -> list[str]:
 
 @pytest.mark.timeout(420)
 def test_snakemake_slurm_executor_with_accounting(clusters: dict[str, Cluster]) -> None:
-    cluster = clusters["uc-slurm"]
+    cluster = clusters["cl-slurm"]
     assoc = cluster.on_head("sacctmgr -n -P show assoc user=ehpcuser format=account")
     assert assoc.stdout.split() == ["ehpc"]  # the cluster user's default account
-    # ~50 s on a quiet machine, 2 min at a load average of 9 on 2 cores: a hang fails at 6 min.
-    run = cluster.example("snakemake", timeout=360, snakemake_args=FAST_POLLING)
+    # Plain `snakemake`: the cluster's profile is the default. ~50 s on a quiet machine, 2 min at
+    # a load average of 9 on 2 cores: a hang fails at 6 min.
+    run = cluster.example("snakemake", timeout=360)
     assert run.returncode == 0, run.stdout + run.stderr
     _summary(run.stdout, cluster.name)
     # The plugin found the account and followed its jobs in sacct, which has them all.
@@ -46,12 +47,12 @@ def test_snakemake_slurm_executor_with_accounting(clusters: dict[str, Cluster]) 
 def test_without_accounting_there_is_no_sacct_and_snakemake_does_not_hang(
     clusters: dict[str, Cluster],
 ) -> None:
-    cluster = clusters["uc-noacct"]
+    cluster = clusters["cl-noacct"]
     for node in (None, "node1"):
         found = cluster.on_head("command -v sacct sacctmgr sreport squeue", node=node, check=False)
         assert found.stdout.split() == ["/usr/bin/squeue"], found.stdout
     assert Path("/usr/bin/sacct").exists()  # hidden in the nodes only, not taken off this machine
-    run = cluster.example("snakemake", timeout=180, snakemake_args=FAST_POLLING)
+    run = cluster.example("snakemake", timeout=180)
     if run.returncode != 0:
         # snakemake-executor-plugin-slurm 2.8 guesses an account with sacct before submitting and
         # does not expect sacct to be missing: it stops at once with this (not a hang).
@@ -62,7 +63,7 @@ def test_without_accounting_there_is_no_sacct_and_snakemake_does_not_hang(
 
 @pytest.mark.timeout(300)
 def test_psij_slurm_executor_cases(clusters: dict[str, Cluster]) -> None:
-    cluster = clusters["uc-slurm"]
+    cluster = clusters["cl-slurm"]
     cluster.put(Path(__file__).with_name("psij_cases.py").read_text(), "~/psij_cases.py")
     run = cluster.on_head(f"cd ~ && {sys.executable} psij_cases.py", timeout=240, check=False)
     results = [line for line in run.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
@@ -74,21 +75,21 @@ def test_psij_slurm_executor_cases(clusters: dict[str, Cluster]) -> None:
 
 @pytest.mark.timeout(240)
 def test_dask_jobqueue_scales_to_two_slurm_workers(clusters: dict[str, Cluster]) -> None:
-    run = clusters["uc-slurm"].example("dask", timeout=180)
+    run = clusters["cl-slurm"].example("dask", timeout=180)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "sum of squares 0..99 = 328350 on 2 workers (Slurm jobs), computed on uc-slurm-node" in run.stdout
+    assert "sum of squares 0..99 = 328350 on 2 workers (Slurm jobs), computed on cl-slurm-node" in run.stdout
 
 
 @pytest.mark.timeout(180)
 def test_drmaa_job_on_grid_engine(clusters: dict[str, Cluster]) -> None:
-    run = clusters["uc-sge"].example("drmaa", timeout=120)
+    run = clusters["cl-sge"].example("drmaa", timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "(SGE 8.1.9): exit status 0; hello from uc-sge-node" in run.stdout
+    assert "(SGE 8.1.9): exit status 0; hello from cl-sge-node" in run.stdout
 
 
 @pytest.mark.timeout(240)
 def test_snakemake_cluster_generic_on_grid_engine(clusters: dict[str, Cluster]) -> None:
-    run = clusters["uc-sge"].example("snakemake", timeout=180,
+    run = clusters["cl-sge"].example("snakemake", timeout=180,
                                      snakemake_args=POLLING)
     assert run.returncode == 0, run.stdout + run.stderr
-    _summary(run.stdout, "uc-sge")
+    _summary(run.stdout, "cl-sge")

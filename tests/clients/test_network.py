@@ -23,21 +23,21 @@ def _address(cluster: Cluster, node: str) -> str:
 def test_venv_in_the_shared_home_installs_from_pypi_and_works_on_every_node(
     clusters: dict[str, Cluster],
 ) -> None:
-    cluster = clusters["uc-slurm"]
+    cluster = clusters["cl-slurm"]
     # --isolated: PyPI itself, not a wheel directory or index this machine's pip.conf names.
     cluster.on_head("rm -rf ~/venv-net && /usr/bin/python3 -m venv ~/venv-net && ~/venv-net/bin/pip "
                     "install -q --isolated --no-cache-dir --cert /etc/ssl/certs/ca-certificates.crt "
                     "six", timeout=180)
     run = cluster.on_head("srun -N2 ~/venv-net/bin/python -c "
                           "'import six, socket; print(socket.gethostname(), six.__name__)' | sort")
-    assert run.stdout.split("\n")[:2] == ["uc-slurm-node1 six", "uc-slurm-node2 six"], run.stdout
+    assert run.stdout.split("\n")[:2] == ["cl-slurm-node1 six", "cl-slurm-node2 six"], run.stdout
     # The top of the shared directory is the cluster user's.
     cluster.on_head("mkdir /shared/mine-$$ && rmdir /shared/mine-$$")
 
 
 @pytest.mark.timeout(120)
 def test_clusters_cannot_reach_each_other_nor_the_host(clusters: dict[str, Cluster]) -> None:
-    one, other = clusters["uc-slurm"], clusters["uc-noacct"]
+    one, other = clusters["cl-slurm"], clusters["cl-noacct"]
     own = _address(one, "node1")
     foreign = _address(other, "head")
     host = foreign.rsplit(".", 1)[0] + ".1"  # this machine, on the other cluster's bridge

@@ -31,10 +31,13 @@ def test_configure_script_is_valid_bash(scheduler: str, node: int) -> None:
     script = configure_script(layout, layout.nodes[node])
     check = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    step = script.rstrip().splitlines()[-1]
+    step, clients = script.rstrip().splitlines()[-2:]
     assert step == {"slurm": ["ehpc_slurm_head", "ehpc_slurm_compute"],
                     "sge": ["ehpc_sge_head", "ehpc_sge_compute"],
                     "pbs": ["ehpc_pbs_head", "ehpc_slurm_compute"]}[scheduler][node]
+    # then the clients' step; the Snakemake profile only where jobs run on Slurm
+    assert clients == "ehpc_clients"
+    assert ("EHPC_SNAKEMAKE_PROFILE=" in script) == (scheduler != "sge")
 
 
 def test_grid_engine_files_give_each_host_its_cpus() -> None:

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from . import clients
 from .layout import ClusterLayout, NodeFacts
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -84,7 +85,7 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
     }
-    files = scheduler_setup(layout.scheduler).files(layout)
+    files = {**scheduler_setup(layout.scheduler).files(layout), **clients.files(layout)}
     variables.update({key: _b64(text) for key, text in files.items()})
     return variables
 
@@ -95,8 +96,8 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
     return _script(
         f"configure script for {node.name} ({node.role})",
         _layout_variables(layout, node),
-        ["node.sh", *setup.SCRIPTS],
-        ["ehpc_node", setup.STEPS[node.role]],
+        ["node.sh", *setup.SCRIPTS, "clients.sh"],
+        ["ehpc_node", setup.STEPS[node.role], "ehpc_clients"],
     )
 
 
@@ -114,6 +115,6 @@ def membership_script(
     return _script(
         f"membership script for {node.name} ({node.role})",
         variables,
-        ["node.sh", *setup.SCRIPTS],
-        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role]],
+        ["node.sh", *setup.SCRIPTS, "clients.sh"],
+        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role], "ehpc_clients"],
     )

@@ -274,5 +274,7 @@ def ssh_cmd(args: argparse.Namespace) -> int:
         command = ["bash", "-c", command[0]]
     elif not command and args.user:
         command = ["bash", "-l"]  # an interactive shell as that user
+    if args.user:  # in the user's home, where `ssh USER@NODE` starts (runuser keeps the cwd)
+        command = ["sh", "-c", 'cd "$HOME" || cd /; exec "$@"', "sh", *command]
     context.shell.exec_interactive(node, command or None, args.user)
     return 0  # not reached: exec replaced this process

@@ -107,10 +107,14 @@ ehpc_hosts_block() {
   rm -f "$tmp"
 }
 
-# ehpc_environment NAME VALUE: NAME in every login session: SSH logins (pam_env reads
-# /etc/environment) and login shells (/etc/profile.d).
+# ehpc_environment NAME VALUE: NAME in every session and shell of every user, login or not:
+# pam_env reads /etc/environment (SSH sessions, sudo, cron), login shells /etc/profile.d, and
+# /etc/bash.bashrc reads the same file first for the bash that sshd starts for a command (a
+# session's PAM environment is made when it logs in: one over a kept SSH connection opened
+# before the variable was set lacks it) and for interactive shells. Jobs get their submitter's
+# (Slurm) or start a login shell (Grid Engine).
 ehpc_environment() {
-  local file tmp
+  local file tmp line='[ -r /etc/profile.d/ehpc.sh ] && . /etc/profile.d/ehpc.sh  # ElasticHPC'
   for file in /etc/environment /etc/profile.d/ehpc.sh; do
     tmp=$(mktemp "$file.XXXXXX")
     { grep -v "^\(export \)\?$1=" "$file" 2>/dev/null || true
@@ -118,4 +122,9 @@ ehpc_environment() {
     chmod 644 "$tmp"
     mv -f "$tmp" "$file"
   done
+  grep -qxF "$line" /etc/bash.bashrc 2>/dev/null && return 0
+  tmp=$(mktemp /etc/bash.bashrc.XXXXXX)
+  { echo "$line"; cat /etc/bash.bashrc 2>/dev/null || true; } > "$tmp"
+  chmod 644 "$tmp"
+  mv -f "$tmp" /etc/bash.bashrc
 }
