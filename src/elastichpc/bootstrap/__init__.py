@@ -1,7 +1,13 @@
 """Turning reachable machines into a cluster, with scripts that run unchanged on every provider."""
 
 from .layout import CLUSTER_UID, ClusterLayout, NodeFacts
-from .render import boot_script, configure_script, membership_script, required_commands
+from .render import (
+    boot_script,
+    configure_script,
+    known_hosts_script,
+    membership_script,
+    required_commands,
+)
 
 __all__ = [
     "CLUSTER_UID",
@@ -9,6 +15,7 @@ __all__ = [
     "NodeFacts",
     "boot_script",
     "configure_script",
+    "known_hosts_script",
     "membership_script",
     "required_commands",
 ]

@@ -18,7 +18,7 @@ from types import ModuleType
 from .layout import ClusterLayout, NodeFacts
 
 SCRIPTS = Path(__file__).parent / "scripts"
-NODE_COMMANDS = {"sshd": "openssh-server"}
+NODE_COMMANDS = {"sshd": "openssh-server", "mpirun": "openmpi-bin", "mpicc": "libopenmpi-dev"}
 
 
 def scheduler_setup(scheduler: str) -> ModuleType:
@@ -83,6 +83,7 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_HOMES": layout.homes,
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
+        "EHPC_KNOWN_HOSTS": _b64(layout.known_hosts()),
     }
     files = scheduler_setup(layout.scheduler).files(layout)
     variables.update({key: _b64(text) for key, text in files.items()})
@@ -115,5 +116,11 @@ def membership_script(
         f"membership script for {node.name} ({node.role})",
         variables,
         ["node.sh", *setup.SCRIPTS],
-        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role]],
+        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', "ehpc_known_hosts", setup.MEMBERSHIP[node.role]],
     )
+
+
+def known_hosts_script(layout: ClusterLayout, node: NodeFacts) -> str:
+    """For a node that stays when declared nodes (Slurm's CLOUD nodes) start: their host keys."""
+    return _script(f"known hosts for {node.name}", _layout_variables(layout, node), ["node.sh"],
+                   ["ehpc_known_hosts"])

@@ -36,7 +36,8 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,default_queue_depth=1000
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
-MpiDefault=none
+# Open MPI's PMIx on every node: `srun ./mpi_program` needs no --mpi
+MpiDefault=pmix
 ReturnToService=2
 MaxJobCount=50000
 MaxArraySize=100001
