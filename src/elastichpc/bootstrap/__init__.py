@@ -4,6 +4,7 @@ from .layout import CLUSTER_UID, ClusterLayout, NodeFacts
 from .render import (
     boot_script,
     configure_script,
+    install_script,
     known_hosts_script,
     membership_script,
     required_commands,
@@ -15,6 +16,7 @@ __all__ = [
     "NodeFacts",
     "boot_script",
     "configure_script",
+    "install_script",
     "known_hosts_script",
     "membership_script",
     "required_commands",

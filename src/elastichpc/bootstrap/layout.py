@@ -31,6 +31,7 @@ class ClusterLayout:
     cloud: list[NodeFacts] = field(default_factory=list)
     suspend_after_s: int = 120
     cluster_uid: int = CLUSTER_UID  # the provider's choice (one per cluster on a shared machine)
+    packages: list[str] = field(default_factory=list)  # [SOFTWARE] PACKAGES to install
     host_keys: dict[str, str] = field(default_factory=dict)  # node -> "ssh-ed25519 KEY", as pinned
 
     @property

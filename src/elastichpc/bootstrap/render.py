@@ -84,6 +84,7 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
         "EHPC_KNOWN_HOSTS": _b64(layout.known_hosts()),
+        "EHPC_PACKAGES": " ".join(layout.packages),
     }
     files = scheduler_setup(layout.scheduler).files(layout)
     variables.update({key: _b64(text) for key, text in files.items()})
@@ -96,9 +97,18 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
     return _script(
         f"configure script for {node.name} ({node.role})",
         _layout_variables(layout, node),
-        ["node.sh", *setup.SCRIPTS],
-        ["ehpc_node", setup.STEPS[node.role]],
+        ["node.sh", "software.sh", *setup.SCRIPTS],
+        ["ehpc_node", "ehpc_software", setup.STEPS[node.role]],
     )
+
+
+def install_script(scheduler: str, role: str, packages: list[str]) -> str:
+    """Installs `packages` on a node of a running cluster, then restarts what must read them
+    (Slurm's slurmd on a compute node: it finds PMIx only at start)."""
+    setup = scheduler_setup(scheduler)
+    after = getattr(setup, "AFTER_INSTALL", {}).get(role)
+    return _script(f"install of {' '.join(packages)}", {"EHPC_PACKAGES": " ".join(packages)},
+                   ["software.sh", *setup.SCRIPTS], ["ehpc_software", *([after] if after else [])])
 
 
 def membership_script(

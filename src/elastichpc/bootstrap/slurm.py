@@ -10,6 +10,9 @@ SCRIPTS = ("slurm.sh",)
 STEPS = {"head": "ehpc_slurm_head", "compute": "ehpc_slurm_compute"}
 # After nodes joined or left: what the head and the compute nodes that stay run.
 MEMBERSHIP = {"head": "ehpc_slurm_membership", "compute": "ehpc_slurm_refresh"}
+# After packages were installed on a running node (a slurmd started before PMIx was there
+# cannot launch `--mpi=pmix` steps).
+AFTER_INSTALL = {"compute": "ehpc_slurm_restart"}
 
 _GLOBAL = """\
 # Written by ElasticHPC for cluster {name}; rewritten on every bootstrap.
