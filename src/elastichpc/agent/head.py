@@ -66,8 +66,11 @@ def seed(directory: Path, incoming: Path) -> None:
     data = json.loads((incoming / "seed.json").read_text())
     journal = Journal(state_dir(directory))
     name = data["name"]
-    if journal.get_cluster(name) is None:
+    row = journal.get_cluster(name)
+    if row is None:
         journal.add_cluster(name, data["provider"], data["status"], data["spec"])
+    elif row.spec != data["spec"]:  # the client changed them since (`ehpc cluster install`)
+        journal.set_spec(name, data["spec"], "settings from the client")
     rows = [NodeRow(**n) for n in data["nodes"]]
     journal.remove_nodes(name, [n.name for n in journal.nodes(name)])
     journal.put_nodes(rows)

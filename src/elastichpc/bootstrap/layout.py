@@ -31,6 +31,8 @@ class ClusterLayout:
     cloud: list[NodeFacts] = field(default_factory=list)
     suspend_after_s: int = 120
     cluster_uid: int = CLUSTER_UID  # the provider's choice (one per cluster on a shared machine)
+    packages: list[str] = field(default_factory=list)  # [SOFTWARE] PACKAGES to install
+    host_keys: dict[str, str] = field(default_factory=dict)  # node -> "ssh-ed25519 KEY", as pinned
 
     @property
     def head(self) -> NodeFacts:
@@ -42,3 +44,8 @@ class ClusterLayout:
 
     def hosts_block(self) -> str:
         return "\n".join(f"{n.address} {n.name}" for n in self.nodes)
+
+    def known_hosts(self) -> str:
+        """ssh_known_hosts: each node's pinned host key under its name and address."""
+        return "".join(f"{n.name},{n.address} {self.host_keys[n.name]}\n" for n in self.nodes
+                       if n.name in self.host_keys)

@@ -12,4 +12,5 @@ SCRIPTS = (*slurm.SCRIPTS, "pbs.sh")
 STEPS = {"head": "ehpc_pbs_head", "compute": slurm.STEPS["compute"]}
 
 MEMBERSHIP = slurm.MEMBERSHIP
+AFTER_INSTALL = slurm.AFTER_INSTALL
 files = slurm.files

@@ -19,7 +19,7 @@ from . import clients
 from .layout import ClusterLayout, NodeFacts
 
 SCRIPTS = Path(__file__).parent / "scripts"
-NODE_COMMANDS = {"sshd": "openssh-server"}
+NODE_COMMANDS = {"sshd": "openssh-server", "mpirun": "openmpi-bin", "mpicc": "libopenmpi-dev"}
 
 
 def scheduler_setup(scheduler: str) -> ModuleType:
@@ -84,6 +84,8 @@ def _layout_variables(layout: ClusterLayout, node: NodeFacts) -> dict[str, str]:
         "EHPC_HOMES": layout.homes,
         "EHPC_HOSTS": _b64(layout.hosts_block()),
         "EHPC_MUNGE_KEY": _b64(layout.munge_key),
+        "EHPC_KNOWN_HOSTS": _b64(layout.known_hosts()),
+        "EHPC_PACKAGES": " ".join(layout.packages),
     }
     files = {**scheduler_setup(layout.scheduler).files(layout), **clients.files(layout)}
     variables.update({key: _b64(text) for key, text in files.items()})
@@ -96,9 +98,23 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
     return _script(
         f"configure script for {node.name} ({node.role})",
         _layout_variables(layout, node),
+<<<<<<< HEAD
         ["node.sh", *setup.SCRIPTS, "clients.sh"],
         ["ehpc_node", setup.STEPS[node.role], "ehpc_clients"],
+=======
+        ["node.sh", "software.sh", *setup.SCRIPTS],
+        ["ehpc_node", "ehpc_software", setup.STEPS[node.role]],
+>>>>>>> software
     )
+
+
+def install_script(scheduler: str, role: str, packages: list[str]) -> str:
+    """Installs `packages` on a node of a running cluster, then restarts what must read them
+    (Slurm's slurmd on a compute node: it finds PMIx only at start)."""
+    setup = scheduler_setup(scheduler)
+    after = getattr(setup, "AFTER_INSTALL", {}).get(role)
+    return _script(f"install of {' '.join(packages)}", {"EHPC_PACKAGES": " ".join(packages)},
+                   ["software.sh", *setup.SCRIPTS], ["ehpc_software", *([after] if after else [])])
 
 
 def membership_script(
@@ -115,6 +131,17 @@ def membership_script(
     return _script(
         f"membership script for {node.name} ({node.role})",
         variables,
+<<<<<<< HEAD
         ["node.sh", *setup.SCRIPTS, "clients.sh"],
         ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role], "ehpc_clients"],
+=======
+        ["node.sh", *setup.SCRIPTS],
+        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', "ehpc_known_hosts", setup.MEMBERSHIP[node.role]],
+>>>>>>> software
     )
+
+
+def known_hosts_script(layout: ClusterLayout, node: NodeFacts) -> str:
+    """For a node that stays when declared nodes (Slurm's CLOUD nodes) start: their host keys."""
+    return _script(f"known hosts for {node.name}", _layout_variables(layout, node), ["node.sh"],
+                   ["ehpc_known_hosts"])

@@ -10,6 +10,9 @@ SCRIPTS = ("slurm.sh",)
 STEPS = {"head": "ehpc_slurm_head", "compute": "ehpc_slurm_compute"}
 # After nodes joined or left: what the head and the compute nodes that stay run.
 MEMBERSHIP = {"head": "ehpc_slurm_membership", "compute": "ehpc_slurm_refresh"}
+# After packages were installed on a running node (a slurmd started before PMIx was there
+# cannot launch `--mpi=pmix` steps).
+AFTER_INSTALL = {"compute": "ehpc_slurm_restart"}
 
 _GLOBAL = """\
 # Written by ElasticHPC for cluster {name}; rewritten on every bootstrap.
@@ -36,7 +39,8 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,default_queue_depth=1000
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
-MpiDefault=none
+# Open MPI's PMIx on every node: `srun ./mpi_program` needs no --mpi
+MpiDefault=pmix
 ReturnToService=2
 MaxJobCount=50000
 MaxArraySize=100001

@@ -25,6 +25,11 @@ def register(commands: Commands) -> None:
                  "events, what to run next")
     commands.add("cluster terminate", terminate_args, terminate_cmd,
                  "remove a cluster and everything made for it")
+    commands.add("cluster install", install_args, install_cmd,
+                 "install Debian packages on every node, now and on every node added later",
+                 description="ehpc cluster install CLUSTER PKG...: installs on every running "
+                 "node (local nodes: on this machine, whose /usr they run) and records the "
+                 "packages in the cluster's [SOFTWARE] PACKAGES.")
     from .elastic_cmds import register_cluster_commands
 
     register_cluster_commands(commands)
@@ -69,6 +74,26 @@ def terminate_args(parser: argparse.ArgumentParser) -> None:
                         "drop the cluster from this machine anyway and say what was not verified")
     add_access_flags(parser)
     json_flag(parser)
+
+
+def install_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("packages", nargs="+", metavar="PKG", help="Debian package names")
+    add_access_flags(parser)
+    json_flag(parser)
+
+
+def install_cmd(args: argparse.Namespace) -> int:
+    from ..orchestration.software import install_packages
+
+    packages = install_packages(args.name, args.packages, ConsoleProgress(),
+                                settings=settings_from(args))
+    if args.json:
+        print_json({"name": args.name, "packages": packages})
+    else:
+        print(f"Cluster {args.name} has on every node (and every node added later): "
+              f"{' '.join(packages)}")
+    return 0
 
 
 def nodes_args(parser: argparse.ArgumentParser) -> None:

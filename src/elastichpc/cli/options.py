@@ -32,6 +32,7 @@ SHORT = {  # alias -> (section, key)
     "--size": ("CLUSTER", "CLUSTER SIZE"),
     "--price": ("CLUSTER", "SPOT_PRICE"),
     "--down": ("CLUSTER", "AUTOSTOP_DOWN"),
+    "--packages": ("SOFTWARE", "PACKAGES"),
     "--nfs-newVolume": ("NFS", "AWS_VOLUME_SIZE"),  # the guide's AWS NFS flags (4.e)
     "--nfs-mountPoint": ("NFS", "AWS_MOUNT_POINT"),
 }

@@ -57,6 +57,21 @@ def to_int_list(text: str) -> list[int]:
     return [to_int(item) for item in to_list(text)]
 
 
+# A Debian package name (Debian Policy 5.6.1): lower-case letters, digits and + - . , at least
+# two characters, starting with a letter or digit; an optional architecture (`:amd64`).
+PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$")
+
+
+def to_packages(text: str) -> list[str]:
+    """Debian package names, separated by spaces and/or commas."""
+    names = [n for n in re.split(r"[\s,]+", text) if n]
+    bad = [n for n in names if not PACKAGE.match(n)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: not a Debian package name (lower-case letters, "
+                         "digits, + - .)")
+    return list(dict.fromkeys(names))
+
+
 _SIZE = re.compile(r"^(\d+)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _SIZE_GB = {"": 1.0, "K": 1 / 1024**2, "M": 1 / 1024, "G": 1.0, "T": 1024.0}
 
@@ -278,6 +293,9 @@ _KEYS = [
     KeyDef("AZURE", "AUTHORITY_HOST", help="another Entra ID sign-in host (env EHPC_AZURE_AUTHORITY)"),
     KeyDef("AZURE", "BLOB_ENDPOINT", help="blob endpoint of STORAGE ACCOUNT (env EHPC_AZURE_BLOB_ENDPOINT)"),
     KeyDef("AZURE", "SSH_USER", default="azureuser"),
+    # [SOFTWARE]: Debian packages on every node, present and future (`ehpc cluster install`).
+    KeyDef("SOFTWARE", "PACKAGES", to_packages, default=[],
+           help="Debian packages every node gets, e.g. bwa,samtools"),
     # [LOCAL]: the embedded provider.
     KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),
     KeyDef("LOCAL", "SITE", default="",

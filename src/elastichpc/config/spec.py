@@ -138,6 +138,11 @@ class ClusterSpec:
         return next((pool.max_price for pool in self.pools if pool.spot), None)
 
     @property
+    def packages(self) -> list[str]:
+        """[SOFTWARE] PACKAGES: what every node installs."""
+        return list(self.settings.get("SOFTWARE", "PACKAGES"))
+
+    @property
     def places(self) -> list[str]:
         """Every distinct place of the cluster (the head's first)."""
         return list(dict.fromkeys([self.head.name, *(p.name for p in self.pools)]))

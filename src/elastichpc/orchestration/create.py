@@ -19,6 +19,7 @@ from .join import bootstrap_machines
 from .plan import plan_nodes
 from .progress import Progress
 from .record import record_machines, start_cluster
+from .software import check_spec_packages, install_here
 from .storage import check_shared_choice
 
 
@@ -45,6 +46,7 @@ def create_cluster(
 
 def _create(spec: ClusterSpec, progress: Progress, journal: Journal,
             provision_only: bool) -> ClusterContext:
+    check_spec_packages(spec)  # a package no node could install: before anything is made
     if uses_spot_requests(spec):
         from .spot import request_spot_cluster
 
@@ -53,6 +55,7 @@ def _create(spec: ClusterSpec, progress: Progress, journal: Journal,
     fleet.check_ready()
     if any(CAPABILITIES[p].shares_host_software for p in spec.providers):  # nodes run our /usr
         require_packages(required_commands(spec.scheduler), f"{spec.scheduler} nodes")
+        install_here(spec.packages, progress)
     check_shared_choice(spec)
     start_cluster(spec, journal)
     progress.note(

@@ -16,7 +16,7 @@ from ..schedulers import get_scheduler
 from ..state import Journal
 from .context import open_cluster
 from .fleet import Fleet
-from .hostkeys import learn_host_keys, ssh_hosts, write_known_ssh
+from .hostkeys import known_key, learn_host_keys, ssh_hosts, write_known_ssh
 from .overlay import join_overlay
 from .plan import cloud_nodes
 from .progress import Progress
@@ -52,7 +52,12 @@ def cluster_layout(spec: ClusterSpec, fleet: Fleet, keys: ClusterKeys, facts: li
         suspend_after_s=int(spec.settings.get("CLUSTER", "SCALEDOWN_IDLE")),
         homes="/home" if all(fleet.provider_of(m).capabilities.shares_home for m in machines)
         else f"{spec.shared_dir}/home",
+        # nodes that run this machine's /usr have the packages the client installed here
+        packages=[] if all(fleet.provider_of(m).capabilities.shares_host_software for m in machines)
+        else spec.packages,
         cluster_uid=fleet.head.cluster_uid(spec.name),
+        host_keys={m.name: " ".join(key.split()[:2]) for m in machines
+                   if (key := known_key(fleet.provider_of(m), keys, m))},
     )
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from ..bootstrap import NodeFacts, configure_script, membership_script
+from ..bootstrap import NodeFacts, configure_script, known_hosts_script, membership_script
 from ..errors import ConfigError, EhpcError
 from ..providers import Machine
 from ..remote import ClusterShell, in_parallel, write_ssh_files
@@ -184,6 +184,10 @@ def rejoin(context: ClusterContext, stay: list[Machine], joined: list[Machine], 
             in_parallel(refresh, [n for n in layout.computes if n.name not in new])
         with progress.step(f"updating the head ({spec.scheduler})"):
             refresh(layout.head)
+    if added and not members_changed:  # the nodes that stay learn the new ones' host keys
+        in_parallel(lambda node: shell.run(node.name, ["bash", "-s"],
+                                           input=known_hosts_script(layout, node)),
+                    [n for n in layout.nodes if n.name not in new])
     for node in [] if members_changed else added:  # declared before they existed: where they are
         argv = context.scheduler.address_argv(node.name, node.address)
         if argv:

@@ -247,6 +247,13 @@ class Journal:
             )
             self._event(db, name, "status", f"{status} {message}".strip())
 
+    def set_spec(self, name: str, spec: dict[str, Any], message: str) -> None:
+        """The cluster's recorded settings changed on a running cluster (`cluster install`)."""
+        with self.transaction() as db:
+            db.execute("UPDATE clusters SET spec = ?, updated_at = ? WHERE name = ?",
+                       (json.dumps(spec), time.time(), name))
+            self._event(db, name, "settings", message)
+
     def get_cluster(self, name: str) -> ClusterRow | None:
         row = self._db.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
         return _cluster(row) if row else None

@@ -31,12 +31,18 @@ ehpc_packages() {
       *) command -v "${pair%%:*}" >/dev/null 2>&1 ;;
     esac || want="$want ${pair#*:}"
   done
-  [ -z "$want" ] && return 0
-  ehpc_log "installing$want"
-  ehpc_wait_cloud_init
   # shellcheck disable=SC2086
-  ehpc_apt update -q && ehpc_apt install -y -q --no-install-recommends $want ||
-    ehpc_fail "$(hostname): could not install$want (see the lines above)"
+  ehpc_install $want
+}
+
+# ehpc_install PKG...: apt-get install (after an update) of these packages, or one line saying
+# which could not be installed.
+ehpc_install() {
+  [ $# = 0 ] && return 0
+  ehpc_log "installing $*"
+  ehpc_wait_cloud_init
+  ehpc_apt update -q && ehpc_apt install -y -q --no-install-recommends "$@" ||
+    ehpc_fail "$(hostname): could not install $* (see the lines above)"
 }
 
 # ehpc_wait_cloud_init: on a cloud image's first boot cloud-init (and unattended-upgrades after

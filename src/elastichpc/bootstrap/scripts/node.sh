@@ -27,9 +27,42 @@ ehpc_node() {
   # The top of the shared directory is the cluster user's: they make their own directories there.
   chown "$EHPC_USER:$EHPC_USER" "$EHPC_SHARED"
   install -d -m 0775 -o "$EHPC_USER" -g "$EHPC_USER" "$EHPC_SHARED/jobs" "$EHPC_SHARED/.ehpc"
+  ehpc_mpi
+  ehpc_user_ssh
+  ehpc_known_hosts
   ehpc_packages munged:munge
   ehpc_file /etc/munge/munge.key 0400 munge:munge <<< "$EHPC_MUNGE_KEY"
   install -d -o munge -g munge -m 0755 /run/munge
   install -d -o munge -g munge -m 0700 /var/log/munge /var/lib/munge
   ehpc_service munge /run/munge/munged.pid runuser -u munge -- /usr/sbin/munged
+}
+
+# Open MPI and mpicc, with PMIx (libopenmpi3 depends on libpmix2, which Slurm's MpiDefault=pmix
+# loads), before any daemon starts: a slurmd started without PMIx cannot launch `--mpi=pmix`
+# steps until it is restarted.
+ehpc_mpi() {
+  ehpc_packages mpirun:openmpi-bin mpicc:libopenmpi-dev
+}
+
+# The cluster user's own key pair in its shared home, authorized for itself: SSH from any node
+# to any other without a password (mpirun's ssh launcher). Made as the user (a home on NFS may
+# squash root), once: the first node to get here makes it, the others find it.
+ehpc_user_ssh() {
+  local ssh
+  ssh=$(getent passwd "$EHPC_USER" | cut -d: -f6)/.ssh
+  runuser -u "$EHPC_USER" -- bash -c '
+    set -e
+    umask 077
+    mkdir -p "$1"
+    [ -s "$1/id_ed25519.pub" ] && [ -s "$1/id_ed25519" ] ||
+      { rm -f "$1/id_ed25519" "$1/id_ed25519.pub"
+        ssh-keygen -q -t ed25519 -N "" -C "$(id -un) (cluster user)" -f "$1/id_ed25519"; }
+    grep -qxF "$(cat "$1/id_ed25519.pub")" "$1/authorized_keys" 2>/dev/null ||
+      cat "$1/id_ed25519.pub" >> "$1/authorized_keys"' ehpc-user-ssh "$ssh"
+}
+
+# Every node's host key under its name and address, for every user of this node: rewritten
+# whenever the membership changes, so no SSH inside the cluster asks about a host key.
+ehpc_known_hosts() {
+  ehpc_file /etc/ssh/ssh_known_hosts 0644 root:root <<< "$EHPC_KNOWN_HOSTS"
 }

@@ -79,6 +79,12 @@ ehpc_slurm_compute() {
   ehpc_service slurmd /run/slurmd.pid /usr/sbin/slurmd
 }
 
+# slurmd again (running jobs carry on: their slurmstepd processes are not slurmd's children to
+# stop, and systemd's unit stops only slurmd itself, KillMode=process).
+ehpc_slurm_restart() {
+  ehpc_service slurmd /run/slurmd.pid /usr/sbin/slurmd
+}
+
 # Membership changed (resize, replacement): every node gets the new slurm.conf; the head then
 # restarts slurmctld (node definitions are read at start; running jobs survive in its saved
 # state) and tells every slurmd to read the file again.
