@@ -98,13 +98,8 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
     return _script(
         f"configure script for {node.name} ({node.role})",
         _layout_variables(layout, node),
-<<<<<<< HEAD
-        ["node.sh", *setup.SCRIPTS, "clients.sh"],
-        ["ehpc_node", setup.STEPS[node.role], "ehpc_clients"],
-=======
-        ["node.sh", "software.sh", *setup.SCRIPTS],
-        ["ehpc_node", "ehpc_software", setup.STEPS[node.role]],
->>>>>>> software
+        ["node.sh", "software.sh", *setup.SCRIPTS, "clients.sh"],
+        ["ehpc_node", "ehpc_software", setup.STEPS[node.role], "ehpc_clients"],
     )
 
 
@@ -131,13 +126,9 @@ def membership_script(
     return _script(
         f"membership script for {node.name} ({node.role})",
         variables,
-<<<<<<< HEAD
         ["node.sh", *setup.SCRIPTS, "clients.sh"],
-        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', setup.MEMBERSHIP[node.role], "ehpc_clients"],
-=======
-        ["node.sh", *setup.SCRIPTS],
-        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', "ehpc_known_hosts", setup.MEMBERSHIP[node.role]],
->>>>>>> software
+        ['ehpc_hosts_block <<< "$EHPC_HOSTS"', "ehpc_known_hosts", setup.MEMBERSHIP[node.role],
+         "ehpc_clients"],
     )
 
 
