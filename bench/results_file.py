@@ -22,9 +22,19 @@ def write_results(name: str, numbers: dict[str, Any]) -> Path:
         **numbers,
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
                     "python": platform.python_version()},
+        "load_average_when_written": os.getloadavg()[0],
+        "commit": _commit(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, indent=2) + "\n")
     return path
+
+
+def _commit() -> str:
+    """The commit measured, `+changes` when the tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=RESULTS.parent, capture_output=True,
+                              text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "src") else "")
 
 
 def run_checked(argv: list[str], env: dict[str, str], timeout: float = 600) -> str:

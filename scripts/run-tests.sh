@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ruff check src tests bench
 mypy   # the package, as configured in pyproject.toml
-# Two workers (pytest-xdist), a module whole on one (its tests share its clusters): the tests
+# Two workers (pytest-xdist), a module whole on one (tests/conftest.py groups them): the tests
 # mostly wait on clusters booting and daemons answering, so two nearly halve the time on two cores.
-python3 -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=30 "$@"
+python3 -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=30 "$@"

@@ -53,3 +53,12 @@ def remove_empty_test_root() -> Iterator[None]:
     yield
     with contextlib.suppress(OSError):
         Path("/srv/ehpc-test").rmdir()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For `--dist loadgroup`: a module goes whole to one worker (its tests share its clusters),
+    and tests/clients whole (its modules share the package's clusters, named alike)."""
+    here = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(here).parts
+        item.add_marker(pytest.mark.xdist_group("clients" if parts[0] == "clients" else "/".join(parts)))
