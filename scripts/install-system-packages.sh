@@ -26,6 +26,7 @@ packages=(
   wireguard-tools wireguard-go nftables iperf3         # the overlay between sites, its firewall
   debootstrap apt-utils gnupg                          # the cloud lab: image, package mirror
   chromium libatomic1                                  # the dashboard's browser test (Playwright; its node driver needs libatomic)
+  bwa samtools                                         # the example pipeline (examples/pipeline), its checks here
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -57,6 +57,11 @@ class LabCli:
         directory holding cluster.conf, which they read as ./cluster.conf."""
         return self._run(["env", "-u", "EHPC_CONFIG", "python3", str(ROOT / tool), *argv], timeout)
 
+    def script(self, *argv: str, env: dict[str, str], timeout: float = 600) -> Result:
+        """A program (a user's script that runs `ehpc`) inside the lab, with this CLI's settings."""
+        return self._run(["env", f"EHPC_CONFIG={self.conf}", *(f"{k}={v}" for k, v in env.items()),
+                          *argv], timeout)
+
     def _run(self, argv: list[str], timeout: float) -> Result:
         env = {"EHPC_STATE_DIR": str(self.state), "PYTHONPATH": str(ROOT / "src"),
                "HOME": str(self.state.parent)}

@@ -29,6 +29,8 @@ IMAGE_PACKAGES = ["openssh-server", "sudo", "ca-certificates", "curl", "iproute2
 ARCHIVE_KEY_NAME = "ElasticHPC cloud lab archive"
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "src" / "elastichpc" / "bootstrap"
 BUILD_VERSION = "1"  # bump when the build steps below change
+# What the lab's tests install with `ehpc cluster install` (the example pipeline's software)
+TEST_PACKAGES = ["bwa", "samtools", "python3-venv"]
 
 
 def cache_dir() -> Path:
@@ -37,8 +39,8 @@ def cache_dir() -> Path:
 
 def mirror_packages() -> list[str]:
     """Every package a bootstrap script may install: the arguments of `ehpc_packages CMD:PKG`
-    in scripts/*.sh and the schedulers' COMMANDS tables (their values)."""
-    found: set[str] = set()
+    in scripts/*.sh and the schedulers' COMMANDS tables (their values); and TEST_PACKAGES."""
+    found: set[str] = set(TEST_PACKAGES)
     for script in sorted((BOOTSTRAP / "scripts").glob("*.sh")):
         for args in re.findall(r"^[^#\n]*\behpc_packages +([^(\n].*)", script.read_text(), re.M):
             for arg in shlex.split(args):

@@ -89,6 +89,12 @@ def test_agent_runs_on_the_cloud_head_with_root_only_credentials(cluster: Cluste
 
 def test_spot_node_taken_away_is_replaced_by_the_agent(cluster: Cluster, lab: Lab) -> None:
     cli, name, victim = cluster.cli, cluster.name, f"{cluster.name}-node2"
+    # Software installed on the live cluster is remembered: the replacement installs it too.
+    # (Not on Azure: its compute nodes have no way out to the mirror, test_clouds.NO_OUTBOUND.)
+    software = cluster.cloud != "azure"
+    if software:
+        installed = cli("cluster", "install", name, "samtools", timeout=900)
+        assert installed.code == 0, installed.err
     before = reclaim_under_array(cli, lab, name, victim, 8)
     seen = replaced(cli, name, victim)
     for kind in ("reclaimed", "down"):
@@ -102,6 +108,9 @@ def test_spot_node_taken_away_is_replaced_by_the_agent(cluster: Cluster, lab: La
     # which refuses any key but the pinned one, reaches the replacement.
     reached = cli("ssh", name, victim, "--", "hostname")
     assert reached.code == 0 and reached.out.strip() == victim, reached.err
+    if software:
+        has = cli("ssh", name, victim, "--", "samtools --version | head -1")
+        assert has.code == 0 and has.out.startswith("samtools "), has.err
 
 
 def test_terminate_leaves_nothing(cluster: Cluster, lab: Lab) -> None:

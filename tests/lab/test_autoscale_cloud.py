@@ -51,11 +51,15 @@ def test_create_has_no_compute_node(cli: LabCli, lab: Lab) -> None:
 
 
 def test_pending_jobs_power_up_cloud_nodes(cli: LabCli, lab: Lab) -> None:
-    submitted = cli("job", "submit", NAME, "--array", "1-4", "--cpus", "2", "--command", "sleep 5")
+    submitted = cli("job", "submit", NAME, "--array", "1-4", "--cpus", "2", "--command",
+                    "sleep 5; echo task $SLURM_ARRAY_TASK_ID on $(hostname)")
     assert submitted.code == 0, submitted.err
     job = submitted.out.strip()
     waited = cli("job", "wait", NAME, job, timeout=900)
     assert waited.code == 0, (waited.err, events_of(cli, NAME))
+    # The lab's nodes cannot mount the head's NFS (this host's kernel has no NFS): each task's
+    # output stays on its node, and `job wait` brings it from the nodes the agent made.
+    assert sorted(line.split()[1] for line in waited.out.splitlines()) == ["1", "2", "3", "4"], waited.out
     tasks = json.loads(cli.checked("job", "status", NAME, job, "--json"))
     assert sorted(int(t["task"]) for t in tasks) == [1, 2, 3, 4], tasks
     assert {t["state"] for t in tasks} == {"completed"}, tasks

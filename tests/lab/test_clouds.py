@@ -16,6 +16,9 @@ order, before the next cloud. Where a step fails because of a known bug of the c
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from ..mpi import ALLREDUCE, check_ranks
+from ..pipeline import RUN, check_results
 from .clouds import (
     GUIDE_MODE,
     LabCli,
@@ -37,6 +42,7 @@ from .clouds import (
     machines_of,
 )
 from .control import Lab
+from .image import cache_dir
 
 pytestmark = pytest.mark.lab
 
@@ -205,6 +211,64 @@ def test_input_files_are_read_on_a_compute_node(cluster: Cluster, tmp_path: Path
     if "payload 42" not in logs.out:
         pytest.xfail(NO_SHARED_DIR)
     assert f"{name}-node" in logs.out
+
+
+def test_mpi_allreduce_over_two_nodes(cluster: Cluster) -> None:
+    """Open MPI with PMIx on every node of a fresh cloud cluster: an allreduce compiled on the
+    head into the shared directory (GlusterFS here), run by srun without flags, and by mpirun
+    in a batch job (the cluster user's SSH between nodes)."""
+    ready(cluster)
+    if cluster.cloud != "gce":
+        pytest.skip("one cloud is enough: GCE, whose nodes reach the mirror and share GlusterFS")
+    cli, name = cluster.cli, cluster.name
+
+    def as_user(command: str) -> str:
+        done = cli("ssh", name, "--user", "ehpcuser", "--", "bash", "-lc", command, timeout=300)
+        assert done.code == 0, (command, done.out, done.err)
+        return done.out
+
+    as_user(f"mkdir -p /shared/mpi && cd /shared/mpi && printf %s {shlex.quote(ALLREDUCE)} "
+            "> allreduce.c && mpicc -O2 -o allreduce allreduce.c")
+    check_ranks(as_user("cd /shared/mpi && srun -N2 -n4 ./allreduce"), name)
+    check_ranks(as_user("cd /shared/mpi && sbatch --wait -N2 -n4 -o mpirun.out "
+                        "--wrap 'mpirun ./allreduce' && cat mpirun.out"), name)
+
+
+def wheelhouse() -> Path:
+    """Wheels of this interpreter's Snakemake and Slurm plugin (the lab reaches no package
+    index; a cloud head would pip install them), built once per version into the lab's cache."""
+    from importlib.metadata import version
+
+    pins = [f"{name}=={version(name)}" for name in ("snakemake", "snakemake-executor-plugin-slurm")]
+    versions = "-".join(pin.split("==")[1] for pin in pins)
+    wheels = cache_dir() / f"wheels-py{sys.version_info[0]}{sys.version_info[1]}-{versions}"
+    if not (wheels / "done").exists():
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(wheels), *pins],
+                       check=True, capture_output=True, timeout=900)
+        (wheels / "done").touch()
+    return wheels
+
+
+def test_the_example_pipeline_on_a_cloud(cluster: Cluster, tmp_path: Path) -> None:
+    """Issue 20's pipeline (examples/pipeline/run.sh) on GCE: bwa and samtools by `ehpc cluster
+    install` from the cloud's mirror, Snakemake in a venv in the shared home, data in and
+    results out by `ehpc cp`, checked here."""
+    ready(cluster)
+    if cluster.cloud != "gce":
+        pytest.skip("one cloud is enough: GCE, whose nodes reach the mirror and share GlusterFS")
+    cli, name = cluster.cli, cluster.name
+    installed = cli("cluster", "install", name, "bwa", "samtools", "python3-venv", timeout=900)
+    assert installed.code == 0, installed.err
+    sent = cli("cp", "-r", f"{wheelhouse()}/", f"{name}:wheels/")
+    assert sent.code == 0, sent.err
+    venv = cli("ssh", name, "--user", "ehpcuser", "--", "python3 -m venv ~/sm && ~/sm/bin/pip install "
+               "-q --no-index --find-links ~/wheels snakemake snakemake-executor-plugin-slurm",
+               timeout=900)
+    assert venv.code == 0, venv.err
+    run = cli.script("bash", str(RUN), name, str(tmp_path / "out"), timeout=900,
+                     env={"EHPC": "python3 -m elastichpc", "EHPC_CLIENT_PYTHON": "~/sm/bin/python"})
+    assert run.code == 0, run.out + run.err
+    check_results(tmp_path / "out", run.out + run.err)
 
 
 def test_interrupted_spot_node_is_seen_by_the_head_agent(cluster: Cluster, lab: Lab) -> None:

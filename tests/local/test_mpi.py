@@ -10,27 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ..mpi import ALLREDUCE, check_ranks
 from .helpers import ROOT, Ehpc, leftovers
 
 NAME = "swmpi"
-ALLREDUCE = r"""
-#include <mpi.h>
-#include <stdio.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    int rank, size, sum;
-    char host[256];
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int mine = rank + 1;
-    MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    gethostname(host, sizeof host);
-    printf("rank %d of %d on %s sum %d\n", rank, size, host, sum);
-    MPI_Finalize();
-    return 0;
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -61,27 +44,19 @@ def program(cluster: Ehpc) -> str:
     return "/shared/mpi/allreduce"
 
 
-def check_ranks(output: str) -> None:
-    lines = [line.split() for line in output.splitlines() if line.startswith("rank ")]
-    assert sorted(int(w[1]) for w in lines) == [0, 1, 2, 3], output
-    assert {w[3] for w in lines} == {"4"}, output
-    assert {w[5] for w in lines} == {f"{NAME}-node1", f"{NAME}-node2"}, output
-    assert {w[7] for w in lines} == {"10"}, output  # 1 + 2 + 3 + 4
-
-
 def test_pmix_is_the_default(cluster: Ehpc) -> None:
     assert "MpiDefault=pmix" in as_user(cluster, "scontrol show config | grep -i MpiDefault").replace(" ", "")
     assert "pmix" in as_user(cluster, "srun --mpi=list 2>&1")
 
 
 def test_srun_without_flags(cluster: Ehpc, program: str) -> None:
-    check_ranks(as_user(cluster, f"cd /shared/mpi && srun -N2 -n4 {program}"))
+    check_ranks(as_user(cluster, f"cd /shared/mpi && srun -N2 -n4 {program}"), NAME)
 
 
 def test_sbatch_with_mpirun(cluster: Ehpc, program: str) -> None:
     out = as_user(cluster, "cd /shared/mpi && sbatch --wait -N2 -n4 -o mpirun.out "
                            f"--wrap 'mpirun {program}' && cat mpirun.out")
-    check_ranks(out)
+    check_ranks(out, NAME)
 
 
 def test_cluster_user_ssh_between_nodes(cluster: Ehpc) -> None:

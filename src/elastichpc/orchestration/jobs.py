@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import secrets
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
-from ..remote import in_parallel
+from ..remote import ClusterShell, in_parallel
 from ..schedulers import JobInfo, JobSpec, Submission
 from ..state import JobRow, Journal
 from .context import ClusterContext, open_cluster
@@ -511,13 +512,16 @@ def job_logs(
     out_glob, err_glob = context.scheduler.log_globs(base, row.info["stdout"], row.info["stderr"],
                                                      task or "*")
     user = row.info.get("user")  # read as the job's user: a link it made leads nowhere it may not
-    logs = _read_logs(context, context.head, (out_glob, err_glob), user)
+    logs = _read_logs(context.shell, context.head, (out_glob, err_glob), user, on_head=True)
     if logs:
         return logs
     # No shared directory: the files are on the nodes that ran the job.
     infos = [i for i in _statuses(context, [base])[base] if not task or i.task == task]
     nodes = sorted({name for info in infos for name in hostnames(info.nodes)} - {context.head})
-    found = in_parallel(lambda node: _read_logs(context, node, (out_glob, err_glob), user), nodes)
+    if set(nodes) - {n.name for n in context.nodes}:
+        context = _with_agents_nodes(context)  # nodes it added since this machine last heard
+    shell = context.shell  # made here: its journal read may not happen in the threads
+    found = in_parallel(lambda node: _read_logs(shell, node, (out_glob, err_glob), user), nodes)
     logs = [log for part in found for log in part]
     if not logs and nodes and all(info.finished for info in infos):
         raise EhpcError(f"job {job_id} has finished, but none of its output files ({out_glob}) "
@@ -525,8 +529,19 @@ def job_logs(
     return logs
 
 
-def _read_logs(context: ClusterContext, machine: str, globs: tuple[str, str],
-               user: str | None) -> list[tuple[str, str]]:
+def _with_agents_nodes(context: ClusterContext) -> ClusterContext:
+    from ..agent.install import has_agent, sync_nodes
+
+    if not has_agent(context):
+        return context
+    with contextlib.suppress(EhpcError, OSError, ValueError):  # unreachable: the journal's view
+        sync_nodes(context)
+        return open_cluster(context.name, context.journal, context.settings)
+    return context
+
+
+def _read_logs(shell: ClusterShell, machine: str, globs: tuple[str, str], user: str | None,
+               on_head: bool = False) -> list[tuple[str, str]]:
     """(path, contents) of the files the globs match on one machine (nothing when unreachable)."""
     mark = f"--ehpc-{secrets.token_hex(8)}--"
     # The globs are expanded there, unquoted on purpose; they come from our own patterns.
@@ -535,11 +550,11 @@ def _read_logs(context: ClusterContext, machine: str, globs: tuple[str, str],
         'printf "%s %s\\n" "$3" "$f"; cat -- "$f"; done'
     )
     argv = ["bash", "-c", script, "logs", *globs, mark]
-    if machine == context.head:
-        result = context.shell.run(machine, argv, user=user)
+    if on_head:
+        result = shell.run(machine, argv, user=user)
     else:
         try:
-            result = context.shell.run(machine, argv, user=user, check=False, timeout=60)
+            result = shell.run(machine, argv, user=user, check=False, timeout=60)
         except RemoteCommandError:
             return []
     logs: list[tuple[str, str]] = []
