@@ -267,7 +267,10 @@ def test_the_example_pipeline_on_a_cloud(cluster: Cluster, tmp_path: Path) -> No
     assert venv.code == 0, venv.err
     run = cli.script("bash", str(RUN), name, str(tmp_path / "out"), timeout=900,
                      env={"EHPC": "python3 -m elastichpc", "EHPC_CLIENT_PYTHON": "~/sm/bin/python"})
-    assert run.code == 0, run.out + run.err
+    if run.code != 0:
+        jobs = cli("ssh", name, "--user", "ehpcuser", "--",
+                   "tail -n 20 ~/pipeline/.snakemake/slurm_logs/*/*.log")
+        raise AssertionError(f"{run.out}{run.err}\nthe jobs' logs:\n{jobs.out}{jobs.err}")
     check_results(tmp_path / "out", run.out + run.err)
 
 

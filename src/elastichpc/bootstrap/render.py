@@ -19,7 +19,8 @@ from . import clients
 from .layout import ClusterLayout, NodeFacts
 
 SCRIPTS = Path(__file__).parent / "scripts"
-NODE_COMMANDS = {"sshd": "openssh-server", "mpirun": "openmpi-bin", "mpicc": "libopenmpi-dev"}
+NODE_COMMANDS = {"sshd": "openssh-server", "mpirun": "openmpi-bin", "mpicc": "libopenmpi-dev",
+                 "gcc": "gcc"}
 
 
 def scheduler_setup(scheduler: str) -> ModuleType:

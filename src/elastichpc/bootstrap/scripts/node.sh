@@ -39,9 +39,9 @@ ehpc_node() {
 
 # Open MPI and mpicc, with PMIx (libopenmpi3 depends on libpmix2, which Slurm's MpiDefault=pmix
 # loads), before any daemon starts: a slurmd started without PMIx cannot launch `--mpi=pmix`
-# steps until it is restarted.
+# steps until it is restarted. mpicc wraps gcc, which libopenmpi-dev does not pull in.
 ehpc_mpi() {
-  ehpc_packages mpirun:openmpi-bin mpicc:libopenmpi-dev
+  ehpc_packages mpirun:openmpi-bin mpicc:libopenmpi-dev gcc:gcc
 }
 
 # The cluster user's own key pair in its shared home, authorized for itself: SSH from any node

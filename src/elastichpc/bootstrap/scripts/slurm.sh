@@ -71,7 +71,8 @@ ehpc_slurm_accounting() {
 }
 
 ehpc_slurm_compute() {
-  ehpc_packages slurmd:slurmd
+  # srun too: jobs start steps from their node (mpirun under Slurm, Snakemake's job steps)
+  ehpc_packages slurmd:slurmd srun:slurm-client
   ehpc_slurm_common
   ehpc_file /etc/slurm/cgroup.conf 0644 root:root <<< "$EHPC_CGROUP_CONF"
   ehpc_cgroup_fs
