@@ -1,8 +1,9 @@
 """Issue 20, item 5: a local Slurm cluster made with --local-node-cpus 1 --local-node-memory 700
 has nodes of that size: Slurm counts 1 CPU and 700 MB, and the node's processes (sshd's
 sessions, jobs) run in a cgroup with that CPU quota and memory limit, which a job that takes
-more memory than that does not survive. Sizes the host cannot give are refused in one line,
-before anything is made."""
+more memory than that does not survive. Grid Engine gets NODE_CPUS as the node's slots, and a
+job wider than a node is refused. Sizes the host cannot give are refused in one line, before
+anything is made."""
 
 from __future__ import annotations
 
@@ -85,6 +86,27 @@ def test_a_job_over_the_memory_limit_is_killed(cluster: Ehpc) -> None:
                   check=False)
     assert big.returncode != 0 and str(900 << 20) not in big.stdout, big.stdout + big.stderr
     assert "idle" in as_user(cluster, f"sinfo -h -n {NODE} -o %t").stdout  # the node lives on
+
+
+def test_a_job_wider_than_the_node_is_refused(cluster: Ehpc) -> None:
+    wide = cluster.run("job", "submit", NAME, "--cpus", "2", "--command", "true", check=False)
+    assert wide.returncode != 0
+    assert f"--cpus 2: the largest node of {NAME} has 1 CPUs" in wide.stderr, wide.stderr
+
+
+def test_grid_engine_gives_the_node_its_cpus_as_slots(tmp_path: Path) -> None:
+    ehpc = Ehpc(tmp_path / "state", ROOT / f"sz-{tmp_path.name}")
+    name = "sz-sge"
+    try:
+        ehpc.create(name, 1, "--scheduler", "sge", "--local-node-cpus", "1")
+        queue = ehpc.run("ssh", name, "--", "qstat", "-f").stdout
+        assert f"@{name}-node1" in queue and " 0/0/1 " in queue, queue
+        wide = ehpc.run("job", "submit", name, "--cpus", "2", "--command", "true", check=False)
+        assert f"--cpus 2: the largest node of {name} has 1 CPUs" in wide.stderr, wide.stderr
+    finally:
+        ehpc.run("cluster", "terminate", name, check=False)
+        shutil.rmtree(ehpc.local_root, ignore_errors=True)
+    assert leftovers(name, ehpc.local_root, tmp_path / "state", []) == []
 
 
 def test_the_cgroups_go_with_the_cluster(tmp_path: Path) -> None:
