@@ -29,6 +29,13 @@ def to_int(text: str) -> int:
         raise ValueError(f"expected a whole number, got {text!r}") from None
 
 
+def to_positive_int(text: str) -> int:
+    number = to_int(text)
+    if number < 1:
+        raise ValueError(f"expected a whole number above 0, got {text!r}")
+    return number
+
+
 def to_float(text: str) -> float:
     try:
         return float(text)
@@ -300,8 +307,10 @@ _KEYS = [
     KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),
     KeyDef("LOCAL", "SITE", default="",
            help="local site: a network of its own on this machine (a pool's /SITE sets it)"),
-    KeyDef("LOCAL", "NODE_CPUS", to_int, help="CPUs each node announces (default: the host's)"),
-    KeyDef("LOCAL", "NODE_MEMORY", to_int, help="MB each node announces (default: share of host)"),
+    KeyDef("LOCAL", "NODE_CPUS", to_positive_int,
+           help="CPUs of each node: its scheduler's count and CPU limit (default: the host's)"),
+    KeyDef("LOCAL", "NODE_MEMORY", to_positive_int,
+           help="MB of each node: its scheduler's RealMemory and memory limit (default: 9/10 of the host's)"),
 ]
 
 SECTIONS: dict[str, dict[str, KeyDef]] = {}

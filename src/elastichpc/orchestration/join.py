@@ -26,7 +26,9 @@ IDLE_STATES = {"idle", "mix", "alloc"}
 
 
 def node_facts(machine: Machine, probe: str) -> NodeFacts:
-    """What the scheduler needs of a node: the provider's numbers, else the probe's."""
+    """What the scheduler needs of a node: the provider's numbers (local NODE_CPUS/NODE_MEMORY),
+    else the probe's. A cloud instance's probe is its type's size as the machine has it: the
+    type's nominal memory is more than MemTotal, and Slurm drains a node told more than it has."""
     lines = probe.split()
     cpus = int(machine.extra.get("cpus") or lines[0])
     memory = int(machine.extra.get("memory_mb") or int(lines[1]) * 9 // 10)

@@ -18,11 +18,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from ...config import ClusterSpec
-from ...errors import EhpcError, PrerequisiteError, ProviderError
+from ...errors import ConfigError, EhpcError, PrerequisiteError, ProviderError
 from ...system_packages import require_packages
 from ..base import Machine, NodePlan, Provider, Report, no_report
 from ..preview import MachineGroup, Preview
-from . import control, hostfw, hostnet, nodefs
+from . import control, hostfw, hostnet, limits, nodefs
 from .commands import node_argv, run
 from .disks import LocalDisks
 from .files import exclusive, read_json
@@ -69,6 +69,8 @@ class LocalProvider(LocalDisks, Provider):
         with open("/proc/filesystems") as fs:
             if "overlay" not in fs.read():
                 raise PrerequisiteError("the kernel has no overlay file system (needed for nodes)")
+        if spec is not None:
+            _check_size(spec)
 
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         for group in groups:
@@ -175,7 +177,10 @@ class LocalProvider(LocalDisks, Provider):
                 self._create_node(spec, machine, network, ns_dir, shared)
                 marker.write_text(json.dumps(machine.__dict__))
             (marker.parent / RECLAIMED).unlink(missing_ok=True)
-            self._boot(spec.name, machine, plan.boot_script)
+            cgroups = limits.create(marker.parent, machine.provider_id,
+                                    spec.settings.get("LOCAL", "NODE_CPUS"),
+                                    spec.settings.get("LOCAL", "NODE_MEMORY"))
+            self._boot(spec.name, machine, limits.enter_script(cgroups) + plan.boot_script)
             done += 1
             report(f"{done}/{len(plans)} nodes running")
             return machine
@@ -187,6 +192,10 @@ class LocalProvider(LocalDisks, Provider):
         address = hostnet.node_address(network.index, slot)
         extra: dict[str, object] = {"veth": f"eh{network.index}n{slot}", "slot": slot,
                                     "site": spec.settings.get("LOCAL", "SITE") or ""}
+        # What the scheduler is told of the node (else what the node itself shows: the host's)
+        for key, setting in (("cpus", "NODE_CPUS"), ("memory_mb", "NODE_MEMORY")):
+            if spec.settings.get("LOCAL", setting):
+                extra[key] = spec.settings.get("LOCAL", setting)
         if network.public is not None:
             extra["public_address"] = hostnet.public_address(network.public, slot)
         return Machine(
@@ -343,7 +352,21 @@ class LocalProvider(LocalDisks, Provider):
         _kill_all(lambda: hostnet.netns_pids(netns) if netns in hostnet.netns_names() else [], grace)
         nodefs.release_namespaces(self.cluster_dir(cluster) / "ns", node)
         hostnet.delete_netns(netns)
+        limits.remove(self.cluster_dir(cluster) / "nodes" / node)
         return node
+
+
+def _check_size(spec: ClusterSpec) -> None:
+    """NODE_CPUS and NODE_MEMORY within this machine's: a scheduler drains a node that has
+    fewer CPUs or less memory than it was told."""
+    cpus, memory_mb = spec.settings.get("LOCAL", "NODE_CPUS"), spec.settings.get("LOCAL", "NODE_MEMORY")
+    have_cpus = len(os.sched_getaffinity(0))
+    if cpus and cpus > have_cpus:
+        raise ConfigError(f"[LOCAL] NODE_CPUS {cpus}: this machine has {have_cpus} CPUs")
+    with open("/proc/meminfo") as info:
+        have_mb = next(int(line.split()[1]) // 1024 for line in info if line.startswith("MemTotal:"))
+    if memory_mb and memory_mb > have_mb:
+        raise ConfigError(f"[LOCAL] NODE_MEMORY {memory_mb}: this machine has {have_mb} MB")
 
 
 def _kill_all(pids_of: Callable[[], list[int]], grace: float = 5.0) -> None:
