@@ -100,11 +100,12 @@ def install_packages(name: str, packages: list[str], progress: Progress,
     if _local(spec):
         install_here(packages, progress)
     nodes = [n for n in context.journal.nodes(name) if n.status == "running"]
+    shell = context.shell  # made here: it reads the journal, whose connection is this thread's
 
     def install(node: NodeRow) -> None:
         here = CAPABILITIES[node.provider].shares_host_software if node.provider else _local(spec)
         script = install_script(spec.scheduler, node.role, [] if here else packages)
-        context.shell.run(node.name, ["bash", "-s"], input=script)
+        shell.run(node.name, ["bash", "-s"], input=script)
 
     with progress.step(f"installing {' '.join(packages)} on {len(nodes)} nodes"):
         in_parallel(install, nodes)
