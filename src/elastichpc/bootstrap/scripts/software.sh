@@ -19,7 +19,7 @@ ehpc_software() {
 # NFS or GlusterFS home does not work (rootless chown to subordinate ids), and a node is a
 # cache of images (load them from the shared directory, see examples/containers/).
 ehpc_containers() {
-  command -v podman >/dev/null 2>&1 || return 0
+  command -v podman >/dev/null 2>&1 && getent passwd "$EHPC_USER" >/dev/null || return 0
   ehpc_packages newuidmap:uidmap newgidmap:uidmap
   local file tmp start
   start=$(($(id -u "$EHPC_USER") * 65536))
