@@ -104,12 +104,14 @@ def configure_script(layout: ClusterLayout, node: NodeFacts) -> str:
     )
 
 
-def install_script(scheduler: str, role: str, packages: list[str]) -> str:
+def install_script(scheduler: str, role: str, packages: list[str], user: str = "ehpcuser") -> str:
     """Installs `packages` on a node of a running cluster, then restarts what must read them
-    (Slurm's slurmd on a compute node: it finds PMIx only at start)."""
+    (Slurm's slurmd on a compute node: it finds PMIx only at start). `user`, the cluster
+    user, gets what podman needs once the node has it."""
     setup = scheduler_setup(scheduler)
     after = getattr(setup, "AFTER_INSTALL", {}).get(role)
-    return _script(f"install of {' '.join(packages)}", {"EHPC_PACKAGES": " ".join(packages)},
+    return _script(f"install of {' '.join(packages)}",
+                   {"EHPC_PACKAGES": " ".join(packages), "EHPC_USER": user},
                    ["software.sh", *setup.SCRIPTS], ["ehpc_software", *([after] if after else [])])
 
 

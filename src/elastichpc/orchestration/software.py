@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from ..bootstrap import install_script
 from ..config import CAPABILITIES, ClusterSpec, Settings
@@ -51,9 +52,22 @@ def check_packages(names: list[str], local: bool) -> None:
                           "machine knows no installable version)")
 
 
+def companions(names: list[str]) -> list[str]:
+    """`names` with what our node script needs for them on this machine: rootless podman needs
+    newuidmap (uidmap), and runc where crun refuses this machine's cgroups (a hybrid hierarchy
+    whose v2 part has controllers); cloud nodes install these from their script."""
+    extra = []
+    if "podman" in names:
+        extra.append("uidmap")
+        controllers = Path("/sys/fs/cgroup/unified/cgroup.controllers")
+        if controllers.exists() and controllers.read_text().strip():
+            extra.append("runc")
+    return list(dict.fromkeys([*names, *extra]))
+
+
 def install_here(names: list[str], progress: Progress) -> None:
     """Install on this machine, whose /usr the local nodes run."""
-    missing = [n for n in names if not _installed(n)]
+    missing = [n for n in companions(names) if not _installed(n)]
     if not missing:
         return
     with progress.step(f"installing {' '.join(missing)} on this machine (local nodes share its /usr)"):
@@ -100,11 +114,13 @@ def install_packages(name: str, packages: list[str], progress: Progress,
     if _local(spec):
         install_here(packages, progress)
     nodes = [n for n in context.journal.nodes(name) if n.status == "running"]
+    shell = context.shell  # made here: it reads the journal, whose connection is this thread's
 
     def install(node: NodeRow) -> None:
         here = CAPABILITIES[node.provider].shares_host_software if node.provider else _local(spec)
-        script = install_script(spec.scheduler, node.role, [] if here else packages)
-        context.shell.run(node.name, ["bash", "-s"], input=script)
+        script = install_script(spec.scheduler, node.role, [] if here else packages,
+                                spec.cluster_user)
+        shell.run(node.name, ["bash", "-s"], input=script)
 
     with progress.step(f"installing {' '.join(packages)} on {len(nodes)} nodes"):
         in_parallel(install, nodes)
