@@ -3,11 +3,13 @@ against real local clusters (Slurm, Grid Engine, PBS): every route wants the tok
 matches the agent's own OpenAPI document; on Slurm a headless Chromium (Debian's, driven by
 Playwright) logs in, submits a job with an input file from the form, watches it go pending ->
 running -> completed without reloading, reads its output and cancels another job. Screenshots go
-to docs/dashboard/."""
+to the test's own directory, or to docs/dashboard/ with EHPC_DASHBOARD_SHOTS=1 (to refresh the docs):
+a test run leaves the tree as it was."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,7 @@ import pytest
 from .helpers import ROOT, Ehpc, leftovers
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "dashboard"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "dashboard"
 
 
 @dataclass
@@ -179,7 +181,8 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
         pytest.skip("Debian's chromium is not installed (scripts/install-system-packages.sh)")
     from playwright.sync_api import expect, sync_playwright
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = DOCS_SHOTS if os.environ.get("EHPC_DASHBOARD_SHOTS") == "1" else tmp_path / "shots"
+    shots.mkdir(parents=True, exist_ok=True)
     infile = tmp_path / "in.txt"
     infile.write_text("from the browser\n")
     with sync_playwright() as pw:
@@ -189,7 +192,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(dash.base + "/login")
-            page.screenshot(path=str(SHOTS / "login.png"))
+            page.screenshot(path=str(shots / "login.png"))
             page.goto(dash.login)
             assert page.url.endswith("/jobs")
             page.goto(dash.login)  # a login link works once
@@ -205,7 +208,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             page.fill("#command", "cat in.txt; sleep 3; echo finished")
             page.fill("input[name=name]", "dbform")
             page.set_input_files("input[name=files]", str(infile))
-            page.screenshot(path=str(SHOTS / "submit.png"))
+            page.screenshot(path=str(shots / "submit.png"))
             page.click("form.submit button")
             job_id = page.url.rsplit("/", 1)[1]
             assert job_id.isdigit()
@@ -218,7 +221,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
                   if (s && s !== window.seen[window.seen.length - 1]) window.seen.push(s);
                 }, 100); }""", job_id)
             page.wait_for_function("() => window.seen.includes('pending')", timeout=60_000)
-            page.screenshot(path=str(SHOTS / "jobs.png"))
+            page.screenshot(path=str(shots / "jobs.png"))
             dash.call("POST", f"/api/nodes/{dash.name}-node1/resume", data=b"")
             page.wait_for_function("() => window.seen.includes('completed')", timeout=120_000)
             assert page.evaluate("window.notReloaded") is True
@@ -228,7 +231,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             output = page.locator(".log pre").first
             expect(output).to_have_text("from the browser\nfinished\n", timeout=60_000)
             expect(page.locator("#following")).to_have_text("finished", timeout=30_000)
-            page.screenshot(path=str(SHOTS / "job.png"), full_page=True)
+            page.screenshot(path=str(shots / "job.png"), full_page=True)
 
             long = dash.call("POST", "/api/jobs", body={"command": "sleep 300", "name": "dblong"})[1]
             page.goto(f"{dash.base}/jobs/{long['job_id']}")
@@ -247,7 +250,7 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
 
             for name in ("nodes", "storage", "events"):
                 page.goto(f"{dash.base}/{name}")
-                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
         finally:
             browser.close()
 
