@@ -55,6 +55,7 @@ def remove_empty_test_root() -> Iterator[None]:
         Path("/srv/ehpc-test").rmdir()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For `--dist loadgroup`: a module goes whole to one worker (its tests share its clusters),
     and tests/clients whole (its modules share the package's clusters, named alike)."""

@@ -240,3 +240,17 @@ def test_logs_kept_on_the_node_that_ran_the_job_are_brought_back(cluster: Cluste
     assert head_copy.returncode != 0  # the head has no copy: it came from the node
     logs = cluster.cli.json("job", "logs", cluster.name, job_id)
     assert [log["text"] for log in logs if log["path"].endswith(".out")] == ["from-the-node\n"]
+
+
+def test_a_job_linking_its_output_to_a_root_only_file_reads_nothing_of_it(cluster: Cluster) -> None:
+    """A job replaces its own output files with links to /etc/shadow: `--wait` and `job logs`
+    read them with the job owner's rights, so they are refused and show none of it."""
+    plant = ('for fd in 1 2; do f=$(readlink /proc/$$/fd/$fd); rm -f -- "$f"; '
+             'ln -s /etc/shadow "$f"; done')
+    out = cluster.submit("--wait", "--", plant, check=False)
+    job_id = out.stderr.split("Submitted job ")[1].split()[0]
+    logs = cluster.cli.run("job", "logs", cluster.name, job_id, check=False)
+    for result in (out, logs):
+        assert "root:" not in result.stdout + result.stderr
+    assert logs.returncode != 0 and "Permission denied" in logs.stderr
+    assert logs.stderr.count("\n") == 1, logs.stderr
