@@ -2,10 +2,13 @@
 
 A run killed with its session (the machine lives on) leaves its clusters' namespaces and tagged
 bridges; the next run's create of the same name then rightly refuses ("network links tagged with
-cluster X are on this machine"). The sweep takes only what is plainly a test's or nobody's:
-namespaces of clusters under the tests' root (or under none still mounted), and tagged links of
-clusters with no namespace left; and nothing while another test run or ehpc command is alive (its
-clusters are not stale). `ehpc cluster terminate` itself removes them, and each is named.
+cluster X are on this machine"). The sweep takes only what it can prove the suite made: a cluster
+whose record (`cluster.json`, written by create before any namespace or link) lies under the
+suite's own root, /srv/ehpc-test, in this file system. What it sees of the host is no proof: in a
+container-like root that shares the host's network, `ip netns list` is empty and the host's
+processes are invisible, so every tagged link of a live cluster of the host would look stale.
+Nothing is swept while another test run or ehpc command is alive (its clusters are not stale).
+`ehpc cluster terminate` itself removes them, and each is named.
 """
 
 from __future__ import annotations
@@ -16,28 +19,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from elastichpc.providers.local import hostnet, nodefs
-
 from .local.helpers import ROOT, cmdline
 
 
-def stale_clusters() -> dict[str, Path]:
-    """Cluster name -> the ROOT_DIR to terminate it with."""
+def stale_clusters(root: Path = ROOT) -> dict[str, Path]:
+    """Cluster name -> the ROOT_DIR to terminate it with: the clusters whose records are under
+    the suite's root (a test's ROOT_DIR is root/<test>, or root itself)."""
     found: dict[str, Path] = {}
-    alive: set[str] = set()
-    for netns in hostnet.netns_names():
-        if not netns.startswith("ehpc."):
-            continue
-        cluster, node = netns.removeprefix("ehpc.").split(".", 1)
-        alive.add(cluster)
-        root = nodefs.root_of(cluster, node)
-        if root is None or root.is_relative_to(ROOT):
-            found[cluster] = root or ROOT
-    tag = hostnet.alias("")
-    for link in hostnet.links():
-        label = link.get("ifalias") or ""
-        if label.startswith(tag) and label.removeprefix(tag) not in alive:
-            found.setdefault(label.removeprefix(tag), ROOT)
+    for record in sorted([*root.glob("*/cluster.json"), *root.glob("*/*/cluster.json")]):
+        found.setdefault(record.parent.name, record.parent.parent)
     return found
 
 
