@@ -61,7 +61,5 @@ def test_slurm_knows_cloud_nodes_and_powers_them() -> None:
 
 def test_grid_engine_without_hosts_still_takes_jobs() -> None:
     assert hostgroup_conf(layout("sge", 0, 2)) == "group_name @allhosts\nhostlist NONE\n"
-    scheduler = GridEngine()
-    scheduler.autoscaled = True
-    argv = scheduler.submit(JobSpec(["true"]), "/shared/jobs").argv
+    argv = GridEngine().submit(JobSpec(["true"]), "/shared/jobs").argv
     assert argv[:2] == ["bash", "-c"] and argv[3] == "qsub" and "-terse" in argv

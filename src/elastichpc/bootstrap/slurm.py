@@ -125,6 +125,11 @@ def slurm_conf(layout: ClusterLayout) -> str:
             exclude=f"SuspendExcNodes={','.join(n.name for n in static)}" if static else ""))
         lines += [f"NodeName={node.name} CPUs={node.cpus} RealMemory={node.memory_mb} State=CLOUD"
                   for node in layout.cloud]
+    if not layout.computes:
+        # slurmctld refuses to start with no node at all ("no nodes configured", then fatal): a
+        # FUTURE node, the head's size, keeps it up, and jobs submitted meanwhile wait for nodes.
+        lines.append(f"NodeName={layout.name}-none CPUs={head.cpus} RealMemory={head.memory_mb} "
+                     "State=FUTURE")
     lines.append("PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP")
     return "\n".join(lines) + "\n"
 

@@ -58,11 +58,7 @@ class ClusterContext:
 
     @cached_property
     def scheduler(self) -> Scheduler:
-        from .plan import cloud_nodes
-
-        scheduler = get_scheduler(self.spec.scheduler)
-        scheduler.autoscaled = bool(cloud_nodes(self.spec))
-        return scheduler
+        return get_scheduler(self.spec.scheduler)
 
     @cached_property
     def nodes(self) -> list[NodeRow]:

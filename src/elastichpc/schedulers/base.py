@@ -106,8 +106,6 @@ class Scheduler(ABC):
     # Powers autoscaled nodes up and down itself (Slurm's power saving); else the agent does it
     # from the queue.
     power_saving: ClassVar[bool] = False
-    # Set for a cluster with autoscaled nodes: there may be no node to run a job yet.
-    autoscaled: bool = False
     # The job's id (an array's, for its tasks) as a shell expression inside the running job:
     # each job works in a directory of its own named by it.
     job_id_var: ClassVar[str]

@@ -85,8 +85,9 @@ def _finished(output: str, cancelled: bool) -> list[JobInfo]:
     return infos
 
 
-# With no exec host up yet (an autoscaled cluster) qsub queues the job but warns that it cannot
-# run anywhere and exits 1: take "has been submitted" as the success it is.
+# With no exec host (an autoscaled cluster before its first node, or every compute node removed)
+# qsub queues the job but warns that it cannot run anywhere and exits 1: take "has been
+# submitted" as the success it is.
 _SUBMIT_WITHOUT_HOSTS = (
     'out=$(qsub "$@" 2>&1); r=$?; [ "$r" = 0 ] && { printf "%s\\n" "$out"; exit 0; }; '
     'id=$(printf "%s\\n" "$out" | sed -n "s/^Your job[-a-z]* \\([0-9]*\\).*has been submitted.*/\\1/p"); '
@@ -127,8 +128,7 @@ class GridEngine(Scheduler):
             argv += ["-t", tasks, *(["-tc", limit] if limit else [])]
         if hold:
             argv.append("-h")
-        if self.autoscaled:
-            argv = ["bash", "-c", _SUBMIT_WITHOUT_HOSTS, "qsub", *argv[1:]]
+        argv = ["bash", "-c", _SUBMIT_WITHOUT_HOSTS, "qsub", *argv[1:]]
         return Submission(argv, spec.body(), stdout, stderr)
 
     def unhold_argv(self, job_ids: list[str]) -> list[str]:
