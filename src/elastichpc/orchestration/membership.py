@@ -127,8 +127,10 @@ def remove_nodes(context: ClusterContext, names: list[str], progress: Progress, 
     stay = running_machines(context, names)
     with progress.step(f"removing {len(names)} nodes"):
         context.fleet.terminate_nodes(names, progress.detail)
-        context.journal.remove_nodes(context.name, names)
     rejoin(context, stay, [], names, progress)
+    # Forgotten last: a removal killed or failed before the scheduler was told is done again by
+    # the rerun, which still finds these nodes (terminating them again is a no-op).
+    context.journal.remove_nodes(context.name, names)
     context.journal.event(context.name, "removed", ", ".join(names))
 
 
