@@ -44,6 +44,7 @@ def _interrupted_create(cli: Ehpc) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
+    assert f"or `ehpc cluster terminate {NAME}` to remove what was made" in err  # the name filled
 
 
 def test_an_interrupted_create_is_explained_and_finished_by_the_command_shown(cli: Ehpc) -> None:

@@ -120,6 +120,7 @@ def test_ctrl_c_while_waiting_names_the_job(cli: Cli) -> None:
     assert proc.wait(timeout=60) == 130
     assert f"stopped following job {job}, which keeps going on {NAME}" in rest
     assert f"ehpc job wait {NAME} {job}" in rest
+    assert "terminate" not in rest  # a job followed is no cluster to remove
     cli.run("job", "cancel", NAME, job)
 
 

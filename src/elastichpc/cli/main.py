@@ -87,7 +87,7 @@ def _add_group(parser: argparse.ArgumentParser, group: str, action: str | None,
 
 def _add_command(parser: argparse.ArgumentParser, command: Command) -> None:
     command.build(parser)
-    parser.set_defaults(handler=command.handler)
+    parser.set_defaults(handler=command.handler, words=command.words)
     add_debug(parser)
     parser.strict = True  # type: ignore[attr-defined]
 
@@ -98,6 +98,15 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
         index = argv.index("--")
         return argv[:index], argv[index + 1:]
     return argv, []
+
+
+def _after_interrupt(args: argparse.Namespace) -> str:
+    """What to do after Ctrl-C: only an interrupted create offers to remove the whole cluster."""
+    name = getattr(args, "name", None)
+    if getattr(args, "words", "") == "cluster create" and name:
+        return (f"Run the same command again to finish, or `ehpc cluster terminate {name}` to "
+                "remove what was made.")
+    return "Run the same command again to finish."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,11 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print(
-            "\nehpc: interrupted. Run the same command again to finish, or "
-            "`ehpc cluster terminate NAME` to remove what was made.",
-            file=sys.stderr,
-        )
+        print(f"\nehpc: interrupted. {_after_interrupt(args)}", file=sys.stderr)
         return 130
     except Exception as err:  # a bug: one line unless --debug
         if debug:
