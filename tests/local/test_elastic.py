@@ -89,6 +89,9 @@ def test_resize_under_a_running_job(cluster: tuple[Ehpc, str]) -> None:
     ehpc, name = cluster
     job = ehpc.run("job", "submit", name, "--", "sleep 12; echo survived").stdout.strip()
     wait_for(lambda: ehpc.json("job", "status", name, job)[0]["state"] == "running", 60, "the job to run")
+    too_many = ehpc.run("cluster", "resize", name, "--add", "1000", check=False)
+    assert (too_many.returncode, too_many.stdout) == (2, "")
+    assert too_many.stderr.startswith("ehpc: error: --add 1000: ") and too_many.stderr.count("\n") == 1
     added = ehpc.json("cluster", "resize", name, "--add", "1")
     assert f"{name}-node3" in [n["name"] for n in added]
     assert scheduler_states(ehpc, name)[f"{name}-node3"] in ("idle", "mix", "alloc")

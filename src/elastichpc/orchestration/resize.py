@@ -16,7 +16,7 @@ from ..agent.install import call_agent, sync_nodes
 from ..config import Settings
 from ..errors import ConfigError, EhpcError
 from ..state import Journal, NodeRow
-from .context import open_cluster
+from .context import ClusterContext, open_cluster
 
 
 def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now: bool = False,
@@ -31,6 +31,7 @@ def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now
     context = open_cluster(name, journal, settings)
     if context.row.status != "running":
         raise EhpcError(f"cluster {name} is {context.row.status}: only a running cluster is resized")
+    _check_room(context, add)
     names = {n.name for n in context.nodes}
     full = [n if n in names else f"{name}-{n}" for n in remove]
     argv = ["resize", *(["--add", str(add)] if add else []), *(["--remove", *full] if full else []),
@@ -84,3 +85,15 @@ def reclaim_node(name: str, node: str, journal: Journal | None = None,
     context.provider.reclaim(name, full, no_capacity_s)  # type: ignore[attr-defined]
     context.journal.event(name, "reclaim", f"{full} reclaimed (ehpc node reclaim)")
     return full
+
+
+def _check_room(context: ClusterContext, add: int) -> None:
+    """--add goes to the first pool: its provider's node limit, as create checks it."""
+    from ..config.capabilities import CAPABILITIES
+
+    provider = context.spec.pools[0].provider
+    have = sum(1 for n in context.nodes if n.role == "compute" and n.provider == provider)
+    limit = CAPABILITIES[provider].max_nodes
+    if have + add > limit:
+        raise ConfigError(f"--add {add}: {context.name} would have {have + add} compute nodes on "
+                          f"{provider}, more than its limit of {limit}")
