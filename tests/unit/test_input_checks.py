@@ -237,3 +237,13 @@ def test_fw_source_asks_nobody(what_is_my_ip: list[str]) -> None:
     settings = load_settings(None, {("FIREWALL", "FW_SOURCE"): "203.0.113.0/24"})
     assert source_cidr(settings, "https://ec2.eu-west-1.amazonaws.com") == "203.0.113.0/24"
     assert what_is_my_ip == []
+
+
+def test_a_world_open_fw_source_is_warned_once(what_is_my_ip: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(None, {("FIREWALL", "FW_SOURCE"): "0.0.0.0/0"})
+    for _ in range(2):
+        assert source_cidr(settings, "https://ec2.eu-west-1.amazonaws.com") == "0.0.0.0/0"
+    err = capsys.readouterr().err
+    assert err == ("ehpc: warning: [FIREWALL] FW_SOURCE 0.0.0.0/0 opens SSH (and the FW_PORTs) "
+                   "to the whole Internet\n")

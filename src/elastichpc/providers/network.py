@@ -32,15 +32,23 @@ def is_local_endpoint(url: str) -> bool:
         return False
 
 
+_WARNED: set[str] = set()
+
+
 def source_cidr(settings: Settings, endpoint: str = "") -> str:
     """[FIREWALL] FW_SOURCE, else $EHPC_CALLER_CIDR, else loopback for an endpoint on this
     machine, else this machine's public address /32 (asked of WHAT_IS_MY_IP)."""
     configured = settings.get("FIREWALL", "FW_SOURCE") or os.environ.get(CALLER_ENV)
     if configured:
         try:
-            return str(ipaddress.ip_network(configured, strict=False))
+            network = ipaddress.ip_network(configured, strict=False)
         except ValueError:
             raise ConfigError(f"[FIREWALL] FW_SOURCE {configured!r} is not a CIDR range") from None
+        if network.prefixlen == 0 and str(network) not in _WARNED:
+            _WARNED.add(str(network))  # once per command, however many providers ask
+            print(f"ehpc: warning: [FIREWALL] FW_SOURCE {network} opens SSH (and the FW_PORTs) to "
+                  "the whole Internet", file=sys.stderr)
+        return str(network)
     if endpoint and is_local_endpoint(endpoint):
         print(f"ehpc: note: [FIREWALL] FW_SOURCE is not set and the cloud endpoint {endpoint} is "
               f"on this machine: SSH is opened to {LOOPBACK} only, no address lookup",
