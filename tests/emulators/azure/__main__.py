@@ -14,11 +14,9 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from azure_arm_fake import ArmFake
-from azure_certs import make_client_cert, make_tls
-from azurite_process import ACCOUNT, ACCOUNT_KEY, start_azurite
+from .azure_arm_fake import ArmFake
+from .azure_certs import make_client_cert, make_tls
+from .azurite_process import ACCOUNT, ACCOUNT_KEY, start_azurite
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000e5"
 TENANT = "11111111-1111-1111-1111-1111111111e5"
