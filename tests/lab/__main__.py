@@ -1,4 +1,4 @@
-"""`python -m tests.lab build|up|status|down|run -- CMD...` (as root).
+"""`python -m tests.lab build|up|status|down|run [--name LAB] -- CMD...` (as root).
 
 build: make the cached image and mirror (needs the Debian mirror; once).  up: start the lab.
 status: what runs in it.  down: remove everything it made.  run: a command inside the lab's
@@ -21,8 +21,11 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["build", "up", "status", "down", "run"])
     parser.add_argument("--name", default="ehpclab", help="the lab's network namespace")
-    parser.add_argument("argv", nargs="*", help="the command for `run`")
-    args = parser.parse_args()
+    words = sys.argv[1:]
+    # Everything after the first `--` is the command, untouched (argparse would drop its `--`s).
+    cut = words.index("--") if "--" in words else len(words)
+    args = parser.parse_args(words[:cut])
+    args.argv = words[cut + 1:]
     lab = Lab(args.name)
     if args.action == "build":
         print(ensure_built().mirror)
