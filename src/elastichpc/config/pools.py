@@ -12,6 +12,7 @@ provider, any name: each local site is its own network (`local/a`).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -94,7 +95,7 @@ def parse_pool(text: str, spot: bool = False, price: float | None = None) -> Poo
             price = float(parts[3])
         except ValueError:
             raise ConfigError(f"--pool {text!r}: the price {parts[3]!r} is not a number") from None
-    if price is not None and price <= 0:
+    if price is not None and not (math.isfinite(price) and price > 0):
         raise ConfigError(f"--pool {text!r}: the maximum price must be positive")
     return Pool(place.provider, place.site, count=count, spot=spot, max_price=price,
                 min_nodes=count if bound is not None else None, max_nodes=bound)
@@ -121,9 +122,7 @@ def _cross_pools(settings: Settings, spot: bool, price: float | None) -> tuple[P
 def read_pools(settings: Settings) -> tuple[Placement, list[Pool]]:
     """The head and the pools the settings ask for (see the module's docstring)."""
     spot = bool(settings.get("CLUSTER", "SPOT"))
-    price = settings.get("CLUSTER", "SPOT_PRICE")
-    if price is not None and price <= 0:
-        raise ConfigError(f"[CLUSTER] SPOT_PRICE must be positive, got {price}")
+    price = settings.get("CLUSTER", "SPOT_PRICE")  # finite and above 0 (the schema's check)
     spot = spot or price is not None
     texts = settings.get("CLUSTER", "POOL")
     if texts and settings.is_set("CLUSTER", "CLUSTER SIZE"):

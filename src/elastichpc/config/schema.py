@@ -7,6 +7,7 @@ a value, and a flag name so that every setting can also be given on the command 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,9 +39,19 @@ def to_positive_int(text: str) -> int:
 
 def to_float(text: str) -> float:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return number
+
+
+def to_positive_float(text: str) -> float:
+    number = to_float(text)
+    if number <= 0:
+        raise ValueError(f"expected a number above 0, got {text!r}")
+    return number
 
 
 _TRUE = {"1", "true", "yes", "y", "on"}
@@ -173,8 +184,8 @@ _KEYS = [
            help="work directory seen by every node"),
     KeyDef("CLUSTER", "CLUSTER_USER", default="ehpcuser", help="account that runs jobs"),
     KeyDef("CLUSTER", "SPOT", to_bool, default=False, help="compute nodes on spot capacity"),
-    KeyDef("CLUSTER", "SPOT_PRICE", to_float, help="maximum hourly price for spot nodes"),
-    KeyDef("CLUSTER", "SPOT_INTERVAL", to_float, default=60.0,
+    KeyDef("CLUSTER", "SPOT_PRICE", to_positive_float, help="maximum hourly price for spot nodes"),
+    KeyDef("CLUSTER", "SPOT_INTERVAL", to_positive_float, default=60.0,
            help="seconds between two checks of open spot requests"),
     KeyDef("CLUSTER", "ACCOUNTING", to_bool, default=True,
            help="Slurm accounting (slurmdbd + MariaDB on the head, sacct); false: no sacct at all"),
@@ -191,9 +202,9 @@ _KEYS = [
            "0 with --max-nodes alone)"),
     KeyDef("CLUSTER", "MAX_NODES", to_int,
            help="autoscale the compute nodes up to this many from the queue"),
-    KeyDef("CLUSTER", "SCALEDOWN_IDLE", to_int, default=120,
+    KeyDef("CLUSTER", "SCALEDOWN_IDLE", to_positive_int, default=120,
            help="seconds an autoscaled node stays idle before it is powered down"),
-    KeyDef("CLUSTER", "AUTOSTOP", to_float,
+    KeyDef("CLUSTER", "AUTOSTOP", to_positive_float,
            help="minutes idle (no job, nobody logged in) after which the compute nodes are removed"),
     KeyDef("CLUSTER", "AUTOSTOP_DOWN", to_bool, default=False,
            help="with --autostop: terminate the whole cluster instead (--down)"),
