@@ -4,6 +4,7 @@ row, no file under the local root, no namespace)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -175,3 +176,23 @@ def test_state_dir_that_is_a_file_is_one_line(
     target.write_text("")
     monkeypatch.setenv("EHPC_STATE_DIR", str(target))
     one_line(run(["cluster", "list"]), capsys.readouterr().err, "is a file, not a directory")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_input_files_that_are_not_regular_or_bounded_are_one_line(
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A FIFO with no writer, a device and a runaway file, as cluster.conf and as --jobs-file:
+    refused at once, without blocking or reading them whole."""
+    path = Path("/dev/zero") if kind == "device" else tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        with path.open("wb") as big:
+            big.truncate(4 << 30)  # sparse: 4 GiB that take no disk
+    text = "larger than" if kind == "huge" else "not a regular file"
+    for argv in (["cluster", "create", "--name", "hi-b", "-c", str(path)],
+                 ["job", "submit", CLUSTER, "--jobs-file", str(path)]):
+        before = snapshot(world)
+        one_line(run(argv), capsys.readouterr().err, text)
+        assert snapshot(world) == before

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.textfile import read_regular
 from ..errors import ConfigError
 from .options import add_config_file
 from .output import print_json, print_table
@@ -16,6 +17,7 @@ from .output import print_json, print_table
 if TYPE_CHECKING:
     from .registry import Commands
 
+JOBS_FILE_LIMIT = 64 << 20  # a million command lines
 _MEM = re.compile(r"^(\d+)\s*([KMGT]?)B?$", re.IGNORECASE)
 _MEM_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
@@ -199,10 +201,11 @@ def _batch_commands(args: argparse.Namespace, command: list[str]) -> list[list[s
     else:
         if command or args.count != 1:
             raise ConfigError("--jobs-file gives the commands: no command after -- and no --count")
-        try:
-            text = sys.stdin.read() if args.jobs_file == "-" else Path(args.jobs_file).read_text()
-        except OSError as err:
-            raise ConfigError(f"--jobs-file {args.jobs_file}: {err.strerror}") from None
+        if args.jobs_file == "-":
+            text = sys.stdin.read()
+        else:
+            data = read_regular(Path(args.jobs_file), JOBS_FILE_LIMIT, "--jobs-file")
+            text = data.decode(errors="replace")
         commands = [[line] for line in text.splitlines() if line.strip() and not line.startswith("#")]
         if not commands:
             raise ConfigError(f"--jobs-file {args.jobs_file} has no jobs")

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .schema import SECTIONS, lookup, normalize
+from .textfile import read_regular
+
+CONF_LIMIT = 1 << 20  # a cluster.conf is a few KB
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _PLACEHOLDER = re.compile(r"^<[^<>]*>$")
@@ -42,12 +45,7 @@ def suggest(word: str, choices: dict[str, str]) -> str:
 
 def _read(path: Path) -> str:
     """The file's text, or one line saying why it is not a readable text file."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a cluster.conf file") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    data = read_regular(path, CONF_LIMIT, "")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
