@@ -39,6 +39,7 @@ CORPUS: list[tuple[list[str], str, str]] = [
     (["cluster", "create", "--name", "hi-a", "--spot-price", "-1"], "", "SPOT_PRICE: expected a number"),
     (["cluster", "create", "--name", "hi-a", "--spot-price", "nan"], "", "expected a finite number"),
     (["cluster", "create", "--name", "hi-a", "--autostop", "-1"], "", "expected a number above 0"),
+    (["cluster", "create", "--name", "hi-a", "--local-root-dir", "/usr"], "", "/usr is a system directory"),
     (["cluster", "create", "--name", "hi-a", "--autostop", "inf"], "", "expected a finite number"),
     (["cluster", "create", "--name", "hi-a", "--max-nodes", "2", "--scaledown-idle", "0"], "",
      "expected a whole number above 0"),

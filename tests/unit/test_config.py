@@ -120,3 +120,15 @@ def test_secrets_never_reach_the_public_view(tmp_path: Path) -> None:
     public = str(spec.to_public())
     assert "s3cr3t" not in public and "AKIAEXAMPLE" not in public
     assert build_spec(type(spec.settings).from_public(spec.to_public()["settings"]), "x").name == "x"
+
+
+def test_relative_root_and_state_dirs_are_made_absolute(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Later commands (terminate) may run from another directory: what create records is absolute."""
+    from elastichpc.state.journal import state_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EHPC_STATE_DIR", "state")
+    settings = load_settings(None, {("LOCAL", "ROOT_DIR"): "nodes"})
+    assert settings.get("LOCAL", "ROOT_DIR") == str(tmp_path / "nodes")
+    assert state_dir() == tmp_path / "state"

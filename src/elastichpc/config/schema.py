@@ -8,6 +8,7 @@ a value, and a flag name so that every setting can also be given on the command 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,6 +133,16 @@ def to_mount_point(text: str) -> str:
     path = text.strip().rstrip("/") or "/"
     if path in _SYSTEM_DIRS or any(path == t or path.startswith(t + "/") for t in _SYSTEM_TREES):
         raise ValueError(f"{path} is a system directory: mounting over it would break the node")
+    return path
+
+
+def to_absolute_dir(text: str) -> str:
+    """A directory on this machine, made absolute here: later commands run from elsewhere."""
+    path = os.path.abspath(os.path.expanduser(text.strip()))
+    if not _clean_path(path):
+        raise ValueError(f"{text!r} is not a path of letters, digits, . _ + -")
+    if path in (*_SYSTEM_DIRS, *_SYSTEM_TREES):  # under /root or /run is a user's choice
+        raise ValueError(f"{path} is a system directory")
     return path
 
 
@@ -315,7 +326,8 @@ _KEYS = [
     KeyDef("SOFTWARE", "PACKAGES", to_packages, default=[],
            help="Debian packages every node gets, e.g. bwa,samtools"),
     # [LOCAL]: the embedded provider.
-    KeyDef("LOCAL", "ROOT_DIR", default="/srv/ehpc", help="where node file systems and disks live"),
+    KeyDef("LOCAL", "ROOT_DIR", to_absolute_dir, default="/srv/ehpc",
+           help="where node file systems and disks live"),
     KeyDef("LOCAL", "SITE", default="",
            help="local site: a network of its own on this machine (a pool's /SITE sets it)"),
     KeyDef("LOCAL", "NODE_CPUS", to_positive_int,

@@ -84,7 +84,7 @@ def state_dir() -> Path:
     """$EHPC_STATE_DIR, else $XDG_STATE_HOME/ehpc, else ~/.local/state/ehpc."""
     env = os.environ.get("EHPC_STATE_DIR")
     if env:
-        return Path(env)
+        return Path(env).absolute()  # a relative one would be another directory elsewhere
     xdg = os.environ.get("XDG_STATE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "state"
     return base / "ehpc"
