@@ -229,7 +229,9 @@ def _wait_pivoted(machine: Machine) -> None:
     machine (a disk attached at once, as after a reboot) would meet the host's /dev."""
     for _ in range(1000):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            if b"/run/lab/init" in Path(f"/proc/{machine.init_pid}/cmdline").read_bytes():
+            # Exactly INIT's command line: stage 1's own (its script) names /run/lab/init too.
+            argv = Path(f"/proc/{machine.init_pid}/cmdline").read_bytes().split(b"\0")
+            if argv[:2] == [b"/bin/bash", b"/run/lab/init"]:
                 return
         if not machine.alive():
             break

@@ -304,6 +304,8 @@ def test_reboot_keeps_the_node_name(cluster: Cluster, lab: Lab) -> None:
     while (seen := cli("ssh", cluster.name, node, "--", "hostname")).code != 0:
         assert time.monotonic() < deadline, seen.err
         time.sleep(1)
+    # Its data disk came back inside the machine, not in this host's /dev.
+    assert not list(Path("/dev/disk/by-id").glob(f"*{cluster.name}*")), "a disk in the host's /dev"
     if seen.out.strip() == f"{cluster.name}-compute":
         pytest.xfail(GCE_REBOOT)
     assert seen.out.strip() == node
