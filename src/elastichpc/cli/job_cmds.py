@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config.textfile import read_regular
 from ..errors import ConfigError
 from .options import add_config_file
 from .output import print_json, print_table
@@ -204,6 +203,8 @@ def _batch_commands(args: argparse.Namespace, command: list[str]) -> list[list[s
         if args.jobs_file == "-":
             text = sys.stdin.read()
         else:
+            from ..config.textfile import read_regular
+
             data = read_regular(Path(args.jobs_file), JOBS_FILE_LIMIT, "--jobs-file")
             text = data.decode(errors="replace")
         commands = [[line] for line in text.splitlines() if line.strip() and not line.startswith("#")]
