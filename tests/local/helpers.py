@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,23 @@ class Ehpc:
                check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("cluster", "create", "--name", name, "--size", str(size),
                         "--local-root-dir", str(self.local_root), *extra, check=check)
+
+
+@contextlib.contextmanager
+def cluster_for_a_test(cli: Ehpc, name: str, size: int, *extra: str) -> Iterator[None]:
+    """Create cluster `name` under the test's own root for the body; then terminate it, remove
+    the root, and assert that nothing of the cluster is left on the host."""
+    pids: list[int] = []
+    try:
+        cli.create(name, size, *extra)
+        yield
+        pids = node_pids(name)
+    finally:
+        pids = pids or node_pids(name)
+        cli.run("cluster", "terminate", name, check=False)
+        left = leftovers(name, cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids)
+        shutil.rmtree(cli.local_root, ignore_errors=True)
+    assert left == [], f"terminate left {left}"
 
 
 def interruptible(*args: str, env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:

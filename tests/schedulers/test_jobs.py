@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ..conftest import have_local_cluster_support
-from ..local.helpers import ROOT, Ehpc, cmdline, leftovers, node_pids
+from ..local.helpers import ROOT, Ehpc, cluster_for_a_test, cmdline, node_pids
 
 reason = have_local_cluster_support() or (
     None if shutil.which("sge_qmaster", path="/usr/sbin") and Path("/opt/ehpc-pbs/usr/bin/qsub").exists()
@@ -56,17 +56,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     base = tmp_path_factory.mktemp(f"jobs-{scheduler}")
     cli = Ehpc(base / "state", ROOT / base.name)
     name = f"jobs-{scheduler}"
-    pids: list[int] = []
-    try:
-        cli.create(name, 2, "--scheduler", scheduler)
+    with cluster_for_a_test(cli, name, 2, "--scheduler", scheduler):
         yield Cluster(cli, name, scheduler)
-        pids = node_pids(name)
-    finally:
-        pids = pids or node_pids(name)
-        cli.run("cluster", "terminate", name, check=False)
-        left = leftovers(name, cli.local_root, base / "state", pids)
-        shutil.rmtree(cli.local_root, ignore_errors=True)
-    assert left == [], f"terminate left {left}"
 
 
 def test_submit_wait_prints_output_and_logs_keep_both_streams(cluster: Cluster) -> None:

@@ -4,14 +4,13 @@ node removed it still takes jobs, which wait, and run once a node is added."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ..local.helpers import ROOT, Ehpc, leftovers, node_pids
+from ..local.helpers import ROOT, Ehpc, cluster_for_a_test
 from .test_jobs import reason
 
 if reason:
@@ -22,17 +21,8 @@ if reason:
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ehpc, str]]:
     cli = Ehpc(tmp_path / "state", ROOT / f"zero-{tmp_path.name}")
     name = f"zero-{request.param}"
-    pids: list[int] = []
-    try:
-        cli.create(name, 1, "--scheduler", request.param)
+    with cluster_for_a_test(cli, name, 1, "--scheduler", request.param):
         yield cli, name
-        pids = node_pids(name)
-    finally:
-        pids = pids or node_pids(name)
-        cli.run("cluster", "terminate", name, check=False)
-        left = leftovers(name, cli.local_root, tmp_path / "state", pids)
-        shutil.rmtree(cli.local_root, ignore_errors=True)
-    assert left == [], f"terminate left {left}"
 
 
 def test_jobs_wait_through_zero_compute_nodes(cluster: tuple[Ehpc, str]) -> None:

@@ -179,7 +179,7 @@ def test_state_dir_that_is_a_file_is_one_line(
     one_line(run(["cluster", "list"]), capsys.readouterr().err, "is a file, not a directory")
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge", "directory"])
 def test_input_files_that_are_not_regular_or_bounded_are_one_line(
     world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
@@ -188,10 +188,12 @@ def test_input_files_that_are_not_regular_or_bounded_are_one_line(
     path = Path("/dev/zero") if kind == "device" else tmp_path / kind
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
     elif kind == "huge":
         with path.open("wb") as big:
             big.truncate(4 << 30)  # sparse: 4 GiB that take no disk
-    text = "larger than" if kind == "huge" else "not a regular file"
+    text = {"huge": "larger than", "directory": "is a directory"}.get(kind, "not a regular file")
     for argv in (["cluster", "create", "--name", "hi-b", "-c", str(path)],
                  ["job", "submit", CLUSTER, "--jobs-file", str(path)]):
         before = snapshot(world)

@@ -16,17 +16,17 @@ def read_regular(path: Path, limit: int, what: str) -> bytes:
     try:
         # O_NONBLOCK: opening a FIFO with no writer must not wait for one.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except IsADirectoryError:
-        raise ConfigError(f"{name}: is a directory, not a file") from None
-    except OSError as err:
+    except OSError as err:  # a directory opens (read-only): fstat below names it
         raise ConfigError(f"{name}: cannot read: {err.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
+    try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise ConfigError(f"{name}: is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"{name}: not a regular file (a device, FIFO or socket)")
-        data = file.read(limit + 1)
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise ConfigError(f"{name}: larger than {limit // 2**20} MiB: is this the right file?")
     return data
