@@ -13,7 +13,7 @@ packages=(
   nftables                                             # nodes' NAT, clusters kept apart
   munge slurmctld slurmd slurm-client                  # Slurm
   emboss                                               # the README's demo job (seqret)
-  openmpi-bin libopenmpi-dev libpmix2                  # MPI on every node (MpiDefault=pmix)
+  openmpi-bin libopenmpi-dev libpmix2 gcc              # MPI on every node (MpiDefault=pmix), mpicc
 )
 [ "${1:-}" = all ] && packages+=(
   slurmdbd mariadb-server                              # Slurm accounting (ACCOUNTING = true)
