@@ -131,9 +131,15 @@ class Provider(ABC):
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         """What `launch` would make here, with prices and checks, from read-only calls only:
         sets each group's `hourly` where the provider's API tells prices."""
+        self.price(spec, groups)
+        return Preview()
+
+    def price(self, spec: ClusterSpec, groups: list[MachineGroup]) -> None:
+        """Set each group's `hourly` (USD per machine-hour, its type and market here) and
+        `price_source` from the provider's price API; a price it cannot tell stays None, with
+        the reason as its source. Read-only (the dry run and `cluster cost` both use it)."""
         for group in groups:
             group.price_source = f"{self.name}: no price API"
-        return Preview()
 
     @abstractmethod
     def launch(self, spec: ClusterSpec, plans: list[NodePlan], report: Report) -> list[Machine]:

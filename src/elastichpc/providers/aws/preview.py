@@ -44,6 +44,14 @@ def preview(session: Any, ec2: Any, spec: ClusterSpec, groups: list[MachineGroup
             found.notes.append(f"aws: the {market} vCPU quota was not checked: {err}")
             continue
         found.check(f"{market} vCPU quota", need <= limit, f"{need} needed of {limit} ({name})")
+    price(session, ec2, spec, groups, zone)
+    return found
+
+
+def price(session: Any, ec2: Any, spec: ClusterSpec, groups: list[MachineGroup],
+          zone: str) -> None:
+    """On-demand from the Price List API, spot from the zone's spot price history."""
+    region = region_name(spec.settings)
     for group in groups:
         try:
             if group.spot:
@@ -53,7 +61,6 @@ def preview(session: Any, ec2: Any, spec: ClusterSpec, groups: list[MachineGroup
                 group.price_source = "AWS Price List (on-demand, Linux)"
         except EhpcError as err:
             group.price_source = f"no price: {err}"
-    return found
 
 
 def _try(found: Preview, what: str, check: Any) -> None:

@@ -95,6 +95,11 @@ class AwsProvider(Provider):
 
         return preview(self.session, self.ec2, spec, groups, self.zone)
 
+    def price(self, spec: ClusterSpec, groups: list[MachineGroup]) -> None:
+        from .preview import price
+
+        price(self.session, self.ec2, spec, groups, self.zone)
+
     def agent_environment(self) -> dict[str, str]:
         credentials = self.session.get_credentials()
         if credentials is None:

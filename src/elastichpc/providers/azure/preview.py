@@ -60,18 +60,25 @@ def preview(clients: AzureClients, spec: ClusterSpec, groups: list[MachineGroup]
                         f"{need} needed, {free} free of {usage.limit} in {region}")
     except EhpcError as err:
         found.notes.append(f"azure: the vCPU quota was not checked: {err}")
-    prices_at = os.environ.get(PRICES_ENV) or (PUBLIC_PRICES if endpoint == PUBLIC_ARM else "")
+    price(clients, groups)
+    return found
+
+
+def price(clients: AzureClients, groups: list[MachineGroup]) -> None:
+    account = clients.account
+    public = account.arm_endpoint == PUBLIC_ARM
+    prices_at = os.environ.get(PRICES_ENV) or (PUBLIC_PRICES if public else "")
     for group in groups:
-        size = sizes.get(group.instance_type or "", "")
+        size = catalog.vm_size(group.instance_type) if group.instance_type else ""
         if not prices_at:
             group.price_source = f"not asked: set {PRICES_ENV} for another ARM endpoint"
             continue
         try:
-            group.hourly = _retail_price(prices_at, account.ca_bundle, region, size, group.spot)
+            group.hourly = _retail_price(prices_at, account.ca_bundle, account.region, size,
+                                         group.spot)
             group.price_source = f"Azure retail prices ({'Spot' if group.spot else 'pay-as-you-go'}, Linux)"
         except EhpcError as err:
             group.price_source = f"no price: {err}"
-    return found
 
 
 def _image(spec: ClusterSpec) -> str:

@@ -99,6 +99,11 @@ class AzureProvider(Provider):
 
         return preview(self.clients, spec, groups)
 
+    def price(self, spec: ClusterSpec, groups: list[MachineGroup]) -> None:
+        from .preview import price
+
+        price(self.clients, groups)
+
     def _group(self, cluster: str) -> tuple[str, bool]:
         """(resource group, made by us): the user's [AZURE] RESOURCE GROUP is never deleted."""
         user_group = str(self.settings.get("AZURE", "RESOURCE GROUP") or "")

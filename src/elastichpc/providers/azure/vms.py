@@ -100,7 +100,7 @@ def to_machine(vm: Any | None, nic: Any, public_ip: str, user: str, outbound_ip:
     if outbound_ip:
         extra["outbound_address"] = outbound_ip
     if vm is not None:
-        extra["vm_size"] = vm.hardware_profile.vm_size
+        extra["instance_type"] = vm.hardware_profile.vm_size
     return Machine(
         name=tags.get(NODE_TAG, name_of(nic.id)),
         role=tags.get(ROLE_TAG, "compute"),

@@ -99,6 +99,6 @@ def machine_of(instance: compute_v1.Instance, login_user: str) -> Machine:
         state=state,
         login_user=login_user,
         spot=spot,
-        extra={"zone": zone, "machine_type": instance.machine_type.rsplit("/", 1)[-1],
+        extra={"zone": zone, "instance_type": instance.machine_type.rsplit("/", 1)[-1],
                "instance_id": str(instance.id)},
     )

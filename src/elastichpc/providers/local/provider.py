@@ -73,14 +73,17 @@ class LocalProvider(LocalDisks, Provider):
             _check_size(spec)
 
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
-        for group in groups:
-            group.hourly, group.price_source = 0.0, "this machine"
+        self.price(spec, groups)
         existing = next(p for p in (self.root, *self.root.parents) if p.exists())
         free_gb = shutil.disk_usage(existing).free / 2**30
         found = Preview(region="this machine")
         found.check("disk space", free_gb >= 2, f"{free_gb:.0f} GiB free for node files under "
                     f"{self.root}")
         return found
+
+    def price(self, spec: ClusterSpec, groups: list[MachineGroup]) -> None:
+        for group in groups:
+            group.hourly, group.price_source = 0.0, "this machine"
 
     # ---- layout on disk --------------------------------------------------------------------
     def _meta_path(self, cluster: str) -> Path:
