@@ -10,6 +10,8 @@ nodes | events           JSON for the client (nodes: with their pinned host keys
                          overlay keys nodes made themselves)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
+runs                     JSON: the cluster's runs and the prices seen (priced first)
+budget USD|off [--action A]   a new budget (JSON: the line that says so)
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     resize.add_argument("--remove", nargs="*", default=[])
     resize.add_argument("--now", action="store_true")
     resize.add_argument("--request", default="", help="done once: a repeat only prints the nodes")
+    sub.add_parser("runs")
+    budget = sub.add_parser("budget")
+    budget.add_argument("amount")
+    budget.add_argument("--action", default=None)
     args = parser.parse_args(argv)
     directory = Path(args.dir)
     try:
@@ -77,6 +83,17 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
                           for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
+    elif args.command == "runs":
+        from ..orchestration.cost import price_runs
+
+        price_runs(context)
+        print(json.dumps({"runs": [asdict(r) for r in context.journal.runs(context.name)],
+                          "prices": [asdict(p) for p in context.journal.prices()]}))
+    elif args.command == "budget":
+        from ..orchestration.budget import set_budget
+
+        amount = None if args.amount == "off" else float(args.amount)
+        print(json.dumps(set_budget(context, amount, args.action)))
     elif args.command == "resize":
         from ..cli.output import ConsoleProgress
         from ..orchestration import membership

@@ -1,4 +1,5 @@
-"""The agent's loop on the head: every second, replace reclaimed nodes, autoscale, idle stop.
+"""The agent's loop on the head: every second, replace reclaimed nodes, keep the budget, autoscale,
+idle stop.
 
 Each watcher runs under the membership lock, so a resize the client asked for and a repair never
 change the nodes at the same time. The loop survives any error of one round (logged and written
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..orchestration.autoscale import scaler_for
+from ..orchestration.budget import BudgetWatch
 from ..orchestration.idlestop import IdleStop
 from ..orchestration.progress import Progress
 from ..orchestration.repair import Repairer
@@ -47,6 +49,7 @@ class Agent:
         self.repairer = Repairer(self.context, self.context.spec.settings.get("CLUSTER", "FAILOVER"))
         self.scaler = scaler_for(self.context)
         self.idle_stop = IdleStop(self.context)
+        self.budget = BudgetWatch(self.context)
         self.progress = LogProgress()
 
     def run(self) -> None:
@@ -73,6 +76,9 @@ class Agent:
             if lost:
                 self.progress.note(f"lost: {', '.join(lost)}")
                 self.repairer.take_down(lost)
+            self.budget.tick(self.progress)
+            if self.budget.spent:  # no new machine once the money is spent
+                return
             self.repairer.replace_lost(self.progress)
             if self.scaler is not None:
                 self.scaler.tick(self.progress)

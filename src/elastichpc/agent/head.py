@@ -21,6 +21,7 @@ from ..orchestration.context import ClusterContext
 from ..orchestration.membership import write_cluster_ssh
 from ..providers.local.files import exclusive
 from ..state import Journal, NodeRow
+from ..state.runs import Run
 
 
 def state_dir(directory: Path) -> Path:
@@ -74,6 +75,8 @@ def seed(directory: Path, incoming: Path) -> None:
     rows = [NodeRow(**n) for n in data["nodes"]]
     journal.remove_nodes(name, [n.name for n in journal.nodes(name)])
     journal.put_nodes(rows)
+    if "runs" in data:  # what the nodes cost since they started, as the client recorded it
+        journal.replace_runs(name, [Run(**run) for run in data["runs"]])
     target = journal.cluster_dir(name)
     shutil.copytree(incoming / "keys", target, dirs_exist_ok=True)
     context = open_head(directory)

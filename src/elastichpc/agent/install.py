@@ -12,6 +12,7 @@ the head checks that it can import them and reach its providers (`ehpc-agent che
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import shlex
@@ -97,7 +98,8 @@ def bundle(context: ClusterContext) -> bytes:
                 _add(tar, f"keys/{path.relative_to(context.keys.directory)}", path.read_bytes())
         row = context.row
         seed = {"name": row.name, "provider": row.provider, "status": row.status, "spec": row.spec,
-                "nodes": [asdict(n) for n in context.journal.nodes(row.name)]}
+                "nodes": [asdict(n) for n in context.journal.nodes(row.name)],
+                "runs": [asdict(r) for r in context.journal.runs(row.name)]}
         _add(tar, "seed.json", json.dumps(seed).encode())
         _add(tar, "credentials.json", json.dumps(credentials(context)).encode())
     return buffer.getvalue()
@@ -159,6 +161,8 @@ def update_agent(context: ClusterContext, progress: Progress) -> None:
     if has_agent(context):
         with progress.step("taking the head agent's node list"):
             sync_nodes(context)
+            with contextlib.suppress(EhpcError):  # an agent older than the cost record has none
+                sync_runs(context)
     _upload(context, progress)
 
 
@@ -221,3 +225,13 @@ def sync_nodes(context: ClusterContext) -> list[NodeRow]:
     write_cluster_ssh(context, [replace(r, address="", private_address=r.overlay_address)
                                 if r.role != "head" and r.overlay_address else r for r in rows])
     return rows
+
+
+def sync_runs(context: ClusterContext) -> None:
+    """Take the agent's record of what the machines cost (it saw the repairs and autoscaling
+    the client did not), priced by the agent first."""
+    from ..state.runs import Price, Run
+
+    found = call_agent(context, ["runs"])
+    context.journal.replace_runs(context.name, [Run(**run) for run in found["runs"]])
+    context.journal.add_prices([Price(**price) for price in found["prices"]])

@@ -1,4 +1,5 @@
-"""ehpc cluster create|list|status|terminate, ehpc nodes list, ehpc ssh."""
+"""ehpc cluster create|list|status|terminate|install, ehpc nodes list, ehpc ssh (the `cluster`
+group's other commands: elastic_cmds, cost_cmds)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ def register(commands: Commands) -> None:
                  description="ehpc cluster install CLUSTER PKG...: installs on every running "
                  "node (local nodes: on this machine, whose /usr they run) and records the "
                  "packages in the cluster's [SOFTWARE] PACKAGES.")
+    from . import cost_cmds
     from .elastic_cmds import register_cluster_commands
 
     register_cluster_commands(commands)
+    cost_cmds.register_cluster_commands(commands)
     commands.add("nodes list", nodes_args, nodes_cmd,
                  "name, role, address, state, scheduler state")
     commands.add("ssh", ssh_args, ssh_cmd, "a shell or one command on the head (or a node)",
@@ -185,8 +188,11 @@ def list_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{**c.__dict__, "age_s": round(c.age_s)} for c in clusters])
     elif clusters:
-        headers = ["NAME", "PROVIDER", "SIZE", "STATE", "AGE"]
-        rows = [[c.name, c.provider, c.size, c.status, human_age(c.age_s)] for c in clusters]
+        from ..state.runs import format_usd
+
+        headers = ["NAME", "PROVIDER", "SIZE", "STATE", "AGE", "COST", "$/H"]
+        rows = [[c.name, c.provider, c.size, c.status, human_age(c.age_s), format_usd(c.cost),
+                 format_usd(c.hourly)] for c in clusters]
         if any(c.reason for c in clusters):
             headers.append("WHY")
             for row, cluster in zip(rows, clusters, strict=True):
@@ -226,6 +232,7 @@ def status_cmd(args: argparse.Namespace) -> int:
         where += (f": {shared['filesystem']} from {shared['source']}, "
                   f"{shared['used_gb']} of {shared['size_gb']} GiB used")
     print(f"  shared      {where}")
+    print(f"  cost        {_cost_line(status.cost)}")
     if status.events:
         print("  events")
         for event in status.events:
@@ -235,6 +242,18 @@ def status_cmd(args: argparse.Namespace) -> int:
     for line in status.next:
         print(f"    {line}")
     return 0
+
+
+def _cost_line(cost: dict[str, Any]) -> str:
+    from ..state.runs import format_usd
+
+    line = f"{format_usd(cost['so_far'])} so far, {format_usd(cost['hourly'])}/h now"
+    if cost["unknown_hours"]:
+        line += f" (+ {cost['unknown_hours']:.2f} machine-hours unpriced)"
+    if cost["budget"] is not None:
+        line += (f"; budget {format_usd(cost['budget'])}, {100 * cost['used']:.0f}% used, then "
+                 f"{cost['budget_action']}")
+    return line
 
 
 def _counts(counts: dict[str, int]) -> str:

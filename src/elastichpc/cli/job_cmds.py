@@ -251,7 +251,15 @@ def status_cmd(args: argparse.Namespace) -> int:
         infos = [info for job_id in args.job_ids
                  for info in sorted(found[job_id], key=lambda i: (len(i.task), i.task))]
         if infos:
-            print_table(STATUS_HEADERS, _status_rows(infos))
+            from ..orchestration.context import open_cluster
+            from ..orchestration.cost import job_cost, node_prices
+            from ..state.runs import format_usd
+
+            prices = node_prices(open_cluster(args.name, settings=settings))
+            print_table([*STATUS_HEADERS, "TIME", "COST"],
+                        [[*row, info.elapsed or "-",
+                          format_usd(job_cost(info, prices)) if info.finished else "-"]
+                         for row, info in zip(_status_rows(infos), infos, strict=True)])
         missing = [job_id for job_id in args.job_ids if not found[job_id]]
     if missing:
         raise EhpcError(f"cluster {args.name} has no job {', '.join(missing)}")

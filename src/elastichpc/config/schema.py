@@ -184,6 +184,7 @@ class KeyDef:
 
 PROVIDERS = ("local", "aws", "gce", "azure")
 SCHEDULERS = ("slurm", "sge", "pbs")
+BUDGET_ACTIONS = ("stop-jobs", "scale-to-zero", "terminate")
 
 _KEYS = [
     # [CLUSTER]: the guide's two keys and the ones every provider shares.
@@ -219,6 +220,11 @@ _KEYS = [
            help="minutes idle (no job, nobody logged in) after which the compute nodes are removed"),
     KeyDef("CLUSTER", "AUTOSTOP_DOWN", to_bool, default=False,
            help="with --autostop: terminate the whole cluster instead (--down)"),
+    KeyDef("CLUSTER", "BUDGET", to_positive_float,
+           help="US dollars the cluster may cost: the head agent warns at 80 percent, then acts"),
+    KeyDef("CLUSTER", "BUDGET_ACTION", choice(*BUDGET_ACTIONS), default="stop-jobs",
+           help="at the budget: stop-jobs (refuse new jobs, start no queued one), "
+           "scale-to-zero (remove the compute nodes) or terminate (the whole cluster)"),
     KeyDef("CLUSTER", "FAILOVER", to_list, default=[],
            help="pools in the order a lost spot node is replaced in (default: the pools' order)"),
     KeyDef("CLUSTER", "GLUSTER", to_bool, default=False,

@@ -14,6 +14,7 @@ from ..remote import ClusterKeys
 from ..state import Journal
 from ..system_packages import require_packages
 from .context import ClusterContext, open_cluster
+from .cost import price_runs
 from .fleet import Fleet
 from .join import bootstrap_machines
 from .plan import plan_nodes
@@ -85,7 +86,10 @@ def _build(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress
         with progress.step("opening the overlay's port on the head to the other nodes only"):
             fleet.open_overlay(machines)
     bootstrap_machines(spec, fleet, keys, machines, progress, provision_only, journal)
+    context = open_cluster(spec.name, journal, spec.settings)
+    with progress.step("reading the machines' prices"):  # for `cluster list` and job costs
+        price_runs(context)
     if not provision_only:
         from ..agent.install import install_agent
 
-        install_agent(open_cluster(spec.name, journal, spec.settings), progress)
+        install_agent(context, progress)

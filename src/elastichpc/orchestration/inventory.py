@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EhpcError
 from ..state import Journal
+from ..state.runs import hourly_now, summarize
 from .status import reason
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class ClusterSummary:
     status: str
     created_at: float
     reason: str  # why a failed or half-made cluster is as it is ("" when running)
+    cost: float = 0.0  # USD so far, at the prices this client has seen (state/runs.py)
+    hourly: float | None = 0.0  # USD per hour now; None when a running machine's is unknown
 
     @property
     def age_s(self) -> float:
@@ -48,11 +51,13 @@ class NodeStatus:
 
 def list_clusters(journal: Journal | None = None) -> list[ClusterSummary]:
     journal = journal or Journal()
-    return [
-        ClusterSummary(row.name, row.provider, _size(row.spec), row.status, row.created_at,
-                       reason(journal, row))
-        for row in journal.clusters()
-    ]
+    prices, now, found = journal.prices(), time.time(), []
+    for row in journal.clusters():
+        lines = summarize(journal.runs(row.name), prices, now)
+        found.append(ClusterSummary(row.name, row.provider, _size(row.spec), row.status,
+                                    row.created_at, reason(journal, row),
+                                    sum(line.so_far for line in lines), hourly_now(lines)))
+    return found
 
 
 def _size(spec: dict[str, Any]) -> int:

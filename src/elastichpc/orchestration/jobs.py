@@ -359,7 +359,8 @@ def job_report(
     cluster: str, job_id: str, journal: Journal | None = None, settings: Settings | None = None
 ) -> list[dict[str, Any]]:
     """What a dashboard shows of a job: each task's status, plus the cluster, scheduler, owner
-    and submit time (when it was submitted through ehpc)."""
+    and submit time (when it was submitted through ehpc), and a finished task's estimated cost
+    in USD (None when a price or its time is not known)."""
     reports = job_reports(cluster, [job_id], journal, settings)
     if not reports:
         raise EhpcError(f"cluster {cluster} has no job {job_id}")
@@ -371,8 +372,11 @@ def job_reports(
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
     """job_report of many jobs in one round trip (jobs the scheduler does not know left out)."""
+    from .cost import job_cost, node_prices
+
     context = open_cluster(cluster, journal, settings)
     found = _statuses(context, [_check_job_id(j) for j in job_ids])
+    prices = node_prices(context)
     reports = []
     for job_id, infos in found.items():
         row = context.journal.get_job(cluster, job_id)
@@ -382,7 +386,9 @@ def job_reports(
             "owner": row.owner if row else None,
             "submitted_at": row.submitted_at if row else None,
         }
-        reports += [{**asdict(info), "finished": info.finished, **extra} for info in infos]
+        reports += [{**asdict(info), "finished": info.finished, **extra,
+                     "cost": job_cost(info, prices) if info.finished else None}
+                    for info in infos]
     return reports
 
 
@@ -428,10 +434,10 @@ def list_jobs(
         return live
     queued = {info.job_id for info in live}
     rows = [row for row in context.journal.jobs(cluster, since) if row.job_id not in queued]
-    return _history(context, rows) + live
+    return job_history(context, rows) + live
 
 
-def _history(context: ClusterContext, rows: list[JobRow]) -> list[JobInfo]:
+def job_history(context: ClusterContext, rows: list[JobRow]) -> list[JobInfo]:
     """Each job's status, else its accounting record, else `unknown`: every job in one script."""
     found = _statuses(context, [row.job_id for row in rows]) if rows else {}
     infos: list[JobInfo] = []

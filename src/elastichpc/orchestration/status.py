@@ -87,6 +87,7 @@ class ClusterStatus:
     shared_fs: dict[str, Any]  # path, kind (glusterfs, nfs, directory), file system, use
     events: list[dict[str, Any]] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
+    cost: dict[str, Any] = field(default_factory=dict)  # CostReport.to_json(), and a "note"
 
 
 def cluster_status(name: str, journal: Journal | None = None, settings: Settings | None = None,
@@ -96,6 +97,7 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
     from concurrent.futures import ThreadPoolExecutor
 
     from .context import open_cluster
+    from .cost import cluster_cost
 
     context = open_cluster(name, journal, settings)
     row, spec = context.row, context.spec
@@ -107,6 +109,7 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
         health, shared = head.result() if head else ({"responding": False,
                                                       "error": "no head node yet"}, {})
     shared = {"path": spec.shared_dir, "kind": _shared_kind(spec), **shared}
+    cost, note = cluster_cost(context)
     providers = sorted({row.provider, *(n.provider for n in recorded if n.provider)})
     return ClusterStatus(
         name=name, state=row.status, reason=reason(context.journal, row), providers=providers,
@@ -116,6 +119,7 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
         events=[{"at": at, "kind": kind, "message": message}
                 for at, kind, message in context.journal.events(name)[-events:]],
         next=next_steps(row),
+        cost={**cost.to_json(), "note": note},
     )
 
 

@@ -194,6 +194,14 @@ class Scheduler(ABC):
     def resume_argv(self, nodes: list[str]) -> list[str]:
         """Schedule on these nodes again (a replacement of a node that was taken down)."""
 
+    @abstractmethod
+    def close_argv(self) -> list[str]:
+        """Start no more jobs (a spent budget); running jobs go on, queued ones wait."""
+
+    @abstractmethod
+    def open_argv(self) -> list[str]:
+        """Undo `close_argv`."""
+
     def address_argv(self, node: str, address: str) -> list[str] | None:
         """Tell the scheduler where a node it knew before it existed is (None: not needed)."""
         return None

@@ -216,6 +216,12 @@ class GridEngine(Scheduler):
     def resume_argv(self, nodes: list[str]) -> list[str]:
         return ["qmod", "-e", *(f"{QUEUE}@{node}" for node in nodes)]
 
+    def close_argv(self) -> list[str]:  # every instance of the queue: qsub still queues
+        return ["qmod", "-d", QUEUE]
+
+    def open_argv(self) -> list[str]:
+        return ["qmod", "-e", QUEUE]
+
     def jobs_on_argv(self, nodes: list[str]) -> list[str]:
         return self.list_argv()
 

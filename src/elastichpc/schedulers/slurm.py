@@ -17,6 +17,7 @@ _STATES = {
 }
 _FIELD = re.compile(r"(\w+)=(\S*)")
 JOBCOMP = "/var/log/slurm/jobcomp.txt"
+PARTITION = "main"  # the one partition bootstrap/slurm.py writes into slurm.conf
 
 
 def _state(raw: str) -> str:
@@ -178,6 +179,12 @@ class Slurm(Scheduler):
 
     def down_argv(self, nodes: list[str], reason: str) -> list[str]:
         return ["scontrol", "update", f"NodeName={','.join(nodes)}", "State=DOWN", f"Reason={reason}"]
+
+    def close_argv(self) -> list[str]:  # INACTIVE: sbatch refuses, pending jobs do not start
+        return ["scontrol", "update", f"PartitionName={PARTITION}", "State=INACTIVE"]
+
+    def open_argv(self) -> list[str]:
+        return ["scontrol", "update", f"PartitionName={PARTITION}", "State=UP"]
 
     def address_argv(self, node: str, address: str) -> list[str] | None:
         return ["scontrol", "update", f"NodeName={node}", f"NodeAddr={address}", f"NodeHostname={node}"]

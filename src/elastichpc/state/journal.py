@@ -1,4 +1,4 @@
-"""The SQLite journal: clusters, nodes, jobs and events, one file per user.
+"""The SQLite journal: clusters, nodes, jobs, events, and runs and prices, one file per user.
 
 WAL mode and a busy timeout make two CLI calls at once safe; every change is one transaction, so
 a crash leaves either the old or the new row. The cloud (or the local host) stays the source of
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EhpcError, PrerequisiteError
+from . import runs as runs_table
+from .runs import Price, Run
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); append, never edit.
 MIGRATIONS = [
@@ -73,6 +75,8 @@ MIGRATIONS = [
     UPDATE nodes SET pool = provider WHERE role = 'compute';
     UPDATE nodes SET market = 'spot' WHERE json_extract(info, '$.spot') = 1
     """,
+    # What machines cost: runs (a node's billed life on one instance) and prices (state/runs.py).
+    runs_table.SCHEMA,
 ]
 
 
@@ -247,12 +251,14 @@ class Journal:
             )
             self._event(db, name, "status", f"{status} {message}".strip())
 
-    def set_spec(self, name: str, spec: dict[str, Any], message: str) -> None:
-        """The cluster's recorded settings changed on a running cluster (`cluster install`)."""
+    def set_spec(self, name: str, spec: dict[str, Any], message: str,
+                 kind: str = "settings") -> None:
+        """The cluster's recorded settings changed on a running cluster (`cluster install`,
+        `cluster budget`): an event of `kind` says how."""
         with self.transaction() as db:
             db.execute("UPDATE clusters SET spec = ?, updated_at = ? WHERE name = ?",
                        (json.dumps(spec), time.time(), name))
-            self._event(db, name, "settings", message)
+            self._event(db, name, kind, message)
 
     def get_cluster(self, name: str) -> ClusterRow | None:
         row = self._db.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
@@ -266,10 +272,13 @@ class Journal:
         with self.transaction() as db:
             db.execute("DELETE FROM clusters WHERE name = ?", (name,))
             db.execute("DELETE FROM events WHERE cluster = ?", (name,))
+            db.execute("DELETE FROM runs WHERE cluster = ?", (name,))
 
     # nodes
     def put_nodes(self, nodes: list[NodeRow]) -> None:
         with self.transaction() as db:
+            for cluster in {n.cluster for n in nodes}:
+                runs_table.follow(db, cluster, [n for n in nodes if n.cluster == cluster])
             db.executemany(
                 f"INSERT OR REPLACE INTO nodes ({', '.join(NODE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(NODE_COLUMNS))})",
@@ -287,9 +296,25 @@ class Journal:
 
     def remove_nodes(self, cluster: str, names: list[str]) -> None:
         with self.transaction() as db:
+            runs_table.end(db, cluster, names)
             db.executemany(
                 "DELETE FROM nodes WHERE cluster = ? AND name = ?", [(cluster, n) for n in names]
             )
+
+    # runs and prices (what the machines cost: state/runs.py)
+    def runs(self, cluster: str) -> list[Run]:
+        return runs_table.read(self._db, cluster)
+
+    def replace_runs(self, cluster: str, runs: list[Run]) -> None:
+        with self.transaction() as db:
+            runs_table.replace(db, cluster, runs)
+
+    def prices(self) -> list[Price]:
+        return runs_table.read_prices(self._db)
+
+    def add_prices(self, prices: list[Price]) -> None:
+        with self.transaction() as db:
+            runs_table.add_prices(db, prices)
 
     # jobs
     def add_jobs(self, jobs: list[JobRow]) -> None:
