@@ -1,12 +1,16 @@
-"""The HTTP side: Compute Engine routes under /compute/v1/, an OAuth token endpoint, and the
+"""The HTTP side: Compute Engine routes under /compute/v1/, the Cloud Billing Catalog's
+`services.skus.list` under /v1/ (billing.py; cloudbilling.googleapis.com, asked at the same
+address when ehpc's compute endpoint is not Google's), an OAuth token endpoint, and the
 emulator's own control routes under /_emulator/ (faults, latency, quota, preemption,
 serial console output, counters).
 
-Only the /compute/v1/ routes stand for the real API (and are checked against its discovery
-document); /token stands for oauth2.googleapis.com/token, where stored user credentials really
-refresh their token; service accounts registered with the emulator (as IAM knows their keys)
-may instead send self-signed JWTs, whose signature is checked. Anonymous requests are allowed,
-as emulators do; any other credential is refused with 401. /_emulator/ exists only here.
+The /compute/v1/ routes stand for the real API (and are checked against its discovery
+document; their requests are in `log`), as /v1/ stands for the catalog's (its requests are in
+`catalog_log`, apart); /token stands for oauth2.googleapis.com/token, where stored user
+credentials really refresh their token; service accounts registered with the emulator (as IAM
+knows their keys) may instead send self-signed JWTs, whose signature is checked. Anonymous
+requests are allowed, as emulators do; any other credential is refused with 401. /_emulator/
+exists only here.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from . import instances, routes
+from . import billing, instances, routes
 from .resources import ApiError, ComputeState
 
 PREFIX = "/compute/v1/"
@@ -62,7 +66,8 @@ class Emulator:
         self.chaos_rate = 0.0  # each request: an error with this probability (set_chaos)
         self.chaos_latency = 0.0
         self.random = random.Random(0)
-        self.log: list[Recorded] = []
+        self.log: list[Recorded] = []  # Compute Engine requests
+        self.catalog_log: list[Recorded] = []  # Cloud Billing Catalog requests
         self.tokens: dict[str, str] = {}  # access token -> grant type that got it
         self.service_accounts: dict[str, Any] = {}  # email -> public key (what IAM knows)
         self.callers: list[str] = []  # who each authenticated request came from
@@ -144,9 +149,14 @@ class Emulator:
         with self.state.lock:
             return [r for r in self.log if match in r.method_id]
 
+    def catalog_requests(self) -> list[Recorded]:
+        with self.state.lock:
+            return list(self.catalog_log)
+
     def clear_log(self) -> None:
         with self.state.lock:
             self.log.clear()
+            self.catalog_log.clear()
 
     def labelled(self, key: str, value: str) -> list[str]:
         """Self links of every labelled resource (instances, disks, snapshots) with key=value."""
@@ -183,6 +193,32 @@ class Emulator:
             self.log.append(Recorded(method_id, http_method, path, query, status, answer, body))
         return status, answer
 
+    def catalog(self, http_method: str, path: str, query: dict[str, str],
+                authorization: str) -> tuple[int, dict[str, Any]]:
+        """The Cloud Billing Catalog: authenticated as the compute routes are; a fault reaches
+        it only when its `match` names it (e.g. "cloudbilling"), never a fault for any call."""
+        if self.latency:
+            time.sleep(self.latency)
+        method_id = "unknown"
+        with self.state.lock:
+            try:
+                try:
+                    self.callers.append(self._caller(authorization))
+                except ApiError as err:
+                    raise billing.refusal(err.code, err.message) from None
+                service = billing.service_of(http_method, path)
+                method_id = billing.METHOD_ID
+                fault = next((f for f in self.faults
+                              if f.match and f.match in method_id and f.count > 0), None)
+                if fault:
+                    fault.count -= 1
+                    raise billing.refusal(fault.status, fault.message)
+                status, answer = 200, billing.list_skus(service, query)
+            except billing.CatalogError as err:
+                status, answer = err.code, err.body()
+            self.catalog_log.append(Recorded(method_id, http_method, path, query, status, answer))
+        return status, answer
+
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         grant = form.get("grant_type", "")
         complete = {
@@ -214,7 +250,9 @@ class Emulator:
                 self.print_serial(body["project"], body["zone"], body["instance"], body["text"])
             elif action == "requests":
                 return 200, {"count": len(self.log), "requests": [
-                    {"method": r.method_id, "status": r.status} for r in self.requests()]}
+                    {"method": r.method_id, "status": r.status} for r in self.requests()],
+                    "catalog_requests": [{"method": r.method_id, "status": r.status}
+                                         for r in self.catalog_requests()]}
             else:
                 return 404, {"error": f"no control action {action!r}"}
         except (KeyError, ValueError, ApiError) as err:
@@ -256,6 +294,9 @@ def make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     self._answer(400, ApiError(400, "parseError", "Parse Error").body())
                     return
                 self._answer(*emulator.compute(self.command, url.path[len(PREFIX):], query, body,
+                                               self.headers.get("Authorization", "")))
+            elif url.path.startswith("/v1/"):
+                self._answer(*emulator.catalog(self.command, url.path, query,
                                                self.headers.get("Authorization", "")))
             elif url.path == "/token" and self.command == "POST":
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}

@@ -1,11 +1,10 @@
 """The GCE half of a dry run, in read-only calls: the project and zone (which proves the
-credentials), each machine type, and the region's CPUS quota. Compute Engine's API tells no
-prices (they are in the separate Cloud Billing Catalog API, which is not used), so GCE pools
-show no price."""
+credentials), each machine type, the region's CPUS quota, and prices from the Cloud Billing
+Catalog API (`prices.py`: vCPUs and memory of the type times its family's core and RAM SKUs in
+the region, on-demand or Spot; Compute Engine's own API tells none). Shared-core types and
+families the catalog does not list show no price, with the reason."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from google.cloud import compute_v1
 
@@ -13,12 +12,11 @@ from ...config import ClusterSpec
 from ...errors import EhpcError
 from ..preview import MachineGroup, Preview
 from .api import ComputeApi
-
-NO_PRICE = "gce: no price API in Compute Engine (Cloud Billing Catalog not used)"
+from .prices import Catalog, Shape, price, read_shapes
 
 
 def preview(api: ComputeApi, spec: ClusterSpec, groups: list[MachineGroup], zone: str,
-            image: str) -> Preview:
+            image: str, catalog: Catalog) -> Preview:
     region = zone.rsplit("-", 1)[0]
     found = Preview(region=zone, image=image)
     found.notes.append(f"gce: the image {image} is checked when the create runs")
@@ -29,17 +27,13 @@ def preview(api: ComputeApi, spec: ClusterSpec, groups: list[MachineGroup], zone
     except EhpcError as err:
         found.check("project and zone", False, str(err))
         return found  # the rest would only repeat the same refusal
-    cpus: dict[str, int] = {}
-    types = api._client(compute_v1.MachineTypesClient)
-    for name in sorted({g.instance_type for g in groups if g.instance_type}):
-        try:
-            machine: Any = api.call(f"read machine type {name}", types.get, project=api.project,
-                                    zone=zone, machine_type=name)
-            cpus[name] = int(machine.guest_cpus)
-            found.check(f"machine type {name}", True,
-                        f"{machine.guest_cpus} vCPUs, {machine.memory_mb} MB")
-        except EhpcError as err:
-            found.check(f"machine type {name}", False, str(err))
+    shapes = read_shapes(api, zone, {g.instance_type for g in groups if g.instance_type})
+    for name, shape in shapes.items():
+        if isinstance(shape, Shape):
+            found.check(f"machine type {name}", True, f"{shape.cpus} vCPUs, {shape.memory_mb} MB")
+        else:
+            found.check(f"machine type {name}", False, str(shape))
+    cpus = {name: shape.cpus for name, shape in shapes.items() if isinstance(shape, Shape)}
     need = sum(g.count * cpus.get(g.instance_type or "", 0) for g in groups)
     try:
         got_region = api.call(f"read region {region}", api._client(compute_v1.RegionsClient).get,
@@ -53,6 +47,5 @@ def preview(api: ComputeApi, spec: ClusterSpec, groups: list[MachineGroup], zone
                         f"{need} needed, {free:g} free of {quota.limit:g} in {region}")
     except EhpcError as err:
         found.notes.append(f"gce: the CPUS quota was not checked: {err}")
-    for group in groups:
-        group.price_source = NO_PRICE
+    price(api, catalog, groups, zone, shapes)
     return found

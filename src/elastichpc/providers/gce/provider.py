@@ -10,7 +10,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import compute_v1
 
@@ -23,6 +23,9 @@ from .api import ComputeApi
 from .credentials import AGENT_CREDENTIAL, agent_credential, load_credentials
 from .firewall import cluster_rules, is_cluster_rule, overlay_rule
 from .nodes import DEFAULT_IMAGE, DEFAULT_INSTANCE_SCOPES, NodeShape, machine_of
+
+if TYPE_CHECKING:
+    from .prices import Catalog
 
 ENDPOINT_ENV = "EHPC_GCE_ENDPOINT"
 RUNNING_TIMEOUT = 600.0
@@ -64,10 +67,22 @@ class GceProvider(Provider):
         credential = agent_credential(self.settings)
         return {**found, AGENT_CREDENTIAL: credential} if credential else found
 
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The Cloud Billing Catalog's prices, listed once for this provider object."""
+        from .prices import Catalog
+
+        return Catalog(self.api.credentials, self.endpoint)
+
     def preview(self, spec: ClusterSpec, groups: list[MachineGroup]) -> Preview:
         from .preview import preview
 
-        return preview(self.api, spec, groups, self.zone, self._image())
+        return preview(self.api, spec, groups, self.zone, self._image(), self.catalog)
+
+    def price(self, spec: ClusterSpec, groups: list[MachineGroup]) -> None:
+        from .prices import price
+
+        price(self.api, self.catalog, groups, self.zone)
 
     def _image(self) -> str:
         image = self.settings.get("IMAGE", "GCE_IMAGE_ID")
