@@ -1,8 +1,9 @@
 """The head agent's web API and dashboard over real HTTP, through `ehpc dashboard`'s SSH tunnel,
 against real local clusters (Slurm, Grid Engine, PBS): every route wants the token, every answer
-matches the agent's own OpenAPI document; on Slurm a headless Chromium (Debian's, driven by
-Playwright) logs in, submits a job with an input file from the form, watches it go pending ->
-running -> completed without reloading, reads its output and cancels another job. Screenshots go
+matches the agent's own OpenAPI document, a local cluster costs $0 ("this machine"); on Slurm
+(made with a budget) a headless Chromium (Debian's, driven by Playwright) logs in, reads the cost
+panel and its budget bar, submits a job with an input file from the form, watches it go pending
+-> running -> completed without reloading, reads its output and cost and cancels another job. Screenshots go
 to the test's own directory, or to docs/dashboard/ with EHPC_DASHBOARD_SHOTS=1 (to refresh the docs):
 a test run leaves the tree as it was."""
 
@@ -61,7 +62,8 @@ def dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     name = f"dbw{request.param}"
     state = tmp_path_factory.mktemp("state")
     ehpc = Ehpc(state, ROOT / f"db-{state.parent.name}")
-    ehpc.create(name, 1, "--scheduler", request.param)
+    budget = ["--budget", "5"] if request.param == "slurm" else []  # the browser's cluster
+    ehpc.create(name, 1, "--scheduler", request.param, *budget)
     tunnel = subprocess.Popen([sys.executable, "-m", "elastichpc", "dashboard", name, "--no-browser",
                                "--print-token"], env=ehpc.env, stdout=subprocess.PIPE, text=True)
     try:
@@ -174,6 +176,36 @@ def test_api_answers_match_the_openapi_document(dash: Dashboard) -> None:
     check(dash, "POST", "/api/nodes/{node}/drain", f"/api/nodes/{dash.name}-head/drain", 400, data=b"")
 
 
+def test_a_local_cluster_costs_nothing(dash: Dashboard) -> None:
+    cost = check(dash, "GET", "/api/cost", "/api/cost", 200)
+    assert cost["cluster"] == dash.name
+    assert (cost["so_far"], cost["hourly"], cost["unknown_hours"]) == (0, 0, 0), cost
+    assert cost["since"] is not None and cost["since"] <= time.time()
+    lines = sorted(((line["pool"] == "head", line["provider"], line["running"], line["so_far"],
+                     line["hourly"], line["source"]) for line in cost["lines"]), reverse=True)
+    assert lines == [(True, "local", 1, 0, 0, "this machine"),  # the head, then the pool
+                     (False, "local", 1, 0, 0, "this machine")], cost["lines"]
+    if dash.name == "dbwslurm":  # made with --budget 5
+        assert (cost["budget"], cost["budget_action"], cost["used"]) == (5, "stop-jobs", 0)
+    else:
+        assert (cost["budget"], cost["used"]) == (None, None)
+    assert all("budget" in message for message in cost["events"])
+    # The prices are known now: a finished job's estimated cost is $0 here, wherever it shows.
+    job = dash.call("POST", "/api/jobs", body={"command": "sleep 1", "name": "dbcost"})[1]
+    report = wait_for(lambda: (found := check(dash, "GET", "/api/jobs/{job_id}",
+                                              f"/api/jobs/{job['job_id']}", 200))[0]["finished"]
+                      and found, 90, "the job")
+    assert report[0]["state"] == "completed" and report[0]["cost"] == 0, report
+    listed = check(dash, "GET", "/api/jobs", "/api/jobs?name=dbcost", 200)
+    assert [j["cost"] for j in listed] == [0], listed
+    cost = check(dash, "GET", "/api/cost", "/api/cost", 200)
+    dearest = [j for j in cost["jobs"] if j["job_id"] == job["job_id"]]
+    assert dearest and dearest[0]["cost"] == 0 and dearest[0]["name"] == "dbcost", cost["jobs"]
+    assert len(cost["jobs"]) <= 10
+    assert check(dash, "GET", "/api/cost", "/api/cost?jobs=0", 200)["jobs"] == []
+    assert "error" in check(dash, "GET", "/api/cost", "/api/cost?jobs=lots", 400)
+
+
 def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> None:
     if dash.name != "dbwslurm":
         pytest.skip("the pages are the same on every scheduler: the browser runs on Slurm")
@@ -202,6 +234,23 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             page.click("form.card button")
             assert page.url.endswith("/jobs")
 
+            # The cost panel: $0 on this machine, and the --budget 5 bar at 0% with its action;
+            # a new budget's event shows at the next poll.
+            expect(page.locator("#cost-so-far")).to_have_text("$0.0000", timeout=30_000)
+            expect(page.locator("#cost-hourly")).to_have_text("$0.0000/h")
+            expect(page.locator("#cost-lines tr")).to_have_count(2)
+            expect(page.locator('#cost-lines tr[data-pool="head"] td.source')).to_have_text(
+                "this machine")
+            expect(page.locator("#budget")).to_be_visible()
+            expect(page.locator("#budget-used")).to_have_text("0%")
+            expect(page.locator("#budget-amount")).to_have_text("$5.00")
+            expect(page.locator("#budget-action")).to_have_text("stop-jobs")
+            assert page.get_attribute("#budget", "class") == "budget"  # neither warn nor spent
+            dash.ehpc.run("cluster", "budget", dash.name, "5")
+            expect(page.locator("#budget-event")).to_have_text(
+                "last: budget set to $5 (stop-jobs)", timeout=30_000)
+            page.locator("#cost").screenshot(path=str(shots / "cost.png"))
+
             # Hold the job back (node drained), so "pending" is seen for sure.
             dash.call("POST", f"/api/nodes/{dash.name}-node1/drain", data=b"")
             page.goto(dash.base + "/submit")
@@ -226,11 +275,13 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
             page.wait_for_function("() => window.seen.includes('completed')", timeout=120_000)
             assert page.evaluate("window.notReloaded") is True
             assert page.evaluate("window.seen") == ["pending", "running", "completed"]
+            expect(page.locator(f'tr[data-job="{job_id}"] td.cost')).to_have_text("$0.0000")
 
             page.goto(f"{dash.base}/jobs/{job_id}")
             output = page.locator(".log pre").first
             expect(output).to_have_text("from the browser\nfinished\n", timeout=60_000)
             expect(page.locator("#following")).to_have_text("finished", timeout=30_000)
+            expect(page.locator("#tasks td.cost")).to_have_text("$0.0000")
             page.screenshot(path=str(shots / "job.png"), full_page=True)
 
             long = dash.call("POST", "/api/jobs", body={"command": "sleep 300", "name": "dblong"})[1]

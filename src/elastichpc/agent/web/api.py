@@ -168,6 +168,10 @@ def routes(cluster: Cluster) -> list[Route]:
     async def storage(request: Request) -> Response:
         return JSONResponse(await call(cluster.storage))
 
+    async def cost(request: Request) -> Response:
+        dearest = _int(dict(request.query_params), "jobs", 0, 100)
+        return JSONResponse(await call(cluster.cost, 10 if dearest is None else dearest))
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
@@ -185,6 +189,7 @@ def routes(cluster: Cluster) -> list[Route]:
         Route("/api/nodes/{node}/resume", drain, methods=["POST"]),
         Route("/api/events", events),
         Route("/api/storage", storage),
+        Route("/api/cost", cost),
     ]
 
 
@@ -230,10 +235,15 @@ def _object(props: dict[str, Any], required: list[str] | None = None) -> dict[st
 
 _STR, _NUM, _BOOL = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
 _INT_OR_NULL = {"type": ["integer", "null"]}
+_NUM_OR_NULL = {"type": ["number", "null"]}
+_USD = {"type": "number", "minimum": 0, "description": "US dollars"}
+_JOB_COST = {"type": ["number", "null"], "minimum": 0,
+             "description": "a finished job's estimated cost in US dollars: its run time x the "
+             "hourly price of its nodes (null: running, or a price or its time not known)"}
 _JOB = _object({
     "job_id": _STR, "task": _STR, "name": _STR, "state": {"enum": list(STATES)}, "raw_state": _STR,
     "exit_code": _INT_OR_NULL, "nodes": _STR, "user": _STR, "elapsed": _STR, "finished": _BOOL,
-    "submitted_at": {"type": ["number", "null"]},
+    "submitted_at": _NUM_OR_NULL, "cost": _JOB_COST,
 })
 _JOB_REPORT = _object({**_JOB["properties"], "cluster": _STR, "scheduler": _STR,
                        "owner": {"type": ["string", "null"]}})
@@ -243,6 +253,34 @@ _NODE = _object({**{k: _STR for k in ("name", "role", "status", "provider", "poo
                           "description": "load average as the scheduler last heard it"}})
 _MOUNT = _object({"target": _STR, "source": _STR, "fstype": _STR, "size": {"type": "integer"},
                   "used": {"type": "integer"}, "avail": {"type": "integer"}})
+_COST_LINE = _object({
+    "pool": {"type": "string", "description": "`head`, or the pool's place"}, "provider": _STR,
+    "market": _STR, "instance_type": _STR,
+    "running": {"type": "integer", "minimum": 0, "description": "machines billed now"},
+    "so_far": _USD,
+    "hourly": {"type": ["number", "null"], "minimum": 0,
+               "description": "USD per hour now (null: a running machine's price is not known)"},
+    "unknown_hours": {"type": "number", "minimum": 0,
+                      "description": "machine-hours without a known price"},
+    "source": {"type": "string", "description": "where the price came from, or why there is none"},
+})
+_COST = _object({
+    "cluster": _STR, "so_far": _USD,
+    "hourly": {"type": ["number", "null"], "minimum": 0,
+               "description": "USD per hour now (null: a running machine's price is not known)"},
+    "unknown_hours": {"type": "number", "minimum": 0}, "since": _NUM_OR_NULL,
+    "lines": _array(_COST_LINE),
+    "budget": {"type": ["number", "null"], "exclusiveMinimum": 0,
+               "description": "US dollars the cluster may cost (null: no budget)"},
+    "budget_action": {"type": "string",
+                      "description": "what the head agent does when the budget is spent"},
+    "used": {"type": ["number", "null"], "minimum": 0,
+             "description": "the share of the budget spent (0.8 = 80%; null: no budget)"},
+    "events": {**_array(_STR), "description": "the budget's events, oldest first"},
+    "jobs": {**_array(_object({"job_id": _STR, "task": _STR, "name": _STR, "nodes": _STR,
+                               "elapsed": _STR, "cost": _JOB_COST})),
+             "description": "the dearest finished jobs submitted through ehpc, dearest first"},
+})
 _SUBMIT = _object({
     "command": {"oneOf": [_STR, _array(_STR)], "description": "a shell line, or an exact argv"},
     "script": {"type": "string", "description": "a bash script (instead of command)"},
@@ -314,5 +352,11 @@ OPENAPI: dict[str, Any] = {
             parameters=[_param("since", "query", _NUM)])},
         "/api/storage": {"get": _op("the head's file systems and data disks", _ok(_object(
             {"mounts": _array(_MOUNT), "disks": _array(_MOUNT), "shared_dir": _STR})))},
+        "/api/cost": {"get": _op(
+            "what the cluster has cost so far and costs per hour now, by pool, provider and "
+            "market (priced by the clouds' price APIs; disks and traffic not counted), its "
+            "budget, and the dearest finished jobs", _ok(_COST),
+            parameters=[_param("jobs", "query", {"type": "integer", "minimum": 0, "maximum": 100,
+                                                  "description": "how many jobs (default 10)"})])},
     },
 }

@@ -1,5 +1,6 @@
 """What the web API does to its cluster, on the head: the same job functions as `ehpc job`
-(orchestration/jobs.py, the scheduler adapters), the agent's journal of nodes and events.
+(orchestration/jobs.py, the scheduler adapters), the agent's journal of nodes and events, and
+what the machines cost (orchestration/cost.py, as `ehpc cluster cost`).
 
 Each worker thread keeps its own journal connection (SQLite connections stay in their thread);
 everything else is read afresh per call, so a resize by the agent's loop shows at once.
@@ -19,7 +20,7 @@ from typing import Any
 
 from ...config import Settings
 from ...errors import ConfigError, EhpcError
-from ...orchestration import jobs
+from ...orchestration import cost, jobs
 from ...orchestration.context import ClusterContext
 from ...schedulers import JobSpec
 from ...state import Journal
@@ -57,7 +58,9 @@ class Cluster:
     def jobs(self, since: float, state: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         infos = jobs.list_jobs(self.name, self.journal, self.settings, since=since)
         submitted = {row.job_id: row.submitted_at for row in self.journal.jobs(self.name, since)}
-        found = [{**asdict(i), "finished": i.finished, "submitted_at": submitted.get(i.job_id)}
+        prices = cost.node_prices(self.context())  # the journal's prices only: no price API
+        found = [{**asdict(i), "finished": i.finished, "submitted_at": submitted.get(i.job_id),
+                  "cost": cost.job_cost(i, prices) if i.finished else None}
                  for i in infos]
         return [j for j in found if (state is None or j["state"] == state)
                 and (name is None or j["name"] == name)]
@@ -115,6 +118,20 @@ class Cluster:
                 else scheduler.drain_argv([node], "drained from the dashboard"))
         context.shell.run(context.head, argv)
         self.journal.event(self.name, "node", f"{node} {'resumed' if resume else 'drained'} (dashboard)")
+
+    # Cost
+    def cost(self, dearest: int = 10) -> dict[str, Any]:
+        """`ehpc cluster cost --json` from the head's own record: the report (priced first:
+        the price APIs are asked only for what is missing or stale), the budget's events, and
+        the `dearest` finished jobs by estimated cost (0: none, which spares the scheduler's
+        accounting of every job)."""
+        context = self.context()
+        cost.price_runs(context)
+        found = cost.jobs_cost(context)[:dearest] if dearest else []
+        return {**cost.report(context).to_json(),
+                "events": self.journal.messages(self.name, "budget"),
+                "jobs": [{"job_id": i.job_id, "task": i.task, "name": i.name, "nodes": i.nodes,
+                          "elapsed": i.elapsed, "cost": c} for i, c in found]}
 
     # Events, storage
     def events(self, since: float = 0.0) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The dashboard's pages: server-rendered HTML (Jinja2, escaped), a little vanilla JavaScript for
-the live parts (the queue polls /api/jobs, a job's page follows its server-sent events)."""
+the live parts (the queue polls /api/jobs and the cost panel /api/cost, a job's page follows its
+server-sent events)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ...state.runs import format_usd
 from .api import files_of, job_id_of, job_spec
 from .cluster import Cluster
 
 _ENV = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape())
 _ENV.filters["when"] = lambda at: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else ""
+_ENV.filters["usd"] = format_usd
 _ENV.filters["size"] = lambda n: f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 

@@ -1,5 +1,6 @@
-// The dashboard's live parts: the queue polls /api/jobs; a job's page follows its server-sent
-// events (status and output). Text always goes in with textContent, never as HTML.
+// The dashboard's live parts: the queue polls /api/jobs and the cost panel /api/cost; a job's
+// page follows its server-sent events (status and output). Text always goes in with
+// textContent, never as HTML.
 "use strict";
 
 function cell(row, text, cls) {
@@ -18,6 +19,17 @@ function cell(row, text, cls) {
 
 function when(at) {
   return at ? new Date(at * 1000).toLocaleString() : "";
+}
+
+// US dollars as `ehpc cluster cost` writes them (state/runs.py format_usd).
+function usd(value) {
+  if (value === null || value === undefined) return "unknown";
+  if (value < 1) return "$" + value.toFixed(4);
+  return "$" + value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function jobCost(job) {
+  return job.cost === null || job.cost === undefined ? "" : usd(job.cost);
 }
 
 function jobOrder(a, b) {
@@ -47,12 +59,13 @@ async function refreshQueue(body) {
     cell(row, job.nodes);
     cell(row, job.user);
     cell(row, job.elapsed);
+    cell(row, jobCost(job)).className = "cost";
     cell(row, when(job.submitted_at));
     return row;
   });
   if (!rows.length) {
     const row = document.createElement("tr");
-    cell(row, "no jobs").colSpan = 9;
+    cell(row, "no jobs").colSpan = 10;
     rows.push(row);
   }
   body.replaceChildren(...rows);
@@ -65,6 +78,64 @@ function followQueue(body) {
   for (const id of ["state-filter", "hours"]) {
     document.getElementById(id).addEventListener("change", () => refreshQueue(body));
   }
+}
+
+// The cost panel: so far, per hour now, a line per pool, and the budget's bar (warn at 80%,
+// spent at 100%, as the head agent does).
+async function refreshCost(panel) {
+  const reply = await fetch("/api/cost?jobs=0", { credentials: "same-origin" });
+  if (reply.status === 401) { location.href = "/login"; return; }
+  if (!reply.ok) throw new Error("cost: " + reply.status);
+  const cost = await reply.json();
+  document.getElementById("cost-so-far").textContent = usd(cost.so_far);
+  document.getElementById("cost-hourly").textContent =
+    cost.hourly === null ? "unknown" : usd(cost.hourly) + "/h";
+  document.getElementById("cost-since").textContent =
+    cost.since ? "since " + when(cost.since) : "no machine has run";
+  const unknown = document.getElementById("cost-unknown");
+  unknown.hidden = !cost.unknown_hours;
+  unknown.textContent = "plus " + cost.unknown_hours.toFixed(2) +
+    " machine-hours at prices not known (see Price from)";
+  const rows = cost.lines.map((line) => {
+    const row = document.createElement("tr");
+    row.dataset.pool = line.pool;
+    cell(row, line.pool);
+    cell(row, line.provider);
+    cell(row, line.market, "market " + line.market);
+    cell(row, line.instance_type || "–");
+    cell(row, String(line.running));
+    cell(row, usd(line.so_far));
+    cell(row, line.running ? usd(line.hourly) : "–");
+    cell(row, line.source).className = "source";
+    return row;
+  });
+  if (!rows.length) {
+    const row = document.createElement("tr");
+    cell(row, "no machine has run").colSpan = 8;
+    rows.push(row);
+  }
+  document.getElementById("cost-lines").replaceChildren(...rows);
+  const budget = document.getElementById("budget");
+  budget.hidden = cost.budget === null;
+  if (cost.budget !== null) {
+    const percent = Math.floor(100 * cost.used);
+    budget.classList.toggle("warn", cost.used >= 0.8 && cost.used < 1);
+    budget.classList.toggle("spent", cost.used >= 1);
+    document.getElementById("budget-used").textContent = percent + "%";
+    document.getElementById("budget-amount").textContent = usd(cost.budget);
+    document.getElementById("budget-action").textContent = cost.budget_action;
+    const bar = document.getElementById("budget-bar");
+    bar.setAttribute("aria-valuenow", String(Math.min(100, percent)));
+    document.getElementById("budget-fill").style.width = Math.min(100, 100 * cost.used) + "%";
+    document.getElementById("budget-event").textContent = cost.events.length
+      ? "last: " + cost.events[cost.events.length - 1] : "";
+  }
+  panel.dataset.updated = String(Date.now());
+}
+
+function followCost(panel) {
+  const tick = () => refreshCost(panel).catch(() => {}).finally(() => setTimeout(tick, 5000));
+  tick();
 }
 
 function logBox(path) {
@@ -104,6 +175,7 @@ function followJob(body) {
       cell(row, t.nodes);
       cell(row, t.user);
       cell(row, t.elapsed);
+      cell(row, jobCost(t)).className = "cost";
       cell(row, t.raw_state);
       return row;
     }));
@@ -131,6 +203,8 @@ function submitForm(form) {
 document.addEventListener("DOMContentLoaded", () => {
   const queue = document.getElementById("queue");
   if (queue) followQueue(queue);
+  const cost = document.getElementById("cost");
+  if (cost) followCost(cost);
   const tasks = document.getElementById("tasks");
   if (tasks) followJob(tasks);
   const form = document.querySelector("form.submit");
