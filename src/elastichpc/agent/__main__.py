@@ -10,7 +10,8 @@ nodes | events           JSON for the client (nodes: with their pinned host keys
                          overlay keys nodes made themselves)
 resize --add N | --remove NODE... [--now] [--request ID]   change the nodes under the
                          membership lock (an ID already done: only print the nodes)
-runs                     JSON: the cluster's runs and the prices seen (priced first)
+runs                     JSON: the cluster's runs, the prices seen (priced first) and what the
+                         budget's keeper said
 budget USD|off [--action A]   a new budget (JSON: the line that says so)
 """
 
@@ -88,7 +89,8 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
 
         price_runs(context)
         print(json.dumps({"runs": [asdict(r) for r in context.journal.runs(context.name)],
-                          "prices": [asdict(p) for p in context.journal.prices()]}))
+                          "prices": [asdict(p) for p in context.journal.prices()],
+                          "budget": context.journal.messages(context.name, "budget")}))
     elif args.command == "budget":
         from ..orchestration.budget import set_budget
 

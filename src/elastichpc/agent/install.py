@@ -227,11 +227,12 @@ def sync_nodes(context: ClusterContext) -> list[NodeRow]:
     return rows
 
 
-def sync_runs(context: ClusterContext) -> None:
+def sync_runs(context: ClusterContext) -> list[str]:
     """Take the agent's record of what the machines cost (it saw the repairs and autoscaling
-    the client did not), priced by the agent first."""
+    the client did not), priced by the agent first; returns what the agent said of the budget."""
     from ..state.runs import Price, Run
 
     found = call_agent(context, ["runs"])
     context.journal.replace_runs(context.name, [Run(**run) for run in found["runs"]])
-    context.journal.add_prices([Price(**price) for price in found["prices"]])
+    context.journal.add_prices([Price(**price) for price in found["prices"]], replacing=True)
+    return list(found.get("budget", []))

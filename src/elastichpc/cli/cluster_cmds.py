@@ -253,6 +253,8 @@ def _cost_line(cost: dict[str, Any]) -> str:
     if cost["budget"] is not None:
         line += (f"; budget {format_usd(cost['budget'])}, {100 * cost['used']:.0f}% used, then "
                  f"{cost['budget_action']}")
+    if cost["budget_events"]:
+        line += f" ({cost['budget_events'][-1]})"
     return line
 
 

@@ -66,8 +66,9 @@ def cost_cmd(args: argparse.Namespace) -> int:
     if report.unknown_hours:
         print(f"  plus {report.unknown_hours:.2f} machine-hours at prices not known (see FROM)")
     if report.budget is not None:
+        last = f" ({report.budget_events[-1]})" if report.budget_events else ""
         print(f"  budget {format_usd(report.budget)}: {100 * (report.used or 0):.0f}% used, "
-              f"then {report.budget_action}")
+              f"then {report.budget_action}{last}")
     print_table(["  POOL", "PROVIDER", "MARKET", "TYPE", "RUNNING", "SO FAR", "$/H NOW", "FROM"],
                 [[f"  {line.pool}", line.provider, line.market, line.instance_type or "-",
                   line.running, format_usd(line.so_far),

@@ -27,7 +27,7 @@ from .cost import WARN_AT, price_runs, report
 from .membership import remove_nodes
 from .progress import Progress
 
-CHECK_EVERY = 10.0  # seconds between two looks
+CHECK_EVERY = 2.0  # seconds between two looks (journal reads; a price API only when one is stale)
 
 
 def _budget_words(amount: float) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..errors import EhpcError
@@ -38,6 +38,7 @@ class CostReport:
     lines: list[CostLine] = field(default_factory=list)
     budget: float | None = None
     budget_action: str = ""
+    budget_events: list[str] = field(default_factory=list)  # what the keeper said, oldest first
 
     @property
     def used(self) -> float | None:
@@ -98,6 +99,7 @@ def report(context: ClusterContext, now: float | None = None) -> CostReport:
         lines=lines,
         budget=float(budget) if budget else None,
         budget_action=str(settings.get("CLUSTER", "BUDGET_ACTION") or ""),
+        budget_events=journal.messages(context.name, "budget"),
     )
 
 
@@ -148,8 +150,8 @@ def cluster_cost(context: ClusterContext) -> tuple[CostReport, str]:
     note = ""
     if context.row.status == "running" and has_agent(context):
         try:
-            sync_runs(context)
-            return report(context), ""
+            said = sync_runs(context)
+            return replace(report(context), budget_events=said), ""
         except EhpcError as err:
             note = f"the head agent's record was not read ({err}): this client's record is shown"
     price_runs(context)

@@ -312,8 +312,12 @@ class Journal:
     def prices(self) -> list[Price]:
         return runs_table.read_prices(self._db)
 
-    def add_prices(self, prices: list[Price]) -> None:
+    def add_prices(self, prices: list[Price], replacing: bool = False) -> None:
+        """Record prices seen; `replacing`: they are the whole record of their keys (the head
+        agent's, which the client's `cluster cost` then agrees with)."""
         with self.transaction() as db:
+            if replacing:
+                runs_table.forget_prices(db, {price.key for price in prices})
             runs_table.add_prices(db, prices)
 
     # jobs

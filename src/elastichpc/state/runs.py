@@ -137,6 +137,11 @@ def read_prices(db: sqlite3.Connection) -> list[Price]:
     return [Price(*tuple(row)) for row in rows]
 
 
+def forget_prices(db: sqlite3.Connection, keys: Iterable[tuple[str, str, str, str]]) -> None:
+    db.executemany("DELETE FROM prices WHERE provider = ? AND region = ? AND instance_type = ? "
+                   "AND market = ?", list(keys))
+
+
 def add_prices(db: sqlite3.Connection, prices: Iterable[Price]) -> None:
     db.executemany("INSERT OR REPLACE INTO prices VALUES (?, ?, ?, ?, ?, ?, ?)",
                    [astuple(price) for price in prices])
