@@ -81,3 +81,16 @@ TARGETS.update({
     "AWSPriceListService.GetProducts": get_products,
     "ServiceQuotasV20190624.GetServiceQuota": get_service_quota,
 })
+
+
+def answering(app: Any) -> Any:
+    """A WSGI app that answers these calls and hands every other request to `app` (moto's)."""
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        handler = TARGETS.get(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if handler is None:
+            return app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+        return [json.dumps(handler(json.loads(body or b"{}"))).encode()]
+
+    return wsgi

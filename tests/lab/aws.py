@@ -31,7 +31,6 @@ def start(machines: Path) -> Any:
     the machine booted for the instance: `machines/<instance-id>/console.log`), and addresses
     for instances launched without a subnet."""
     from moto.ec2.models import instances as moto_instances
-    from moto.server import ThreadedMotoServer
 
     from tests.emulators.aws_moto import install
 
@@ -45,9 +44,28 @@ def start(machines: Path) -> Any:
         return str(UNSUBNETTED + next(addresses))
 
     moto_instances.random_private_ip = private_ip  # type: ignore[assignment]
-    server = ThreadedMotoServer(ip_address=API_IP, port=PORT, verbose=False)
+    server = _moto_server()(ip_address=API_IP, port=PORT, verbose=False)
     server.start()
     return server
+
+
+def _moto_server() -> type:
+    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    from tests.emulators.aws_missing_services import answering
+
+    class MotoServer(ThreadedMotoServer):
+        """moto's threaded server with what AWS has and moto lacks answered in front of it (the
+        Price List, EC2's Service Quotas), as the fault proxy does in tests/aws."""
+
+        def _server_entry(self) -> None:
+            app = answering(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return MotoServer
 
 
 # moto takes any key; the lab's is one no other file holds (tests look for it where it must not be).

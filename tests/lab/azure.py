@@ -56,7 +56,9 @@ class Emulators:
         )
 
     def env(self) -> dict[str, str]:
-        return {"EHPC_LAB_AZURE_CONF": str(self.conf)}
+        # The fake's retail price list, as ehpc asks it only where told for a non-public ARM.
+        return {"EHPC_LAB_AZURE_CONF": str(self.conf),
+                "EHPC_AZURE_PRICES_ENDPOINT": self.fake.endpoint}
 
     def stop(self) -> None:
         self.fake.stop()

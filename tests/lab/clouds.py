@@ -208,11 +208,11 @@ def azure_conf(lab: Lab) -> str:
     return azure[azure.index("[FIREWALL]"):]
 
 
-def accounts_conf(lab: Lab) -> str:
+def accounts_conf(lab: Lab, aws_head: str = "t3.small") -> str:
     """cluster.conf's sections for the lab's three cloud accounts (a cluster across them)."""
     return (f"[IMAGE]\nAWS_IMAGE_ID = {aws_image(lab)}\n\n"
             f"[AWS]\naccessKey = testing\nsecretKey = testing\nREGION = {AWS_REGION}\n"
-            "SSH_USER = admin\nINSTANCE TYPE = t3.micro\nMASTER_TYPE = t3.small\n\n"
+            f"SSH_USER = admin\nINSTANCE TYPE = t3.micro\nMASTER_TYPE = {aws_head}\n\n"
             f"[GCE]\nPROJECT_ID = {GCE_PROJECT}\n\n" + azure_conf(lab))
 
 
@@ -221,7 +221,8 @@ def failover_cli(lab: Lab, home: Path) -> LabCli:
     pool, in that failover order (tests/lab/test_failover.py, bench/failover_lab.py)."""
     conf = home / "cluster.conf"
     conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
-                    f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab)}")
+                    # A head type the lab's Price List has: every machine of it is priced.
+                    f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab, 't3.medium')}")
     return LabCli(lab, home / "state", conf)
 
 

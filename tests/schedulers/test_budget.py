@@ -73,6 +73,9 @@ def test_a_spent_budget_stops_jobs_until_a_new_one(cluster: tuple[Ehpc, str, str
     cost = cli.json("cluster", "cost", name)
     assert cost["hourly"] == pytest.approx(2 * HOURLY), cost  # the head and one compute node
     assert {line["source"] for line in cost["lines"]} == {"the test"}
+    cli.run("cluster", "agent", name)  # the agent installed and started again keeps the record
+    again = cli.json("cluster", "cost", name)
+    assert again["since"] == cost["since"] and again["so_far"] > cost["so_far"], (cost, again)
     refused = cli.run("cluster", "budget", name, str(cost["so_far"] / 2), check=False)
     assert refused.returncode != 0 and "would be spent at once" in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

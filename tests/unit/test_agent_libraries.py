@@ -34,7 +34,7 @@ def test_aws_ships_the_models_of_the_services_it_calls_only() -> None:
     provider = get_provider("aws", Settings({}))
     shipped = [name for name, _ in library_files({"aws"}, provider.agent_keeps)]
     models = {n.split("/")[2] for n in shipped if n.startswith("botocore/data/") and n.count("/") > 2}
-    assert models == {"ec2", "ssm"}
+    assert models == {"ec2", "pricing", "ssm"}
     assert "botocore/data/endpoints.json" in shipped and "botocore/client.py" in shipped
     assert not [n for n in shipped if n.endswith((".pyc", "examples-1.json")) or n.startswith("../")]
 

@@ -75,8 +75,11 @@ def price_runs(context: ClusterContext, now: float | None = None) -> None:
             context.fleet.provider(place).price(context.spec.at(context.fleet.place(place)),
                                                 groups)
         except (EhpcError, StopIteration) as err:  # StopIteration: a place the spec lost
-            for group in groups:
-                group.price_source = f"no price: {err or place + ' is not a place of the cluster'}"
+            for group in groups:  # a group priced before the error keeps its price and source
+                if group.hourly is None or not group.price_source:
+                    group.hourly = None
+                    group.price_source = (
+                        f"no price: {err or place + ' is not a place of the cluster'}")
         found += [Price(*key, now, group.hourly, group.price_source or "no price")
                   for key, group in items]
     if found:

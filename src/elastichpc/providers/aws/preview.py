@@ -104,8 +104,8 @@ def _quota(session: Any, market: str) -> tuple[int, str]:
 def _on_demand_price(session: Any, instance_type: str, region: str) -> float:
     filters = {"instanceType": instance_type, "regionCode": region, **PRICE_FILTERS}
     # The Price List API answers in us-east-1 for every region.
-    client = session.client("pricing", region_name="us-east-1")
     with aws_errors(f"read the price of {instance_type}"):
+        client = session.client("pricing", region_name="us-east-1")
         answer = client.get_products(
             ServiceCode="AmazonEC2", MaxResults=10,
             Filters=[{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in filters.items()])

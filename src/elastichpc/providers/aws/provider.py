@@ -46,9 +46,10 @@ from .tags import cluster_filter, tag_dict
 # in every region's SSM Parameter Store; its login user is `admin`.
 DEFAULT_IMAGE_PARAMETER = "/aws/service/debian/release/12/latest/amd64"
 DEFAULT_IMAGE_USER = "admin"
-# The services the provider calls (preview's sts, pricing and quotas calls are the client's):
-# the head agent gets botocore's and boto3's data for these only (botocore carries ~400).
-AGENT_SERVICES = ("ec2", "ssm")
+# The services the provider calls (preview's sts and quotas calls are the client's; pricing is
+# the agent's too, for the cost record and the budget): the head agent gets botocore's and
+# boto3's data for these only (botocore carries ~400).
+AGENT_SERVICES = ("ec2", "pricing", "ssm")
 MODEL_DIRS = (("botocore", "data"), ("boto3", "data"))
 
 

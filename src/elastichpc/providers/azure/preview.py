@@ -69,11 +69,11 @@ def price(clients: AzureClients, groups: list[MachineGroup]) -> None:
     public = account.arm_endpoint == PUBLIC_ARM
     prices_at = os.environ.get(PRICES_ENV) or (PUBLIC_PRICES if public else "")
     for group in groups:
-        size = catalog.vm_size(group.instance_type) if group.instance_type else ""
         if not prices_at:
             group.price_source = f"not asked: set {PRICES_ENV} for another ARM endpoint"
             continue
-        try:
+        try:  # a size the catalog cannot read is that group's "no price", not every group's
+            size = catalog.vm_size(group.instance_type) if group.instance_type else ""
             group.hourly = _retail_price(prices_at, account.ca_bundle, account.region, size,
                                          group.spot)
             group.price_source = f"Azure retail prices ({'Spot' if group.spot else 'pay-as-you-go'}, Linux)"
