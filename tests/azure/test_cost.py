@@ -134,14 +134,9 @@ def test_without_a_prices_endpoint_nothing_is_asked_until_one_is_set(
     gone(capsys, "ano")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "providers/azure/vms.py to_machine records extra['instance_type'] as the SDK's "
-    "VirtualMachineSizeTypes enum, which state/runs.py follow() turns into "
-    "'VirtualMachineSizeTypes.STANDARD_F4_S_V2' with str(): a size the SDK has an enum "
-    "member for (Standard_B1ms, Standard_F4s_v2, ...) is recorded under that name and "
-    "cannot be priced"))
 def test_a_size_the_sdk_names_in_its_enum_is_priced(
         azure: AzureEmulators, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK gives a size it knows as its enum: recorded as the size's own name."""
     monkeypatch.setenv("EHPC_AZURE_PRICES_ENDPOINT", azure.fake.endpoint)
     create(capsys, "aenum", 1, "--azure-instance-type", "Standard_F4s_v2")
     try:

@@ -1,5 +1,6 @@
-"""Two creates of one name at once, a rerun with another shape, and a create killed with
-kill -9 while its nodes are being set up: one clear line or a finished cluster, never a mess."""
+"""Two creates of one name at once, a rerun with another shape, a create killed with kill -9
+while its nodes are being set up, and commands that change a cluster while a resize changes it:
+one clear line or a finished cluster, never a mess."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from .helpers import ROOT, Ehpc, leftovers, node_pids
 
-NAMES = ("hl-twice", "hl-shape", "hl-kill")
+NAMES = ("hl-twice", "hl-shape", "hl-kill", "hl-busy")
 
 
 @pytest.fixture
@@ -28,12 +29,14 @@ def cli(tmp_path: Path) -> Iterator[Ehpc]:
     shutil.rmtree(ehpc.local_root, ignore_errors=True)
 
 
+def start(cli: Ehpc, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "elastichpc", *argv], env=cli.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def start_create(cli: Ehpc, name: str, size: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "elastichpc", "cluster", "create", "--name", name, "--size", str(size),
-         "--local-root-dir", str(cli.local_root)],
-        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return start(cli, "cluster", "create", "--name", name, "--size", str(size),
+                 "--local-root-dir", str(cli.local_root))
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str], contains: str = "") -> None:
@@ -91,3 +94,20 @@ def test_create_killed_while_nodes_are_set_up_is_finished_by_a_rerun(cli: Ehpc) 
     cli.create("hl-kill", 4)
     assert array_outputs(cli, "hl-kill", 4) == "ok\n" * 4
     terminate_leaves_nothing(cli, "hl-kill")
+
+
+def test_changes_while_a_resize_runs_are_refused_in_one_line(cli: Ehpc) -> None:
+    cli.create("hl-busy", 1)
+    resizing = start(cli, "cluster", "resize", "hl-busy", "--add", "1")
+    wait_for(Path(cli.env["EHPC_STATE_DIR"]) / "locks" / "hl-busy.lock", resizing, "resized")
+    busy = (f"ehpc: error: cluster 'hl-busy' is being resized (ehpc pid {resizing.pid}): wait for "
+            "that command to finish, then rerun")
+    for argv in (("cluster", "resize", "hl-busy", "--add", "1"), ("cluster", "terminate", "hl-busy"),
+                 ("cluster", "agent", "hl-busy"), ("cluster", "install", "hl-busy", "bc")):
+        other = cli.run(*argv, check=False)
+        assert (other.returncode, other.stderr.splitlines()) == (1, [busy]), (argv, other.stderr)
+    _, err = resizing.communicate(timeout=180)
+    assert resizing.returncode == 0, err
+    assert [n["name"] for n in cli.json("nodes", "list", "hl-busy")] == [
+        "hl-busy-head", "hl-busy-node1", "hl-busy-node2"]  # one resize, one node more
+    terminate_leaves_nothing(cli, "hl-busy")

@@ -248,7 +248,7 @@ def _cost_line(cost: dict[str, Any]) -> str:
     from ..state.runs import format_usd
 
     line = f"{format_usd(cost['so_far'])} so far, {format_usd(cost['hourly'])}/h now"
-    if cost["unknown_hours"]:
+    if cost["unknown_hours"] >= 0.005:
         line += f" (+ {cost['unknown_hours']:.2f} machine-hours unpriced)"
     if cost["budget"] is not None:
         line += (f"; budget {format_usd(cost['budget'])}, {100 * cost['used']:.0f}% used, then "

@@ -63,7 +63,7 @@ def cost_cmd(args: argparse.Namespace) -> int:
              if report.since else "no machine has run")
     print(f"{report.cluster}: {format_usd(report.so_far)} so far (since {since}), "
           f"{format_usd(report.hourly)}/h now")
-    if report.unknown_hours:
+    if report.unknown_hours >= 0.005:
         print(f"  plus {report.unknown_hours:.2f} machine-hours at prices not known (see FROM)")
     if report.budget is not None:
         last = f" ({report.budget_events[-1]})" if report.budget_events else ""

@@ -87,6 +87,7 @@ def _build(spec: ClusterSpec, fleet: Fleet, journal: Journal, progress: Progress
             fleet.open_overlay(machines)
     bootstrap_machines(spec, fleet, keys, machines, progress, provision_only, journal)
     context = open_cluster(spec.name, journal, spec.settings)
+    context.fleet = fleet  # the providers this create made and checked, not a second set
     with progress.step("reading the machines' prices"):  # for `cluster list` and job costs
         price_runs(context)
     if not provision_only:

@@ -209,4 +209,6 @@ def run_cost(run: Run, known: list[Price], now: float) -> tuple[float, float]:
 def format_usd(value: float | None) -> str:
     if value is None:
         return "unknown"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+    if value < 1:  # a cheap machine's price or a short run: its first figures show
+        return f"${value:.6f}" if 0 < value < 0.01 else f"${value:.4f}"
+    return f"${value:,.2f}"

@@ -100,7 +100,8 @@ def to_machine(vm: Any | None, nic: Any, public_ip: str, user: str, outbound_ip:
     if outbound_ip:
         extra["outbound_address"] = outbound_ip
     if vm is not None:
-        extra["instance_type"] = vm.hardware_profile.vm_size
+        size = vm.hardware_profile.vm_size  # the SDK's enum where it knows the size, else text
+        extra["instance_type"] = str(getattr(size, "value", size))
     return Machine(
         name=tags.get(NODE_TAG, name_of(nic.id)),
         role=tags.get(ROLE_TAG, "compute"),
