@@ -133,8 +133,11 @@ def test_a_spent_budget_scales_the_compute_nodes_to_zero(cli: LabCli, lab: Lab) 
     wait_for(lambda: [n for n in machines_of(lab) if n.startswith(NAME)] == [f"{NAME}-head"], 300,
              "only the head left")
     # The agent forgets the nodes once the scheduler has been told (after the machines went).
-    wait_for(lambda: not [n for n, node in nodes_of(cli, NAME).items() if node["role"] == "compute"],
-             180, "no compute node listed")
+    try:
+        wait_for(lambda: not [n for n, node in nodes_of(cli, NAME).items()
+                              if node["role"] == "compute"], 180, "no compute node listed")
+    except TimeoutError as err:
+        raise AssertionError(f"{err}: {events_of(cli, NAME)[-15:]}") from None
     before = [e for e in events_of(cli, NAME) if e.startswith(("replaced", "launch"))]
     time.sleep(5)  # nothing is repaired or launched on a spent budget
     assert [e for e in events_of(cli, NAME) if e.startswith(("replaced", "launch"))] == before

@@ -16,7 +16,7 @@ import pytest
 
 from .helpers import ROOT, Ehpc, leftovers, node_pids
 
-NAMES = ("hl-twice", "hl-shape", "hl-kill", "hl-busy")
+NAMES = ("hl-twice", "hl-shape", "hl-kill", "hl-busy", "hl-rm")
 
 
 @pytest.fixture
@@ -111,3 +111,17 @@ def test_changes_while_a_resize_runs_are_refused_in_one_line(cli: Ehpc) -> None:
     assert [n["name"] for n in cli.json("nodes", "list", "hl-busy")] == [
         "hl-busy-head", "hl-busy-node1", "hl-busy-node2"]  # one resize, one node more
     terminate_leaves_nothing(cli, "hl-busy")
+
+
+@pytest.mark.parametrize("after", [0.5, 3.0])  # while asking the agent; while it drains
+def test_a_removal_killed_halfway_is_finished_by_its_rerun(cli: Ehpc, after: float) -> None:
+    cli.create("hl-rm", 2)
+    removing = start(cli, "cluster", "resize", "hl-rm", "--remove", "node2")
+    wait_for(Path(cli.env["EHPC_STATE_DIR"]) / "locks" / "hl-rm.lock", removing, "resized")
+    time.sleep(after)
+    removing.send_signal(signal.SIGKILL)
+    removing.communicate(timeout=30)
+    again = cli.run("cluster", "resize", "hl-rm", "--remove", "node2", check=False)
+    assert again.returncode == 0, again.stderr
+    assert [n["name"] for n in cli.json("nodes", "list", "hl-rm")] == ["hl-rm-head", "hl-rm-node1"]
+    terminate_leaves_nothing(cli, "hl-rm")

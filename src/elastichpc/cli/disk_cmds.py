@@ -143,12 +143,13 @@ def create_cmd(args: argparse.Namespace) -> int:
     attached = []
     if args.attach and context is not None:
         base = settings.get("DISK", "MOUNT_POINT") or ""
-        for index, disk in enumerate(disks, start=1):
-            mount_point = f"{base}{index}" if base and len(disks) > 1 else base
-            attached.append(attach_disk(
-                context, disk.disk_id, settings.get("DISK", "DISK_INSTANCE") or 0,
-                mount_point=mount_point, **_mount_options(settings, args),
-            ))
+        with context.journal.cluster_lock(context.name, "getting a disk"):
+            for index, disk in enumerate(disks, start=1):
+                mount_point = f"{base}{index}" if base and len(disks) > 1 else base
+                attached.append(attach_disk(
+                    context, disk.disk_id, settings.get("DISK", "DISK_INSTANCE") or 0,
+                    mount_point=mount_point, **_mount_options(settings, args),
+                ))
     if args.json:
         print_json({"disks": attached or disks})
         return 0
@@ -178,10 +179,11 @@ def attach_cmd(args: argparse.Namespace) -> int:
     _, context = provider_for(settings_from(args), args.target_cluster)
     assert context is not None
     settings = over_cluster(context, settings_from(args))
-    attached = attach_disk(
-        context, args.disk, settings.get("DISK", "DISK_INSTANCE") or 0,
-        mount_point=settings.get("DISK", "MOUNT_POINT") or "", **_mount_options(settings, args),
-    )
+    with context.journal.cluster_lock(context.name, "getting a disk"):
+        attached = attach_disk(
+            context, args.disk, settings.get("DISK", "DISK_INSTANCE") or 0,
+            mount_point=settings.get("DISK", "MOUNT_POINT") or "", **_mount_options(settings, args),
+        )
     if args.json:
         print_json(attached)
     else:

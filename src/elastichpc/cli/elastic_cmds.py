@@ -93,7 +93,9 @@ def agent_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
     from .output import ConsoleProgress
 
-    update_agent(open_cluster(args.name, settings=settings_from(args)), ConsoleProgress())
+    context = open_cluster(args.name, settings=settings_from(args))
+    with context.journal.cluster_lock(args.name, "getting its head agent again"):
+        update_agent(context, ConsoleProgress())
     print(f"the head agent of {args.name} runs this ehpc ({__version__}) with these credentials")
     return 0
 

@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace, kind: str) -> int:
     settings = over_cluster(context, settings_from(args))
     progress = ConsoleProgress()
     setup = setup_gluster if kind == "gluster" else setup_nfs
-    with progress.step(f"{'GlusterFS' if kind == 'gluster' else 'NFS'} on {args.name}"):
+    with (context.journal.cluster_lock(args.name, "getting a shared file system"),
+          progress.step(f"{'GlusterFS' if kind == 'gluster' else 'NFS'} on {args.name}")):
         result = setup(context, settings, progress)
     if args.json:
         print_json(result)

@@ -41,7 +41,7 @@ def create_cluster(
     and the SSH files are written (status `provisioned`): no SSH, no bootstrap."""
     progress = progress or Progress()
     journal = journal or Journal()
-    with journal.cluster_lock(spec.name, "created"):
+    with journal.cluster_lock(spec.name, "being created"):
         return _create(spec, progress, journal, provision_only)
 
 

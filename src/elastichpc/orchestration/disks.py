@@ -210,19 +210,21 @@ def detach_disk(provider: Provider, ref: str, *, force: bool = False,
         raise EhpcError(f"disk {disk.name} is not attached")
     journal = journal or Journal()
     cluster = cluster_of_machine(journal, disk.attached_to)
-    if cluster:
-        context = open_cluster(cluster, journal, settings)
+    if not cluster:
+        if not force:
+            raise EhpcError(f"disk {disk.name} is attached to {disk.attached_to}, which no known "
+                            "cluster has: it cannot be unmounted first (use --force to detach)")
+        return provider.detach_disk(disk.disk_id)
+    context = open_cluster(cluster, journal, settings)
+    with journal.cluster_lock(cluster, "losing a disk"):
         try:
             run_step(context, disk.attached_to,
-                      disk_unmount_script(disk.disk_id, disk.device, force=force))
+                     disk_unmount_script(disk.disk_id, disk.device, force=force))
         except EhpcError:
             if not force:
                 raise
         context.journal.event(cluster, "disk", f"{disk.name} detached from {disk.attached_to}")
-    elif not force:
-        raise EhpcError(f"disk {disk.name} is attached to {disk.attached_to}, which no known "
-                        "cluster has: it cannot be unmounted first (use --force to detach)")
-    return provider.detach_disk(disk.disk_id)
+        return provider.detach_disk(disk.disk_id)
 
 
 def delete_disk(provider: Provider, ref: str, *, force: bool = False,

@@ -29,6 +29,12 @@ def resize_cluster(name: str, add: int = 0, remove: list[str] | None = None, now
     if add < 0:
         raise ConfigError(f"--add takes a positive number of nodes, got {add}")
     context = open_cluster(name, journal, settings)
+    with context.journal.cluster_lock(name, "being resized"):
+        return _resize(context, add, remove, now)
+
+
+def _resize(context: ClusterContext, add: int, remove: list[str], now: bool) -> list[NodeRow]:
+    name = context.name
     if context.row.status != "running":
         raise EhpcError(f"cluster {name} is {context.row.status}: only a running cluster is resized")
     _check_room(context, add)

@@ -103,6 +103,12 @@ def install_packages(name: str, packages: list[str], progress: Progress,
     if not packages:
         raise ConfigError("cluster install needs one or more package names")
     context = open_cluster(name, journal, settings)
+    with context.journal.cluster_lock(name, "getting packages"):
+        return _install(context, packages, progress)
+
+
+def _install(context: ClusterContext, packages: list[str], progress: Progress) -> list[str]:
+    name = context.name
     if context.row.status != "running":
         raise EhpcError(f"cluster {name} is {context.row.status}: packages are installed on a "
                         "running cluster only")

@@ -40,7 +40,7 @@ def terminate_cluster(
     check_name(name)
     progress = progress or Progress()
     journal = journal or Journal()
-    with journal.cluster_lock(name, "terminated"):
+    with journal.cluster_lock(name, "being terminated"):
         return _terminate(name, progress, journal, provider_name, settings)
 
 

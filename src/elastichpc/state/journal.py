@@ -81,7 +81,7 @@ MIGRATIONS = [
 
 
 class ClusterBusy(EhpcError):
-    """Another ehpc command is creating or terminating the cluster right now."""
+    """Another ehpc command is changing the cluster right now (create, terminate, resize, ...)."""
 
 
 def state_dir() -> Path:
@@ -190,9 +190,10 @@ class Journal:
 
     @contextmanager
     def cluster_lock(self, name: str, doing: str) -> Iterator[None]:
-        """Hold cluster `name` for one create or terminate (`doing`: "created", "terminated").
-        Another ehpc command holding it: one line saying so. The lock goes with the process
-        (Ctrl-C, kill -9), so a rerun can always finish the work."""
+        """Hold cluster `name` for one command that changes it (`doing`: "being created",
+        "being resized", "getting a disk", ...). Another ehpc command holding it: one line
+        saying which. The lock goes with the process (Ctrl-C, kill -9), so a rerun can always
+        finish the work."""
         locks = self.directory / "locks"
         locks.mkdir(exist_ok=True, mode=0o700)
         fd = os.open(locks / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)  # never truncate:
@@ -201,13 +202,13 @@ class Journal:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 lock.seek(0)
-                held = lock.read().split()
-                what = f"being {held[0]} (ehpc pid {held[1]})" if len(held) == 2 else "busy"
+                pid, _, held = lock.read().strip().partition(" ")
+                what = f"{held} (ehpc pid {pid})" if pid.isdigit() and held else "busy"
                 raise ClusterBusy(
                     f"cluster {name!r} is {what}: wait for that command to finish, then rerun"
                 ) from None
             lock.truncate(0)
-            lock.write(f"{doing} {os.getpid()}\n")
+            lock.write(f"{os.getpid()} {doing}\n")
             lock.flush()
             yield
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -201,7 +201,8 @@ class LocalDisks:
         for image in sorted(self.disk_dir.glob("*.img")):
             record = self._record(self.disk_dir, image.stem) or {"name": image.stem}
             if not cluster or cluster in (record.get("cluster"), record.get("attached_cluster")):
-                found.append(self._as_disk(record))
+                with suppress(FileNotFoundError):  # deleted meanwhile by another command
+                    found.append(self._as_disk(record))
         return found
 
     def delete_disk(self, disk_id: str, force: bool = False) -> None:
@@ -215,12 +216,13 @@ class LocalDisks:
             (self.disk_dir / f"{disk_id}.json").unlink(missing_ok=True)
 
     def snapshots(self, cluster: str = "") -> list[Snapshot]:
-        return [
-            self._as_snapshot(record)
-            for image in sorted(self.snapshot_dir.glob("*.img"))
-            if (record := self._record(self.snapshot_dir, image.stem) or {"name": image.stem})
-            and (not cluster or record.get("cluster") == cluster)
-        ]
+        found = []
+        for image in sorted(self.snapshot_dir.glob("*.img")):
+            record = self._record(self.snapshot_dir, image.stem) or {"name": image.stem}
+            if not cluster or record.get("cluster") == cluster:
+                with suppress(FileNotFoundError):  # deleted meanwhile by another command
+                    found.append(self._as_snapshot(record))
+        return found
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         image = self.snapshot_dir / f"{snapshot_id}.img"
