@@ -26,6 +26,7 @@ class Repairer:
     context: ClusterContext
     order: list[str] = field(default_factory=list)  # failover order of pools ([] = the spec's)
     failed_until: dict[str, float] = field(default_factory=dict)  # pool -> end of its cool-down
+    skipping: set[str] = field(default_factory=set)  # pools whose cool-down was said
 
     def lost(self) -> list[str]:
         """Compute nodes the journal has running that their provider no longer runs."""
@@ -62,7 +63,16 @@ class Repairer:
         pools cooling down."""
         order = self.order or [p.name for p in self.context.spec.pools]
         now = time.monotonic()
-        return [p for p in dict.fromkeys([pool, *order]) if self.failed_until.get(p, 0) <= now]
+        places = list(dict.fromkeys([pool, *order]))
+        for place in places:  # a pool skipped is said once per cool-down
+            left = self.failed_until.get(place, 0) - now
+            if left <= 0:
+                self.skipping.discard(place)
+            elif place not in self.skipping:
+                self.skipping.add(place)
+                self.context.journal.event(self.context.name, "skipped",
+                                           f"{place}: cooling down {left:.0f}s more after its refusal")
+        return [p for p in places if self.failed_until.get(p, 0) <= now]
 
     def replace_lost(self, progress: Progress) -> None:
         """Launch a replacement for every lost node whose pool (or a later one) may launch."""

@@ -98,6 +98,7 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
 
     from .context import open_cluster
     from .cost import cluster_cost
+    from .resize import cluster_events
 
     context = open_cluster(name, journal, settings)
     row, spec = context.row, context.spec
@@ -110,14 +111,14 @@ def cluster_status(name: str, journal: Journal | None = None, settings: Settings
                                                       "error": "no head node yet"}, {})
     shared = {"path": spec.shared_dir, "kind": _shared_kind(spec), **shared}
     cost, note = cluster_cost(context)
-    providers = sorted({row.provider, *(n.provider for n in recorded if n.provider)})
+    providers = sorted({*row.provider.split(","), *(n.provider for n in recorded if n.provider)})
     return ClusterStatus(
         name=name, state=row.status, reason=reason(context.journal, row), providers=providers,
         scheduler=spec.scheduler, created_at=row.created_at,
         age_s=time.time() - row.created_at, size=spec.size, nodes=nodes,
         scheduler_health=health, shared_fs=shared,
-        events=[{"at": at, "kind": kind, "message": message}
-                for at, kind, message in context.journal.events(name)[-events:]],
+        events=[{"at": at, "kind": kind, "message": message}  # the head agent's too
+                for at, kind, message in cluster_events(name, context.journal)[-events:]],
         next=next_steps(row),
         cost={**cost.to_json(), "note": note},
     )
