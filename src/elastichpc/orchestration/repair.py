@@ -3,7 +3,8 @@
 Runs in the head agent. A compute node the journal has running but its provider shows gone or
 preempted is lost: the scheduler marks it down now (not after its own timeout), its jobs go back
 to the queue (and may start at once elsewhere), and a replacement with the same name is launched
-in its own pool, or else the next pool of the failover order. A pool whose launch was refused is
+in its own pool, or else the next pool of the failover order (whose old pool then loses what its
+cloud kept of the node). A pool whose launch was refused is
 skipped for a cool-down; with every pool cooling down the node stays down and its jobs run on the
 nodes that are left.
 """
@@ -92,4 +93,20 @@ class Repairer:
                                   f"{place} refused (cool-down {COOL_DOWN:.0f}s): {err}")
                     continue
                 journal.event(context.name, "replaced", f"{', '.join(names)} running again on {place}")
+                if place != pool:
+                    self.clear_remains(pool, names)
                 break
+
+    def clear_remains(self, pool: str, names: list[str]) -> None:
+        """What the old cloud keeps of nodes rebuilt elsewhere (a preempted GCE VM, an evicted
+        Azure VM's NIC and disk, a spot request) goes: it would outlive its node, and be listed
+        as the node. The local provider keeps nothing of a reclaimed node, and its node names
+        are not per site: a call there would remove the replacement."""
+        context = self.context
+        if context.fleet.place(pool).provider == "local":
+            return
+        try:
+            context.fleet.provider(pool).terminate_nodes(context.name, names)
+        except EhpcError as err:  # `cluster terminate` still finds them by their tags
+            context.journal.event(context.name, "leftover",
+                                  f"{', '.join(names)} on {pool} not removed: {err}")
