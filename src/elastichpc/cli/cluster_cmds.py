@@ -245,11 +245,11 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def _cost_line(cost: dict[str, Any]) -> str:
-    from ..state.runs import format_usd
+    from ..state.runs import format_usd, hours
 
     line = f"{format_usd(cost['so_far'])} so far, {format_usd(cost['hourly'])}/h now"
-    if cost["unknown_hours"] >= 0.005:
-        line += f" (+ {cost['unknown_hours']:.2f} machine-hours unpriced)"
+    if cost["unknown_hours"]:
+        line += f" (+ {hours(cost['unknown_hours'])} machine-hours unpriced)"
     if cost["budget"] is not None:
         line += (f"; budget {format_usd(cost['budget'])}, {100 * cost['used']:.0f}% used, then "
                  f"{cost['budget_action']}")

@@ -48,7 +48,7 @@ def budget_args(parser: argparse.ArgumentParser) -> None:
 def cost_cmd(args: argparse.Namespace) -> int:
     from ..orchestration.context import open_cluster
     from ..orchestration.cost import cluster_cost, jobs_cost
-    from ..state.runs import format_usd
+    from ..state.runs import format_usd, hours
 
     context = open_cluster(args.name, settings=settings_from(args))
     report, note = cluster_cost(context)
@@ -63,8 +63,8 @@ def cost_cmd(args: argparse.Namespace) -> int:
              if report.since else "no machine has run")
     print(f"{report.cluster}: {format_usd(report.so_far)} so far (since {since}), "
           f"{format_usd(report.hourly)}/h now")
-    if report.unknown_hours >= 0.005:
-        print(f"  plus {report.unknown_hours:.2f} machine-hours at prices not known (see FROM)")
+    if report.unknown_hours:
+        print(f"  plus {hours(report.unknown_hours)} machine-hours at prices not known (see FROM)")
     if report.budget is not None:
         last = f" ({report.budget_events[-1]})" if report.budget_events else ""
         print(f"  budget {format_usd(report.budget)}: {100 * (report.used or 0):.0f}% used, "

@@ -212,3 +212,8 @@ def format_usd(value: float | None) -> str:
     if value < 1:  # a cheap machine's price or a short run: its first figures show
         return f"${value:.6f}" if 0 < value < 0.01 else f"${value:.4f}"
     return f"${value:,.2f}"
+
+
+def hours(value: float) -> str:
+    """Machine-hours in words a short run does not round to zero."""
+    return f"{value:.2f}" if value >= 0.01 else "under 0.01"
