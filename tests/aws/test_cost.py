@@ -7,7 +7,6 @@ gone with the cluster."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -18,45 +17,15 @@ from elastichpc.orchestration.cost import FRESH, price_runs
 from elastichpc.state import Journal
 from tests.emulators.aws_missing_services import PRICES
 
+from ..cost_checks import cost, gone, lines_of, listed
 from .conftest import REGION
-from .helpers import Result, create_args, ehpc
+from .helpers import create_args, ehpc
 
 T3_MICRO = PRICES[("t3.micro", REGION)]  # 0.0114
 T3_MEDIUM = PRICES[("t3.medium", REGION)]  # 0.0456
 ON_DEMAND = "AWS Price List (on-demand, Linux)"
 NO_T3_SMALL = f"no price: the Price List has no on-demand Linux price for t3.small in {REGION}"
 EXACT = 1e-12
-
-
-def cost(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    result = ehpc(capsys, "cluster", "cost", name, "--json")
-    assert result.code == 0, result.err
-    return dict(json.loads(result.out))
-
-
-def lines_of(report: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    """The report's lines by (pool, provider, market, type)."""
-    found = {(line["pool"], line["provider"], line["market"], line["instance_type"]): line
-             for line in report["lines"]}
-    assert len(found) == len(report["lines"]), report["lines"]
-    return found
-
-
-def listed(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    result = ehpc(capsys, "cluster", "list", "--json")
-    assert result.code == 0, result.err
-    return dict(next(c for c in json.loads(result.out) if c["name"] == name))
-
-
-def gone(capsys: pytest.CaptureFixture[str], name: str) -> None:
-    """After terminate: no runs in the journal, and `cluster cost` is one line saying so."""
-    assert ehpc(capsys, "cluster", "terminate", name).code == 0
-    assert Journal().runs(name) == []
-    result: Result = ehpc(capsys, "cluster", "cost", name, "--json")
-    assert result.code != 0 and result.out == ""
-    (line,) = result.err.strip().splitlines()
-    assert line.startswith(f"ehpc: error: no cluster named '{name}'"), line
-    assert name not in [c["name"] for c in json.loads(ehpc(capsys, "cluster", "list", "--json").out)]
 
 
 def test_on_demand_cost_by_pool_listed_and_gone_after_terminate(aws_env, capsys, image) -> None:

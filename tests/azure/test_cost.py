@@ -6,18 +6,15 @@ fake is not the public ARM), and the cost record gone with the cluster."""
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 import pytest
 
-from elastichpc.cli.main import main
 from elastichpc.orchestration.context import open_cluster
 from elastichpc.orchestration.cost import FRESH, price_runs
-from elastichpc.state import Journal
 from tests.emulators.azure.azure_arm_fake import RETAIL_PRICES
 
+from ..cost_checks import cost, ehpc, gone, lines_of, listed
 from .conftest import AzureEmulators
 
 D2S_V5, D2S_V5_SPOT = RETAIL_PRICES["Standard_D2s_v5"]  # 0.096, 0.0192: the default head
@@ -28,46 +25,14 @@ NOT_ASKED = "not asked: set EHPC_AZURE_PRICES_ENDPOINT for another ARM endpoint"
 EXACT = 1e-12
 
 
-def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def create(capsys: pytest.CaptureFixture[str], name: str, size: int, *extra: str) -> None:
     code, _, err = ehpc(capsys, "cluster", "create", "--name", name, "--size", str(size),
                         "--provision-only", *extra)
     assert code == 0, err
 
 
-def cost(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    code, out, err = ehpc(capsys, "cluster", "cost", name, "--json")
-    assert code == 0, err
-    return dict(json.loads(out))
-
-
-def lines_of(report: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    return {(line["pool"], line["provider"], line["market"], line["instance_type"]): line
-            for line in report["lines"]}
-
-
 def price_requests(azure: AzureEmulators) -> int:
     return sum(1 for _, path in azure.fake.stats.requests if path == "/api/retail/prices")
-
-
-def listed(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    code, out, err = ehpc(capsys, "cluster", "list", "--json")
-    assert code == 0, err
-    return dict(next(c for c in json.loads(out) if c["name"] == name))
-
-
-def gone(capsys: pytest.CaptureFixture[str], name: str) -> None:
-    assert ehpc(capsys, "cluster", "terminate", name)[0] == 0
-    assert Journal().runs(name) == []
-    code, out, err = ehpc(capsys, "cluster", "cost", name)
-    (line,) = err.strip().splitlines()
-    assert code != 0 and out == "" and line.startswith(f"ehpc: error: no cluster named '{name}'")
 
 
 def test_spot_and_pay_as_you_go_from_the_retail_prices_then_gone(

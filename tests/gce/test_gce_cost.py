@@ -6,18 +6,15 @@ by `cluster cost` when the journal has every price, and the cost record gone wit
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from typing import Any
 
 import pytest
 
-from elastichpc.cli.main import main
-from elastichpc.state import Journal
 from tests.emulators.gce import Emulator
 from tests.emulators.gce.billing import PAGE_SIZE, SKUS
 
+from ..cost_checks import cost, ehpc, gone, lines_of, listed
 from .conftest import PROJECT
 
 E2_STANDARD_2 = 0.06701142  # 2 x 0.021811590 + 8 x 0.002923530: on-demand, us-central1
@@ -27,43 +24,10 @@ PAGES = math.ceil(len(SKUS) / PAGE_SIZE)
 EXACT = 1e-12
 
 
-def ehpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def create(capsys: pytest.CaptureFixture[str], name: str, size: int, *extra: str) -> None:
     code, _, err = ehpc(capsys, "cluster", "create", "--provider", "gce", "--gce-project-id",
                         PROJECT, "--name", name, "--size", str(size), "--provision-only", *extra)
     assert code == 0, err
-
-
-def cost(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    code, out, err = ehpc(capsys, "cluster", "cost", name, "--json")
-    assert code == 0, err
-    return dict(json.loads(out))
-
-
-def lines_of(report: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    return {(line["pool"], line["provider"], line["market"], line["instance_type"]): line
-            for line in report["lines"]}
-
-
-def listed(capsys: pytest.CaptureFixture[str], name: str) -> dict[str, Any]:
-    code, out, err = ehpc(capsys, "cluster", "list", "--json")
-    assert code == 0, err
-    return dict(next(c for c in json.loads(out) if c["name"] == name))
-
-
-def gone(gce: Emulator, capsys: pytest.CaptureFixture[str], name: str) -> None:
-    assert ehpc(capsys, "cluster", "terminate", name)[0] == 0
-    assert Journal().runs(name) == []
-    code, out, err = ehpc(capsys, "cluster", "cost", name, "--json")
-    (line,) = err.strip().splitlines()
-    assert code != 0 and out == "" and line.startswith(f"ehpc: error: no cluster named '{name}'")
-    assert name not in [c["name"] for c in json.loads(ehpc(capsys, "cluster", "list", "--json")[1])]
 
 
 def test_cost_from_the_catalog_by_pool_and_market_then_gone(
@@ -93,7 +57,7 @@ def test_cost_from_the_catalog_by_pool_and_market_then_gone(
     summary = listed(capsys, "gcost")
     assert summary["hourly"] == pytest.approx(E2_STANDARD_2 + 2 * N2_STANDARD_4_SPOT, abs=EXACT)
     assert 0 < summary["cost"] <= summary["hourly"] * (time.time() - before) / 3600
-    gone(gce, capsys, "gcost")
+    gone(capsys, "gcost")
 
 
 def test_a_shared_core_type_is_unknown_not_zero(gce: Emulator,
@@ -113,4 +77,4 @@ def test_a_shared_core_type_is_unknown_not_zero(gce: Emulator,
     code, out, _ = ehpc(capsys, "cluster", "cost", "gshared")
     assert code == 0 and out.splitlines()[0].endswith(", unknown/h now")
     assert "machine-hours at prices not known (see FROM)" in out
-    gone(gce, capsys, "gshared")
+    gone(capsys, "gshared")

@@ -30,6 +30,13 @@ from .progress import Progress
 CHECK_EVERY = 2.0  # seconds between two looks (journal reads; a price API only when one is stale)
 
 
+def recorded_spec(context: ClusterContext) -> ClusterSpec:
+    """The cluster's settings as its journal has them now, not as they were when `context`
+    was opened (another process may have changed them since)."""
+    row = context.journal.get_cluster(context.name)
+    return context.spec if row is None else ClusterSpec.from_public(row.spec)
+
+
 def _budget_words(amount: float) -> str:
     return f"the ${amount:g} budget"
 
@@ -43,8 +50,7 @@ class BudgetWatch:
     def settings(self) -> tuple[float | None, str]:
         """The budget and action as the journal has them now (`ehpc cluster budget` changes
         them while the agent runs)."""
-        row = self.context.journal.get_cluster(self.context.name)
-        spec = self.context.spec if row is None else ClusterSpec.from_public(row.spec)
+        spec = recorded_spec(self.context)
         amount = spec.settings.get("CLUSTER", "BUDGET")
         return (float(amount) if amount else None,
                 str(spec.settings.get("CLUSTER", "BUDGET_ACTION") or "stop-jobs"))
@@ -91,8 +97,7 @@ class BudgetWatch:
 def record_budget(context: ClusterContext, amount: float | None, action: str | None) -> str:
     """Record a new budget (None: none) and its action in the cluster's settings; the line
     that says so."""
-    row = context.journal.get_cluster(context.name)
-    spec = context.spec if row is None else ClusterSpec.from_public(row.spec)
+    spec = recorded_spec(context)
     spec.settings.put("CLUSTER", "BUDGET", amount, "ehpc cluster budget")
     if action:
         spec.settings.put("CLUSTER", "BUDGET_ACTION", action, "ehpc cluster budget")
