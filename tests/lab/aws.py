@@ -3,8 +3,11 @@ machines (polled from moto's models: instances, subnets, key pairs, volume attac
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import itertools
+import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +63,40 @@ def _moto_server() -> type:
         Price List, EC2's Service Quotas), as the fault proxy does in tests/aws."""
 
         def _server_entry(self) -> None:
-            app = answering(DomainDispatcherApplication(create_backend_app))
+            app = refusing_spot(answering(DomainDispatcherApplication(create_backend_app)))
             self._server = make_server(self._ip_address, self._port, app, True)
             self._server_ready_event.set()
             self._server.serve_forever()
 
     return MotoServer
+
+
+SPOT_CAPACITY = threading.Event()  # clear: the region has no spot capacity left
+SPOT_CAPACITY.set()
+NO_SPOT = (  # EC2's answer then (a server error, which SDKs retry a few times first)
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+    b"<Code>InsufficientInstanceCapacity</Code><Message>There is no Spot capacity available "
+    b"that matches your request.</Message></Error></Errors>"
+    b"<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>")
+
+
+def refusing_spot(app: Any) -> Any:
+    """A WSGI app in front of `app` that refuses spot launches (spot RunInstances and
+    RequestSpotInstances) while SPOT_CAPACITY is clear, as EC2 does when a capacity pool is
+    exhausted; on-demand launches go on."""
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if not SPOT_CAPACITY.is_set() and environ.get("REQUEST_METHOD") == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            form = urllib.parse.parse_qs(body.decode(errors="replace"))
+            action = form.get("Action", [""])[0]
+            if action == "RequestSpotInstances" or (
+                    action == "RunInstances" and form.get("InstanceMarketOptions.MarketType") == ["spot"]):
+                start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
+                return [NO_SPOT]
+        return app(environ, start_response)
+
+    return wsgi
 
 
 # moto takes any key; the lab's is one no other file holds (tests look for it where it must not be).

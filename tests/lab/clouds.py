@@ -114,29 +114,32 @@ def nodes_of(cli: LabCli, name: str) -> dict[str, dict[str, Any]]:
     return {n["name"]: n for n in json.loads(cli.checked("nodes", "list", name, "--json"))}
 
 
-def reclaim_under_array(cli: LabCli, lab: Lab, name: str, victim: str, tasks: int, *options: str
-                        ) -> dict[str, Any]:
-    """An array job of `tasks` tasks (`sleep 8`, with `options` such as --cpus); once one runs
-    on `victim`, the lab takes that machine away the way its cloud does. Every task of the job
-    must complete once. Returns the victim's machine as it was."""
+def reclaim_under_array(cli: LabCli, lab: Lab, name: str, victims: str | list[str], tasks: int,
+                        *options: str) -> dict[str, Any]:
+    """An array job of `tasks` tasks (`sleep 8`, with `options` such as --cpus); once a task
+    runs on each of `victims` (a node, or several), the lab takes those machines away at once,
+    each the way its cloud does. Every task of the job must complete once. Returns the
+    victims' machines as they were (the first victim's alone when one was given)."""
+    names = [victims] if isinstance(victims, str) else victims
     submitted = cli("job", "submit", name, "--array", f"1-{tasks}", *options, "--command", "sleep 8")
     assert submitted.code == 0, submitted.err
     job = submitted.out.strip()
 
-    def running_on_victim() -> bool:
+    def running_on_victims() -> bool:
         listing = json.loads(cli("job", "list", name, "--json").out)
-        return any(j["state"] == "running" and j["nodes"] == victim for j in listing)
+        return set(names) <= {j["nodes"] for j in listing if j["state"] == "running"}
 
-    wait_for(running_on_victim, 180, f"a task running on {victim}")
-    before: dict[str, Any] = machines_of(lab)[victim]
+    wait_for(running_on_victims, 180, f"a task running on each of {', '.join(names)}")
+    machines = machines_of(lab)
+    before = {victim: machines[victim] for victim in names}
     with lab.inside():
-        lab.call("POST", f"/interrupt/{before['id']}")
+        lab.call("POST", f"/interrupt/{','.join(m['id'] for m in before.values())}")
     waited = cli("job", "wait", name, job, timeout=900)
     assert waited.code == 0, (waited.err, events_of(cli, name))
     reports = json.loads(cli.checked("job", "status", name, job, "--json"))  # one per task
     assert sorted(int(t["task"]) for t in reports) == list(range(1, tasks + 1)), reports
     assert {t["state"] for t in reports} == {"completed"}, reports
-    return before
+    return before[names[0]] if isinstance(victims, str) else before
 
 
 def replaced(cli: LabCli, name: str, victim: str) -> list[str]:
@@ -174,6 +177,14 @@ def aws_leftovers(lab: Lab, name: str) -> list[str]:
 
     with lab.inside():
         return tagged_resources(lab_ec2(lab))
+
+
+def aws_spot_requests(lab: Lab, name: str) -> list[str]:
+    """The cluster's spot requests moto holds open or active."""
+    from tests.aws.conftest import tagged_resources
+
+    with lab.inside():
+        return [r for r in tagged_resources(lab_ec2(lab), name) if r.startswith("spot request")]
 
 
 def emulator_leftovers(lab: Lab, name: str) -> list[str]:
@@ -217,10 +228,10 @@ def accounts_conf(lab: Lab, aws_head: str = "t3.small") -> str:
 
 
 def failover_cli(lab: Lab, home: Path) -> LabCli:
-    """A CLI whose cluster.conf asks for a head on AWS, spot pools on GCE and Azure and an AWS
-    pool, in that failover order (tests/lab/test_failover.py, bench/failover_lab.py)."""
+    """A CLI whose cluster.conf asks for a head on AWS and spot pools on GCE, Azure and AWS
+    (two nodes), in that failover order (tests/lab/test_failover.py, bench/failover_lab.py)."""
     conf = home / "cluster.conf"
-    conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:1\n"
+    conf.write_text(f"[CLUSTER]\nHEAD = aws\nPOOL = gce:1:spot, azure:1:spot, aws:2:spot\n"
                     # A head type the lab's Price List has: every machine of it is priced.
                     f"FAILOVER = gce, azure, aws\n\n{accounts_conf(lab, 't3.medium')}")
     return LabCli(lab, home / "state", conf)

@@ -188,8 +188,10 @@ class Lab:
     def capacity(self, cloud: str, available: bool) -> None:
         """Take a cloud's capacity away (or give it back): its launches are then refused as that
         cloud refuses them (GCE's ZONE_RESOURCE_POOL_EXHAUSTED; on Azure, the regional vCPU
-        quota)."""
-        if cloud == "gce":
+        quota; on AWS, spot launches answered InsufficientInstanceCapacity)."""
+        if cloud == "aws":
+            (aws.SPOT_CAPACITY.set if available else aws.SPOT_CAPACITY.clear)()
+        elif cloud == "gce":
             emulator = self.gce.emulator
             with emulator.state.lock:
                 emulator.faults = [f for f in emulator.faults if f.reason != STOCKOUT]
@@ -203,13 +205,16 @@ class Lab:
         else:
             raise KeyError(cloud)
 
-    def interrupt(self, ident: str, stop: bool) -> None:
-        if ident.startswith("gce-"):
-            gce.preempt(self.gce, ident)
-        elif ident.startswith("az-"):
-            self.azure.evict(ident)
-        else:
-            aws.interrupt(ident, stop)
+    def interrupt(self, idents: list[str], stop: bool) -> None:
+        """Take these machines away at once, each the way its cloud does (a capacity pool is
+        reclaimed together)."""
+        for ident in idents:
+            if ident.startswith("gce-"):
+                gce.preempt(self.gce, ident)
+            elif ident.startswith("az-"):
+                self.azure.evict(ident)
+            else:
+                aws.interrupt(ident, stop)
         self.sync()
 
     def reboot(self, ident: str) -> None:
@@ -262,8 +267,9 @@ class _Mirror(SimpleHTTPRequestHandler):
 
 class _Control(BaseHTTPRequestHandler):
     """GET /machines; GET /console/<id>; GET /tagged/<cluster> (GCE's and Azure's resources);
-    POST /interrupt/<id>[?stop] (a spot interruption, GCE preemption or Azure eviction, each as
-    that cloud does it); POST /capacity/<gce|azure>[?none] (the cloud out of capacity, or back);
+    POST /interrupt/<id>[,<id>...][?stop] (spot interruptions, GCE preemptions or Azure
+    evictions, all at once, each as its cloud does it); POST /capacity/<aws|gce|azure>[?none]
+    (the cloud out of capacity, on AWS out of spot capacity, or back);
     POST /reboot/<id> (the guest rebooting: processes and mounts go, the
     disk stays, GCE's startup script runs again)."""
 
@@ -296,7 +302,7 @@ class _Control(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         try:
             if len(parts) == 2 and parts[0] == "interrupt":
-                lab.interrupt(parts[1], stop=query == "stop")
+                lab.interrupt(parts[1].split(","), stop=query == "stop")
                 return self._answer(200, {"interrupted": parts[1]})
             if len(parts) == 2 and parts[0] == "capacity":
                 lab.capacity(parts[1], available=query != "none")

@@ -1,5 +1,5 @@
 """A cloud node that joins an overlay cluster later makes its own WireGuard key: its boot script
-(user-data) carries no secret, and its tunnel has no preshared key."""
+(user-data) carries no secret, and its tunnel has no preshared key until it is given one over it."""
 
 from __future__ import annotations
 
@@ -51,3 +51,23 @@ def test_learned_key_has_no_private_half_and_a_new_pair_replaces_it(tmp_path: Pa
     again = keys.overlay_key("c-node2")
     assert again[0] != private and again[1] not in (public, learned)
     assert keys.overlay_public("c-node2") == (again[1], False)
+
+
+def test_a_node_given_the_preshared_key_is_a_keyed_peer_until_its_next_key(tmp_path: Path) -> None:
+    """A node that made its own key gets the preshared key over its tunnel later (share_psk):
+    the hub then mixes it in for it; a new instance under the name (a new key) has none."""
+    keys = ClusterKeys(tmp_path, "c")
+    first = wireguard_keypair()[1]
+    keys.learn_overlay_key("c-node2", first)
+    assert keys.overlay_public("c-node2") == (first, True)
+    keys.share_psk("c-node2")
+    assert keys.overlay_public("c-node2") == (first, False)
+    hub = OverlayNode("c-head", "head", "10.250.0.1", wireguard_keypair()[1])
+    node = OverlayNode("c-node2", "compute", "10.250.0.3", first, own_key=False)
+    assert f"PresharedKey = {PSK}" in wg_config(hub, "hub-private", PSK, [hub, node], "", 51820)
+    # As the agent hands it to the client (`nodes`: the key and whether it was given the PSK).
+    keys.learn_overlay_key("c-node2", first, shared=True)
+    assert keys.overlay_public("c-node2") == (first, False)
+    second = wireguard_keypair()[1]
+    keys.learn_overlay_key("c-node2", second)
+    assert keys.overlay_public("c-node2") == (second, True)

@@ -80,7 +80,8 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
         check(context, args.client_python)
     elif args.command == "nodes":  # with the host key each node is pinned to here
         print(json.dumps([{**asdict(n), "host_key": context.keys.known_host_key(n.name),
-                           "overlay_key": context.keys.own_overlay_key(n.name)}
+                           "overlay_key": context.keys.own_overlay_key(n.name),
+                           "overlay_psk": context.keys.psk_shared(n.name)}
                           for n in context.journal.nodes(context.name)]))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))

@@ -214,9 +214,9 @@ def sync_nodes(context: ClusterContext) -> list[NodeRow]:
         key = node.pop("host_key", "")  # (none from an agent an older client installed)
         if key:
             context.keys.pin_host_key(node["name"], key)
-        overlay_key = node.pop("overlay_key", "")
+        overlay_key, shared = node.pop("overlay_key", ""), node.pop("overlay_psk", False)
         if overlay_key:
-            context.keys.learn_overlay_key(node["name"], overlay_key)
+            context.keys.learn_overlay_key(node["name"], overlay_key, shared)
     rows = [NodeRow(**n) for n in listed]
     gone = [n.name for n in context.journal.nodes(context.name) if n.name not in {r.name for r in rows}]
     context.journal.remove_nodes(context.name, gone)

@@ -28,7 +28,7 @@ class OverlayNode:
     role: str
     address: str  # on the overlay
     public_key: str
-    own_key: bool = False  # made on the node itself: its tunnel has no preshared key
+    own_key: bool = False  # made on the node itself, and no preshared key given it yet
 
 
 def overlay_address(number: int) -> str:
@@ -67,8 +67,9 @@ def overlay_boot_steps(node: OverlayNode, private_key: str, psk: str, nodes: lis
     """The same, as the last steps of a compute node's boot script (a node joining a running
     cluster). Without `private_key`: for a boot script that is user-data, which holds no secret;
     the node makes its own key and prints the public half on its console, where the head reads
-    it through the cloud's API before it lets the node in, and its tunnel has no preshared key."""
-    variables, steps = _overlay(node, private_key, psk, nodes, endpoint, port)
+    it through the cloud's API before it lets the node in, and the preshared key stays out
+    too (the node is given it later, over its tunnel)."""
+    variables, steps = _overlay(node, private_key, psk if private_key else "", nodes, endpoint, port)
     return _fragment(variables, ["overlay.sh"], steps)
 
 
@@ -76,7 +77,7 @@ def _overlay(node: OverlayNode, private_key: str, psk: str, nodes: list[OverlayN
              endpoint: str, port: int) -> tuple[dict[str, str], list[str]]:
     hub = next(n for n in nodes if n.role == "head")
     own = not private_key
-    config = wg_config(node, OWN_KEY if own else private_key, "" if own else psk, nodes, endpoint, port)
+    config = wg_config(node, OWN_KEY if own else private_key, psk, nodes, endpoint, port)
     variables = {"EHPC_WG_CONF": _b64(config), "EHPC_WG_OWN_KEY": "1" if own else "0",
                  "EHPC_WG_HUB": "1" if node.role == "head" else "0", "EHPC_WG_HUB_ADDRESS": hub.address}
     # A node with its own key is let in only once the head has read that key.

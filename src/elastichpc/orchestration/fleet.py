@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..config import CAPABILITIES, ClusterSpec, Placement, Settings
+from ..errors import EhpcError
 from ..providers import Machine, NodePlan, Provider, Report, get_provider
 from ..providers.network import OVERLAY_PORT
 from .plan import planned_pools
@@ -89,20 +90,34 @@ class Fleet:
 
     # ---- machines ---------------------------------------------------------------------------
     def launch(self, plans: list[NodePlan], report: Report) -> list[Machine]:
-        """Every place's plans to its provider, all places at once."""
+        """Every place's plans to its provider, all places at once; the first refusal is raised
+        once every place has answered."""
+        answers = self.launch_each(plans, report)
+        for answer in answers.values():
+            if isinstance(answer, EhpcError):
+                raise answer
+        return [m for found in answers.values() if not isinstance(found, EhpcError) for m in found]
+
+    def launch_each(self, plans: list[NodePlan], report: Report
+                    ) -> dict[str, list[Machine] | EhpcError]:
+        """The same, with each place's own answer: its machines, or its provider's refusal
+        (the head agent's repairs go on elsewhere with what one place refused)."""
         groups: dict[str, list[NodePlan]] = {}
         for plan in plans:
             groups.setdefault(plan.pool or self.spec.head.name, []).append(plan)
         several = len(groups) > 1
 
-        def launch_at(place: str) -> list[Machine]:
+        def launch_at(place: str) -> list[Machine] | EhpcError:
             def tell(line: str) -> None:
                 report(f"{place}: {line}" if several else line)
 
             spec = self.spec.at(self.place(place))
-            return self._annotate(self.provider(place).launch(spec, groups[place], tell), place)
+            try:
+                return self._annotate(self.provider(place).launch(spec, groups[place], tell), place)
+            except EhpcError as err:
+                return err
 
-        return [m for found in each(launch_at, groups) for m in found]
+        return dict(zip(groups, each(launch_at, groups), strict=True))
 
     def open_overlay(self, machines: list[Machine]) -> None:
         """Let the overlay's port into the head from the other nodes' public addresses and the

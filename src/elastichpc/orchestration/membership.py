@@ -12,17 +12,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..bootstrap import NodeFacts, configure_script, known_hosts_script, membership_script
 from ..errors import ConfigError, EhpcError
-from ..providers import Machine
+from ..providers import Machine, NodePlan
 from ..remote import ClusterShell, in_parallel, write_ssh_files
 from ..state import NodeRow
 from .context import ClusterContext
 from .hostkeys import learn_host_keys, ssh_hosts
 from .join import cluster_layout, node_facts, wait_idle
-from .overlay import let_in, overlay_boot
+from .overlay import let_in, overlay_boot, share_psk
 from .plan import cloud_nodes, plan_node
 from .progress import Progress
 from .record import record_machines
@@ -69,35 +69,71 @@ def on_overlay(context: ClusterContext, machines: list[Machine]) -> list[Machine
     return found
 
 
+@dataclass
+class Launch:
+    """Nodes of one pool to launch at one place, their boot scripts ready."""
+
+    place: str
+    plans: list[NodePlan]
+    overlay: dict[str, str]  # name -> overlay address (on an overlay cluster)
+    own_key: bool  # the boot script is user-data: each node makes its own overlay key
+
+    @property
+    def names(self) -> list[str]:
+        return [plan.name for plan in self.plans]
+
+
+def prepare(context: ClusterContext, names: list[str], place: str, head: Machine) -> Launch:
+    """Plans for `names` as compute nodes of pool `place` (an overlay cluster's boot scripts
+    join them to it)."""
+    spec, fleet = context.spec, context.fleet
+    for name in names:
+        fleet.pool_of[name] = place
+    plans = [plan_node(spec, fleet, context.keys, name, "compute", place) for name in names]
+    own_key = not fleet.provider(place).capabilities.private_boot
+    overlay = overlay_boot(context, plans, head, own_key) if spec.overlay else {}
+    return Launch(place, plans, overlay, own_key)
+
+
+def admit(context: ClusterContext, launch: Launch, machines: list[Machine], head: Machine,
+          progress: Progress) -> list[Machine]:
+    """Launched machines recorded and, on an overlay cluster, let into it; returned as the
+    other nodes reach them."""
+    record_machines(context.journal, context.name, machines)
+    if launch.overlay:
+        rows = {r.name: r for r in context.journal.nodes(context.name)}
+        context.journal.put_nodes([replace(rows[n], overlay_address=a) for n, a in launch.overlay.items()])
+        if launch.own_key:
+            let_in(context, machines, head, progress)
+        machines = on_overlay(context, machines)
+    context.journal.event(context.name, "launched", f"{', '.join(launch.names)} on {launch.place}")
+    return machines
+
+
 def add_nodes(context: ClusterContext, names: list[str], progress: Progress, place: str = "",
               stay: list[Machine] | None = None, declared: bool = False) -> list[Machine]:
     """Launch `names` as compute nodes of pool `place` (default: the first pool) and join them
     to the running scheduler (`declared`: it knows them already, as Slurm knows its CLOUD
     nodes, so only the new nodes are configured)."""
-    spec, fleet = context.spec, context.fleet
-    place = spec.pool(place or spec.pools[0].name).name
+    place = context.spec.pool(place or context.spec.pools[0].name).name
     stay = running_machines(context, names) if stay is None else stay
-    if not any(m.role == "head" for m in stay):
-        raise EhpcError(f"the head of {context.name} is not running")
-    for name in names:
-        fleet.pool_of[name] = place
-    plans = [plan_node(spec, fleet, context.keys, name, "compute", place) for name in names]
-    head = next(m for m in stay if m.role == "head")
-    own_key = not fleet.provider(place).capabilities.private_boot  # its boot script is user-data
-    overlay = overlay_boot(context, plans, head, own_key) if spec.overlay else {}
+    head = head_of(context, stay)
+    launch = prepare(context, names, place, head)
     with progress.step(f"launching {len(names)} nodes on {place}"):
-        joined = fleet.launch(plans, progress.detail)
-        record_machines(context.journal, context.name, joined)
-    if overlay:
-        rows = {r.name: r for r in context.journal.nodes(context.name)}
-        context.journal.put_nodes([replace(rows[n], overlay_address=a) for n, a in overlay.items()])
-        if own_key:
-            let_in(context, joined, head, progress)
-        joined = on_overlay(context, joined)
-    context.journal.event(context.name, "launched", f"{', '.join(names)} on {place}")
+        machines = context.fleet.launch(launch.plans, progress.detail)
+    joined = admit(context, launch, machines, head, progress)
     rejoin(context, stay, joined, [], progress, members_changed=not declared)
+    if launch.overlay and launch.own_key:
+        share_psk(context, joined, head, progress)
     context.journal.event(context.name, "joined", ", ".join(names))
     return joined
+
+
+def head_of(context: ClusterContext, running: list[Machine]) -> Machine:
+    head = next((m for m in running if m.role == "head"), None)
+    if head is None:
+        raise EhpcError(f"the head of {context.name} is not running")
+    return head
 
 
 def remove_nodes(context: ClusterContext, names: list[str], progress: Progress, now: bool = False,

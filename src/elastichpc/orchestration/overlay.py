@@ -164,3 +164,27 @@ def let_in(context: ClusterContext, joined: list[Machine], head: Machine, progre
         known = {r.name: r.overlay_address for r in rows if r.overlay_address}
         update_hub(context, peers(context.keys, {r.name: r.role for r in rows}, known),
                    public_endpoint(head))
+
+
+def share_psk(context: ClusterContext, machines: list[Machine], head: Machine,
+              progress: Progress) -> None:
+    """Nodes that made their own overlay key (let in by `let_in`) are given the cluster's
+    preshared key over their tunnel, which the SSH connection travels encrypted; then the hub
+    mixes it in for them too. WireGuard keeps the running session through the change, and the
+    next handshake uses the key on both ends."""
+    keys, rows = context.keys, {r.name: r for r in context.journal.nodes(context.name)}
+    head_row = next(r for r in rows.values() if r.role == "head")
+    hub = peer(keys, head_row.name, "head", head_row.overlay_address)
+    endpoint, psk = public_endpoint(head), keys.overlay_psk()
+    with progress.step(f"giving {len(machines)} nodes the overlay's preshared key"):
+        def give(machine: Machine) -> None:
+            node = OverlayNode(machine.name, "compute", rows[machine.name].overlay_address,
+                               keys.overlay_public(machine.name)[0])
+            context.shell.run(machine.name, ["bash", "-s"], input=overlay_script(
+                node, "", psk, [hub, node], endpoint, OVERLAY_PORT))
+            keys.share_psk(machine.name)
+
+        in_parallel(give, machines)
+        update_hub(context, peers(keys, {r.name: r.role for r in rows.values()},
+                                  {r.name: r.overlay_address for r in rows.values() if r.overlay_address}),
+                   endpoint)

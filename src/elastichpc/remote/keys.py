@@ -83,13 +83,25 @@ class ClusterKeys:
             public_path.write_text(public + "\n")
         return private_path.read_text(), public_path.read_text().strip()
 
-    def learn_overlay_key(self, node: str, public: str) -> None:
+    def learn_overlay_key(self, node: str, public: str, shared: bool = False) -> None:
         """The public half of a key the node made itself (a cloud node joining later): its
-        private half never leaves the node, so none is kept here."""
+        private half never leaves the node, so none is kept here. `shared`: the node has been
+        given the cluster's preshared key since (over its tunnel; see `share_psk`)."""
         directory = self.directory / "overlay"
         directory.mkdir(mode=0o700, exist_ok=True)
         (directory / node).unlink(missing_ok=True)
         (directory / f"{node}.pub").write_text(public.strip() + "\n")
+        if shared:
+            (directory / f"{node}.psk").touch()
+        else:  # a new key is a new machine, which has no preshared key yet
+            (directory / f"{node}.psk").unlink(missing_ok=True)
+
+    def share_psk(self, node: str) -> None:
+        """The node that made its own key now holds the preshared key too."""
+        (self.directory / "overlay" / f"{node}.psk").touch()
+
+    def psk_shared(self, node: str) -> bool:
+        return (self.directory / "overlay" / f"{node}.psk").exists()
 
     def own_overlay_key(self, node: str) -> str:
         """The public key the node made itself ("" when it has a pair made here, or none)."""
@@ -100,9 +112,10 @@ class ClusterKeys:
         return public_path.read_text().strip()
 
     def overlay_public(self, node: str) -> tuple[str, bool]:
-        """(the node's WireGuard public key, whether the node made that key itself)."""
+        """(the node's WireGuard public key, whether its tunnel lacks the preshared key: the
+        node made that key itself and has not been given the preshared key since)."""
         own = self.own_overlay_key(node)
-        return (own, True) if own else (self.overlay_key(node)[1], False)
+        return (own, not self.psk_shared(node)) if own else (self.overlay_key(node)[1], False)
 
     def overlay_psk(self) -> str:
         """The cluster's WireGuard preshared key: every tunnel of the cluster mixes it in."""
