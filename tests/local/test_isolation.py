@@ -1,5 +1,6 @@
-"""Two live local clusters under two ROOT_DIRs: a job on one reaches nothing of the other, nor
-the host's /root, and terminating one never takes the other's shared directory away."""
+"""Two live local clusters under two ROOT_DIRs: a job on one reaches nothing of the other (files,
+processes, System V IPC), nor the host's /root, no owner but root shares a uid with the other,
+and terminating one never takes the other's shared directory away."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_a_job_reaches_nothing_of_another_cluster_or_the_host(pair: tuple[Ehpc, 
     assert job(b, B, "echo b-secret > /shared/jobs/secret; id -u") != job(a, A, "id -u")
     assert (b_shared / "secret").read_text() == "b-secret\n"
     b.run("job", "submit", B, "--", "sleep 60")  # a process of B's user to aim at through /proc
+    b_segment = job(b, B, "ipcmk -M 4096").split()[-1]  # System V shared memory, left behind
     marker = Path("/root") / f".ehpc-isolation-{os.getpid()}"
     marker.write_text("host only\n")
     try:
@@ -56,18 +58,43 @@ def test_a_job_reaches_nothing_of_another_cluster_or_the_host(pair: tuple[Ehpc, 
             f"cat {marker} && echo READ-HOST-ROOT",
             "ls /root && echo LISTED-HOST-ROOT",
             f"ls {a.env['EHPC_STATE_DIR']} && echo SEEN-STATE",
+            f"ipcs -m | grep -q {b_segment} && echo SEEN-B-IPC",
+            # Only its own processes in /proc: no other user's (B's, the host's), nor root's.
+            "ps -e -o uid= | sort -u | tr -d ' ' | grep -vx $(id -u) && echo SEEN-OTHERS",
+            "ps -e -o pid= | wc -l | sed 's/^/OWN-PROCESSES=/'",
             "echo done",
         ]))
         assert "done" in out.splitlines(), out
         for leak in ("SEEN-B-ROOT", "READ-B", "WROTE-B", "PROC-B", "READ-HOST-ROOT",
-                     "LISTED-HOST-ROOT", "SEEN-STATE"):
+                     "LISTED-HOST-ROOT", "SEEN-STATE", "SEEN-B-IPC", "SEEN-OTHERS"):
             assert leak not in out, out
+        assert int(out.split("OWN-PROCESSES=")[1].split()[0]) > 0, out  # ps did list its own
         # Not even root in a node sees the host's /root.
         assert a.run("ssh", A, "--", f"cat {marker}", check=False).returncode != 0
     finally:
         marker.unlink()
         b.run("job", "cancel", B, "2", check=False)
+        job(b, B, f"ipcrm -M {b_segment}")
     assert (b_shared / "secret").read_text() == "b-secret\n"
+
+
+def test_no_owner_but_the_hosts_root_reaches_another_cluster(pair: tuple[Ehpc, Ehpc]) -> None:
+    """Users every local cluster shares (munge, slurm, the host's own) never run a job: only
+    system (the host's root), ubuntu and the cluster user run directly, each but root with a
+    uid of its cluster's own."""
+    a, b = pair
+    for owner in ("munge", "slurm", "nobody"):
+        out = a.run("job", "submit", A, "--owner", owner, "--direct", "--", "id", check=False)
+        assert out.returncode == 2 and out.stdout == "", out
+        assert out.stderr.strip().splitlines()[-1].startswith(
+            f"ehpc: error: --owner {owner} --direct: on a local cluster only system, ubuntu and "), out
+    uids = {}
+    for cli, name in ((a, A), (b, B)):
+        for owner in ("ubuntu", "ehpcuser"):
+            ran = cli.run("job", "submit", name, "--owner", owner, "--direct", "--", "id", "-u")
+            uids[name, owner] = int(ran.stdout)
+    assert len(set(uids.values())) == 4, uids  # no uid of one cluster is the other's
+    assert uids[A, "ubuntu"] == uids[A, "ehpcuser"] + 20000, uids
 
 
 def test_nodes_run_the_clients_python_read_only(pair: tuple[Ehpc, Ehpc]) -> None:

@@ -17,6 +17,7 @@ from ..providers import Machine, NodePlan, Provider, Report, get_provider
 from ..providers.network import OVERLAY_PORT
 from .plan import planned_pools
 
+LIVE = ("running", "pending")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -149,12 +150,16 @@ class Fleet:
         return list(scopes.values())
 
     def machines(self) -> list[Machine]:
-        """The cluster's machines as the clouds find them by tag, each once."""
+        """The cluster's machines as the clouds find them by tag, each once: where two clouds
+        hold one name (a node rebuilt elsewhere, before its old cloud let go of what it kept),
+        the one that runs."""
         found: dict[str, Machine] = {}
         for place, machines in zip(self._scopes(), each(
                 lambda p: self.provider(p).machines(self.spec.name), self._scopes()), strict=True):
             for machine in self._annotate(machines, place):
-                found.setdefault(machine.name, machine)
+                known = found.get(machine.name)
+                if known is None or (known.state not in LIVE and machine.state in LIVE):
+                    found[machine.name] = machine
         return sorted(found.values(), key=lambda m: (m.role != "head", m.extra.get("slot", 0), m.name))
 
     def terminate_nodes(self, names: list[str], report: Report) -> list[str]:

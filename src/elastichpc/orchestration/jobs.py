@@ -43,7 +43,13 @@ def resolve_owner(context: ClusterContext, owner: str | None, direct: bool) -> t
     if not OWNER_RE.match(owner):
         raise ConfigError(f"--owner {owner!r} is not a user name (e.g. system, ubuntu, sge)")
     if direct:
-        return True, "root" if owner == "system" else owner
+        runs_as = "root" if owner == "system" else owner
+        if context.spec.head.provider == "local" and runs_as not in ("root", "ubuntu", user):
+            raise ConfigError(
+                f"--owner {owner} --direct: on a local cluster only system, ubuntu and {user} run "
+                f"directly; {owner} would be a user of this machine, the same on every local "
+                "cluster of it (submit without --direct: a scheduler job as the cluster user)")
+        return True, runs_as
     if owner == user:
         return True, user
     if owner in context.scheduler.direct_owners:

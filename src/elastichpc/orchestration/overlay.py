@@ -175,12 +175,12 @@ def share_psk(context: ClusterContext, machines: list[Machine], head: Machine,
     keys, rows = context.keys, {r.name: r for r in context.journal.nodes(context.name)}
     head_row = next(r for r in rows.values() if r.role == "head")
     hub = peer(keys, head_row.name, "head", head_row.overlay_address)
-    endpoint, psk = public_endpoint(head), keys.overlay_psk()
+    endpoint, psk, shell = public_endpoint(head), keys.overlay_psk(), context.shell
     with progress.step(f"giving {len(machines)} nodes the overlay's preshared key"):
-        def give(machine: Machine) -> None:
+        def give(machine: Machine) -> None:  # (in threads: the journal was read above)
             node = OverlayNode(machine.name, "compute", rows[machine.name].overlay_address,
                                keys.overlay_public(machine.name)[0])
-            context.shell.run(machine.name, ["bash", "-s"], input=overlay_script(
+            shell.run(machine.name, ["bash", "-s"], input=overlay_script(
                 node, "", psk, [hub, node], endpoint, OVERLAY_PORT))
             keys.share_psk(machine.name)
 

@@ -146,6 +146,8 @@ class Repairer:
                 else:
                     launched[pool] = (launch, [m for m in answer if m.name in launch.names])
                     del waiting[pool]
+                    if launch.place != pool:
+                        self.clear_remains(pool, launch.names)
             waiting = {pool: names for pool, names in waiting.items() if places[pool]}
         return launched
 
@@ -177,11 +179,9 @@ class Repairer:
         except EhpcError as err:
             self.set_up_failed(names, err)
             return
-        for pool, (launch, _) in launched.items():
+        for launch, _ in launched.values():
             journal.event(context.name, "replaced",
                           f"{', '.join(launch.names)} running again on {launch.place}")
-            if launch.place != pool:
-                self.clear_remains(pool, launch.names)
 
     def set_up_failed(self, names: list[str], err: EhpcError) -> None:
         """Not the cloud's refusal (no cool-down): the new machines go, and the nodes are lost

@@ -20,9 +20,10 @@ ehpc_node() {
     useradd "$made" -d "$EHPC_HOMES/$EHPC_USER" -u "$EHPC_UID" -g "$EHPC_USER" -s /bin/bash "$EHPC_USER"
   fi
   # The guide's owner `ubuntu` runs commands on the head, whatever the scheduler; images
-  # other than Ubuntu (and local nodes) lack that user.
+  # other than Ubuntu (and local nodes) lack that user. Its uid is the cluster's own too: local
+  # clusters share one kernel, and the next free uid could be another cluster's user.
   if [ "$EHPC_ROLE" = head ] && ! getent passwd ubuntu >/dev/null; then
-    useradd -m -s /bin/bash ubuntu
+    useradd -m -s /bin/bash -u "$((EHPC_UID + 20000))" ubuntu
   fi
   # The top of the shared directory is the cluster user's: they make their own directories there.
   chown "$EHPC_USER:$EHPC_USER" "$EHPC_SHARED"

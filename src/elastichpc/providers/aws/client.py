@@ -113,8 +113,23 @@ def client_config() -> Any:
     )
 
 
+# EC2's answers that a capacity pool is exhausted: server errors, which botocore retries as any
+# other (8 attempts take ~40 s), while a failover wants the next cloud now.
+CAPACITY_CODES = {"InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientCapacity"}
+
+
 def make_ec2(session: Any) -> Any:
-    return session.client("ec2", config=client_config())
+    client = session.client("ec2", config=client_config())
+    client.meta.events.register_first("needs-retry.ec2.RunInstances", _capacity_is_final)
+    return client
+
+
+def _capacity_is_final(response: Any = None, operation: Any = None, **_: Any) -> None:
+    """Ends the call at once with EC2's own error, before botocore's retry handler runs."""
+    from botocore.exceptions import ClientError
+
+    if response and response[1].get("Error", {}).get("Code") in CAPACITY_CODES:
+        raise ClientError(response[1], operation.name)
 
 
 def check_credentials(session: Any) -> None:

@@ -127,22 +127,21 @@ class GceProvider(Provider):
                 f"insert instance {plan.name}", api.instances.insert_unary,
                 compute_v1.InsertInstanceRequest(project=api.project, zone=self.zone,
                                                  instance_resource=instance)))
-        if workers:
-            first = workers[0]
-            if any(p.boot_script != first.boot_script for p in workers):
-                raise ProviderError("GCE workers are made by one bulkInsert and need one boot script")
+        groups: dict[tuple[str, str, bool], list[NodePlan]] = {}
+        for plan in workers:  # one bulkInsert per boot script (a node joining an overlay has its own)
+            groups.setdefault((plan.boot_script, plan.instance_type or "", plan.spot), []).append(plan)
+        for (script, instance_type, spot), group in groups.items():
             bulk = compute_v1.BulkInsertInstanceResource(
-                count=len(workers), min_count=len(workers),
+                count=len(group), min_count=len(group),
                 per_instance_properties={
                     p.name: compute_v1.BulkInsertInstanceResourcePerInstanceProperties(name=p.name)
-                    for p in workers
+                    for p in group
                 },
                 instance_properties=shape.properties(
-                    "compute", first.instance_type or "", {"startup-script": first.boot_script},
-                    first.spot),
+                    "compute", instance_type, {"startup-script": script}, spot),
             )
             operations.append(api.mutate(
-                f"bulk insert of {len(workers)} instances", api.instances.bulk_insert_unary,
+                f"bulk insert of {len(group)} instances", api.instances.bulk_insert_unary,
                 compute_v1.BulkInsertInstanceRequest(project=api.project, zone=self.zone,
                                                      bulk_insert_instance_resource_resource=bulk)))
         report(f"creating {len(head) + len(workers)} instances in {self.zone}")

@@ -19,13 +19,15 @@ def run(argv: list[str], *, input: str | None = None, check: bool = True) -> str
 
 
 def node_argv(netns: str, ns_dir: str, node: str, argv: list[str]) -> list[str]:
-    """argv run inside a local node: its network, host name, mount and time namespaces."""
+    """argv run inside a local node: its network, host name, mount, IPC and time namespaces
+    (the last two where the node has them: one made by an older ehpc has not)."""
     return [
         "nsenter",
         f"--net=/run/netns/{netns}",
         f"--uts={ns_dir}/{node}.uts",
         f"--mount={ns_dir}/{node}.mnt",
-        *([f"--time={ns_dir}/{node}.time"] if Path(f"{ns_dir}/{node}.time").exists() else []),
+        *(f"--{kind}={ns_dir}/{node}.{kind}" for kind in ("ipc", "time")
+          if Path(f"{ns_dir}/{node}.{kind}").exists()),
         "--",
         *argv,
     ]

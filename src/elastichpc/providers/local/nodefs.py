@@ -88,9 +88,12 @@ def setup_script(
 # cluster's directory (NFS fallback exports live there), its shared directory, and read-only
 # the Python the CLI runs (nodes run it: the head-node agent, workers), wherever it lives.
 # Every other host path (other clusters' ROOT_DIRs, the state directory, the host's /root and
-# /srv, checkouts) does not exist in the node. Jobs run as a per-cluster uid (provider), so a
-# job cannot reach another cluster's processes through /proc either.
+# /srv, checkouts) does not exist in the node. Jobs run as a per-cluster uid (provider).
 
+# Every node shares the host's processes (one PID namespace), so its /proc shows a user only
+# their own (root, and the host's, all): a job sees no other cluster's or host user's processes,
+# command lines or environments, and cannot reach their files through /proc/PID/root.
+PROC_OPTIONS = "nosuid,nodev,noexec,hidepid=invisible"
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "var",
                "home", "run", "tmp", "dev", "proc", "sys")
 OWN_DIRS = ("mnt", "srv", "media")
@@ -132,6 +135,8 @@ def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
         inside = q(str(root / entry.name))
         if entry.is_symlink():  # /bin -> usr/bin on merged-/usr systems
             lines.append(f"ln -sfn {q(str(entry.readlink()))} {inside}")
+        elif entry.name == "proc":  # a /proc of its own, see PROC_OPTIONS
+            lines.append(f"mkdir -p {inside} && mount -t proc -o {PROC_OPTIONS} ehpc-proc {inside}")
         elif entry.name in SYSTEM_DIRS and entry.is_dir():
             lines.append(f"mkdir -p {inside} && mount --rbind {q(str(entry))} {inside}")
     for name in OWN_DIRS:
@@ -157,7 +162,8 @@ def node_root(node_dir: Path, cluster_dir: Path, shared_host: Path | None,
 
 
 def create_namespaces(netns: str, ns_dir: Path, node: str, script: str) -> None:
-    """The node's UTS, mount and time namespaces, `script` run in them. Nodes share one kernel;
+    """The node's UTS, mount, IPC and time namespaces, `script` run in them (System V shared
+    memory, semaphores and message queues are the node's own). Nodes share one kernel;
     the time namespace gives each its own boot time (uptime starts at 0 when it is made), as a
     new machine has: Slurm's power saving only counts a node up once it booted after it was
     asked to resume.
@@ -167,16 +173,16 @@ def create_namespaces(netns: str, ns_dir: Path, node: str, script: str) -> None:
     possible loop (EINVAL). That never happens from the host's first namespace, but does where
     ehpc itself runs in a mount namespace of its own (containers, pivot_root). On the CPU that
     numbered our own namespace every new id is higher: retry pinned to each CPU in turn."""
-    uts, mnt, clock = (ns_dir / f"{node}.{kind}" for kind in ("uts", "mnt", "time"))
+    uts, mnt, clock, ipc = (ns_dir / f"{node}.{kind}" for kind in ("uts", "mnt", "time", "ipc"))
     with open("/proc/uptime") as uptime:
         booted = int(float(uptime.read().split()[0]))
     argv = ["nsenter", f"--net=/run/netns/{netns}",
-            "unshare", f"--uts={uts}", f"--mount={mnt}", f"--time={clock}", "--boottime",
+            "unshare", f"--uts={uts}", f"--mount={mnt}", f"--ipc={ipc}", f"--time={clock}", "--boottime",
             f"-{booted}", "--propagation", "private", "sh", "-c", script]
     refused = None
     for pin in [[], *(["taskset", "-c", str(cpu)] for cpu in sorted(os.sched_getaffinity(0)))]:
         release_namespaces(ns_dir, node)
-        for path in (uts, mnt, clock):
+        for path in (uts, mnt, clock, ipc):
             path.touch()
         try:
             run([*pin, *argv])
@@ -202,7 +208,7 @@ def has_namespaces(ns_dir: Path, node: str) -> bool:
 
 
 def release_namespaces(ns_dir: Path, node: str) -> None:
-    for kind in ("mnt", "uts", "time"):
+    for kind in ("mnt", "uts", "time", "ipc"):
         path = ns_dir / f"{node}.{kind}"
         if _mounted(path):
             run(["umount", str(path)], check=False)
