@@ -33,3 +33,25 @@ def test_a_taken_name_fails_the_plan(capsys: pytest.CaptureFixture[str], state_d
     assert main(["cluster", "create", "--name", "cltaken", "--size", "1", "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cluster 'cltaken' already exists on local (running)" in err
+
+
+@pytest.mark.parametrize(("flags", "refusal"), [
+    (["--gluster", "--nfs"], "shared file system: choose one shared file system: --gluster or "
+                             "--nfs, not both"),
+    (["--gluster", "--glusterfs-replicate", "2"],
+     "shared file system: [GLUSTERFS] REPLICATE=2 STRIPE=1 needs 2 compute nodes for bricks; "
+     "the cluster has 1"),
+])
+def test_the_dry_run_refuses_what_create_refuses(flags: list[str], refusal: str,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 state_dir: Path) -> None:
+    """Each refusal create makes before it makes anything is a failed check of the plan (one
+    module decides both), and create itself refuses the same in one line, leaving no row."""
+    base = ["cluster", "create", "--name", "clrefuse", "--size", "1", *flags]
+    assert main([*base, "--dry-run"]) == 1
+    out, err = capsys.readouterr()
+    assert f"✗ {refusal}" in out
+    assert err == f"ehpc: error: dry run: 1 check(s) failed: {refusal}\n"
+    assert main(base) == 2
+    assert capsys.readouterr().err == f"ehpc: error: {refusal.split(': ', 1)[1]}\n"
+    assert Journal().get_cluster("clrefuse") is None

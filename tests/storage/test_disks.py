@@ -57,6 +57,22 @@ def test_create_makes_a_sparse_tagged_image(cli: StorageCli) -> None:
     assert again.stderr == "ehpc: error: a disk named 'stdata' already exists on local: pick another name\n"
 
 
+@pytest.mark.parametrize(("mount_point", "shared"), [
+    ("/shared", "/shared is the cluster's shared directory"),
+    ("/shared/data", "/shared is the cluster's shared directory"),
+    ("/home", "/home is the users' homes"),
+    ("/gluster", "/gluster/gv0 is GlusterFS's mount point"),
+])
+def test_a_disk_is_never_mounted_over_what_the_nodes_share(cli: StorageCli, mount_point: str,
+                                                           shared: str) -> None:
+    refused = cli.disk("attach", "stdata", NAME, "--node", "node1", "--mount-point", mount_point,
+                       check=False)
+    assert (refused.returncode, refused.stderr) == (2, (
+        f"ehpc: error: --mount-point {mount_point}: {shared}, which a disk mounted there would "
+        "hide on its node (pick another, such as /mnt/data)\n")), refused.stderr
+    assert cli.disks()["stdata"]["state"] == "available"  # refused before anything was done
+
+
 def test_attached_disk_is_mounted_in_its_node_only(cli: StorageCli) -> None:
     out = cli.disk_json("attach", "stdata", NAME, "--node", "node1", "--mount-point",
                    MOUNTS[0], "--filesystem", "xfs")

@@ -123,16 +123,21 @@ def _print_mounted(attached: Any) -> None:
 
 def create_cmd(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..orchestration.disks import attach_disk, create_disks, provider_for
+    from ..orchestration.disks import attach_disk, create_disks, provider_for, refuse_cluster_dir
 
     settings = settings_from(args)
     name = args.name or settings.require("DISK", "DISK_NAME")
     if args.attach and not args.cluster:
         raise ConfigError("--attach needs --cluster CLUSTER (the cluster whose node gets it)")
     provider, context = provider_for(settings, args.cluster)
+    base = settings.get("DISK", "MOUNT_POINT") or ""
+    number = settings.get("DISK", "DISK_NUMBER")
+    if args.attach and context is not None and base:  # refused before any disk is made
+        for mount_point in {base, *(f"{base}{i}" for i in range(1, number + 1))}:
+            refuse_cluster_dir(context.spec, mount_point)
     disks = create_disks(
         provider, name, settings.get("DISK", "DISK SIZE"),
-        number=settings.get("DISK", "DISK_NUMBER"),
+        number=number,
         cluster="" if args.keep else args.cluster,
         zone=settings.get("DISK", "DISK_ZONE") or "",
         disk_type=settings.get("DISK", "DISK_TYPE") or "",
@@ -142,7 +147,6 @@ def create_cmd(args: argparse.Namespace) -> int:
     )
     attached = []
     if args.attach and context is not None:
-        base = settings.get("DISK", "MOUNT_POINT") or ""
         with context.journal.cluster_lock(context.name, "getting a disk"):
             for index, disk in enumerate(disks, start=1):
                 mount_point = f"{base}{index}" if base and len(disks) > 1 else base
@@ -174,15 +178,18 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
 
 
 def attach_cmd(args: argparse.Namespace) -> int:
-    from ..orchestration.disks import attach_disk, over_cluster, provider_for
+    from ..orchestration.disks import attach_disk, over_cluster, provider_for, refuse_cluster_dir
 
     _, context = provider_for(settings_from(args), args.target_cluster)
     assert context is not None
     settings = over_cluster(context, settings_from(args))
+    mount_point = settings.get("DISK", "MOUNT_POINT") or ""
+    if mount_point:
+        refuse_cluster_dir(context.spec, mount_point)
     with context.journal.cluster_lock(context.name, "getting a disk"):
         attached = attach_disk(
             context, args.disk, settings.get("DISK", "DISK_INSTANCE") or 0,
-            mount_point=settings.get("DISK", "MOUNT_POINT") or "", **_mount_options(settings, args),
+            mount_point=mount_point, **_mount_options(settings, args),
         )
     if args.json:
         print_json(attached)

@@ -8,20 +8,18 @@ undone by `terminate`.
 
 from __future__ import annotations
 
-from ..bootstrap import required_commands
 from ..config import CAPABILITIES, ClusterSpec
 from ..remote import ClusterKeys
 from ..state import Journal
-from ..system_packages import require_packages
 from .context import ClusterContext, open_cluster
 from .cost import price_runs
 from .fleet import Fleet
 from .join import bootstrap_machines
 from .plan import plan_nodes
+from .prechecks import run_prechecks
 from .progress import Progress
 from .record import record_machines, start_cluster
-from .software import check_spec_packages, install_here
-from .storage import check_shared_choice
+from .software import install_here
 
 
 def uses_spot_requests(spec: ClusterSpec) -> bool:
@@ -47,7 +45,7 @@ def create_cluster(
 
 def _create(spec: ClusterSpec, progress: Progress, journal: Journal,
             provision_only: bool) -> ClusterContext:
-    check_spec_packages(spec)  # a package no node could install: before anything is made
+    run_prechecks(spec)  # before anything is made
     if uses_spot_requests(spec):
         from .spot import request_spot_cluster
 
@@ -55,9 +53,7 @@ def _create(spec: ClusterSpec, progress: Progress, journal: Journal,
     fleet = Fleet(spec)
     fleet.check_ready()
     if any(CAPABILITIES[p].shares_host_software for p in spec.providers):  # nodes run our /usr
-        require_packages(required_commands(spec.scheduler), f"{spec.scheduler} nodes")
         install_here(spec.packages, progress)
-    check_shared_choice(spec)
     start_cluster(spec, journal)
     progress.note(
         f"Creating cluster {spec.name}: 1 head + {spec.size} compute nodes, {spec.scheduler}, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..bootstrap.storage import DiskMount, disk_mount_script, disk_unmount_script
-from ..config import Settings
+from ..config import ClusterSpec, Settings
 from ..errors import ConfigError, EhpcError, RemoteCommandError
 from ..providers import Disk, Machine, Provider, Snapshot
 from ..state import Journal
@@ -184,6 +184,20 @@ def attach_disk(
     context.journal.event(context.name, "disk", f"{disk.name} mounted at {mount_point} on "
                           f"{machine.name}")
     return AttachedDisk(disk, machine.name, DiskMount.parse(output))
+
+
+def refuse_cluster_dir(spec: ClusterSpec, mount_point: str) -> None:
+    """A disk mounted at, over or inside a directory the cluster's nodes share (its shared
+    directory, the homes, GlusterFS's and NFS's mount points) would hide it on that node."""
+    settings = spec.settings
+    shared = {spec.shared_dir: "the cluster's shared directory", "/home": "the users' homes",
+              f"{spec.shared_dir}/home": "the users' homes",
+              settings.get("GLUSTERFS", "MOUNT_POINT"): "GlusterFS's mount point",
+              settings.get("NFS", "MOUNTING_POINT"): "NFS's mount point"}
+    for path, what in shared.items():
+        if mount_point == path or path.startswith(mount_point + "/") or mount_point.startswith(path + "/"):
+            raise ConfigError(f"--mount-point {mount_point}: {path} is {what}, which a disk mounted "
+                              f"there would hide on its node (pick another, such as /mnt/data)")
 
 
 def _rerun(context: ClusterContext, disk: str, machine: str, mount_point: str) -> bool:

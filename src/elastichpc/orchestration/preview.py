@@ -13,6 +13,7 @@ from ..providers.preview import Check, MachineGroup
 from ..state import Journal
 from .fleet import Fleet
 from .plan import instance_type
+from .prechecks import precheck_results
 
 RESUMABLE = ("creating", "failed", "provisioned")
 
@@ -63,6 +64,7 @@ def preview_create(spec: ClusterSpec, journal: Journal | None = None) -> CreateP
         shared_fs=_shared_fs(spec), firewall=_firewall(spec), disks=_disks(spec), places=[],
     )
     plan.checks.append(_name_check(spec, journal))
+    plan.checks += precheck_results(spec)
     for place in fleet.places:
         groups = []
         if place.name == spec.head.name:

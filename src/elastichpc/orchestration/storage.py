@@ -36,8 +36,26 @@ class StorageResult:
 
 def check_shared_choice(spec: ClusterSpec) -> None:
     """Create-time check, before any machine exists."""
-    if spec.settings.get("CLUSTER", "GLUSTER") and spec.settings.get("CLUSTER", "NFS"):
+    settings = spec.settings
+    if settings.get("CLUSTER", "GLUSTER") and settings.get("CLUSTER", "NFS"):
         raise ConfigError("choose one shared file system: --gluster or --nfs, not both")
+    if settings.get("CLUSTER", "GLUSTER"):
+        _bricks_needed(settings, spec.size)
+
+
+def _bricks_needed(settings: Settings, computes: int) -> int:
+    """The compute nodes a volume of [GLUSTERFS] REPLICATE x STRIPE needs (at most `computes`)."""
+    replicate = settings.get("GLUSTERFS", "REPLICATE")
+    stripe = settings.get("GLUSTERFS", "STRIPE")
+    if replicate < 1 or stripe < 1:
+        raise ConfigError("[GLUSTERFS] REPLICATE and STRIPE must be at least 1")
+    needed = int(replicate * stripe)
+    if computes < needed:
+        raise ConfigError(
+            f"[GLUSTERFS] REPLICATE={replicate} STRIPE={stripe} needs {needed} compute nodes "
+            f"for bricks; the cluster has {computes}"
+        )
+    return needed
 
 
 def _machines(context: ClusterContext) -> list[Machine]:
@@ -65,14 +83,7 @@ def gluster_volume(settings: Settings, machines: list[Machine]) -> tuple[Gluster
     check_name(name, "[GLUSTERFS] VOLUME_NAME")
     replicate = settings.get("GLUSTERFS", "REPLICATE")
     stripe = settings.get("GLUSTERFS", "STRIPE")
-    if replicate < 1 or stripe < 1:
-        raise ConfigError("[GLUSTERFS] REPLICATE and STRIPE must be at least 1")
-    needed = replicate * stripe
-    if len(computes) < needed:
-        raise ConfigError(
-            f"[GLUSTERFS] REPLICATE={replicate} STRIPE={stripe} needs {needed} compute nodes "
-            f"for bricks; the cluster has {len(computes)}"
-        )
+    _bricks_needed(settings, len(computes))
     usable = len(computes) - len(computes) % replicate
     servers, notes = computes[:usable], []
     if stripe > 1:
