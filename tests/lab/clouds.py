@@ -146,10 +146,17 @@ def replaced(cli: LabCli, name: str, victim: str) -> list[str]:
     """The cluster's events once the agent has replaced `victim`."""
     def seen() -> list[str]:
         found = events_of(cli, name)
-        return found if any(e.startswith(f"replaced {victim}") for e in found) else []
+        return found if any(victim in replaced_in(e) for e in found) else []
 
     found: list[str] = wait_for(seen, 600, f"the replacement of {victim}")
     return found
+
+
+def replaced_in(event: str) -> list[str]:
+    """The nodes a "replaced" event names ("replaced a, b running again on gce")."""
+    if not event.startswith("replaced "):
+        return []
+    return event.removeprefix("replaced ").split(" running again")[0].split(", ")
 
 
 def aws_args(lab: Lab) -> list[str]:
