@@ -45,7 +45,9 @@ def _mine() -> dict[str, str]:
 
 
 def create(base: Path, machine: str) -> list[Path]:
-    """The machine's cgroup in every hierarchy (cpuset seeded from its parent)."""
+    """The machine's cgroup in every hierarchy (cpuset seeded from its parent), named by its lab
+    and its id (two labs started from one cgroup may both boot a GCE instance with one id: GCE
+    ids are deterministic)."""
     made = []
     mine = _mine()
     for name in [n for _, n in HIERARCHIES] + ["unified"]:

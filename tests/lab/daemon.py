@@ -148,7 +148,7 @@ class Lab:
         self.next_veth += 1
         print(f"boot {spec.cloud} {spec.ident} {spec.private_ip} public {spec.public_ip}", flush=True)
         machine = machines.boot(spec, self.image, self.state / "machines" / spec.ident, veth,
-                                self.hosts(spec.hostname), self.state / "cgroup")
+                                self.hosts(spec.hostname), self.state / "cgroup", self.state.name)
         network.add_machine(spec.private_ip, spec.public_ip, spec.nat_ip)
         self.machines[spec.ident] = machine
         return machine

@@ -184,9 +184,9 @@ class Machine:
         cgroups.remove(self.cgroups)
 
 
-def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup_base: Path
-         ) -> Machine:
-    """Start a machine and wire it to its bridge (which must exist)."""
+def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup_base: Path,
+         lab: str) -> Machine:
+    """Start a machine of lab `lab` and wire it to its bridge (which must exist)."""
     for sub in ("upper", "work", "root", "seed"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     seed = directory / "seed"
@@ -198,7 +198,7 @@ def boot(spec: Spec, image: Path, directory: Path, veth: str, hosts: str, cgroup
     (seed / "user-data").write_text(spec.user_data)
     if spec.every_boot:
         (seed / "every_boot").touch()
-    groups = cgroups.create(cgroup_base, spec.ident)
+    groups = cgroups.create(cgroup_base, f"{lab}-{spec.ident}")
     layout = " ".join(f"{options}:{name}" for options, name in cgroups.HIERARCHIES)
     with open("/proc/uptime") as uptime:  # a machine boots when it is made: its uptime starts at 0
         booted = int(float(uptime.read().split()[0]))

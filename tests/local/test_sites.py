@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from elastichpc.providers.local import hostnet
+
 from .helpers import ROOT, Ehpc, cmdline, leftovers, node_pids
 
 NAME = "plsites"
@@ -112,6 +114,9 @@ def test_terminate_leaves_nothing(cli: Ehpc) -> None:
     pids = node_pids(NAME)
     cli.run("cluster", "terminate", NAME)
     assert leftovers(NAME, cli.local_root, Path(cli.env["EHPC_STATE_DIR"]), pids) == []
+    left = {link["ifname"] for link in hostnet.links()}
+    if not any(name.startswith("ehbr") for name in left):  # it was this machine's last cluster
+        assert hostnet.PUBLIC_BRIDGE not in left  # (in a parallel run others may still need it)
 
 
 def test_a_node_whose_overlay_fails_is_named_and_removed(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from .tags import (
 )
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+ANY_STATE = [*LIVE_STATES, "terminated"]
 STATES = {"shutting-down": "terminated", "stopping": "stopped"}
 SPOT_INTERRUPTIONS = {"Server.SpotInstanceTermination", "Server.SpotInstanceShutdown"}
 POLL_SECONDS = 2.0

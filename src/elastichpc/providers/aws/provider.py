@@ -171,11 +171,14 @@ class AwsProvider(Provider):
 
     def terminate_nodes(self, cluster: str, names: list[str], report: Report = no_report) -> list[str]:
         wanted = set(names)
-        ids = sorted(i["InstanceId"] for i in instances.cluster_instances(self.ec2, cluster)
-                     if instances.to_machine(i, self.login_user).name in wanted)
-        # A live spot request of one of them would launch it again.
+        theirs = [i for i in instances.cluster_instances(self.ec2, cluster, instances.ANY_STATE)
+                  if instances.to_machine(i, self.login_user).name in wanted]
+        ids = sorted(i["InstanceId"] for i in theirs if i["State"]["Name"] in instances.LIVE_STATES)
+        # A live spot request of one of them would launch it again; one whose instance AWS took
+        # back (a one-time request AWS closes, which moto keeps active) goes too.
+        every = {i["InstanceId"] for i in theirs}
         live = [r.request_id for r in spot.requests(self.ec2, cluster)
-                if r.instance_id in ids and r.state in spot.LIVE_REQUEST_STATES]
+                if r.instance_id in every and r.state in spot.LIVE_REQUEST_STATES]
         if live:
             spot.cancel(self.ec2, live)
         if ids:

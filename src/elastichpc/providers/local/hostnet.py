@@ -108,6 +108,13 @@ def ensure_public_bridge() -> None:
         run(["ip", "link", "set", PUBLIC_BRIDGE, "up"])
 
 
+def release_public_bridge(links_left: list[str]) -> None:
+    """The shared public segment goes with the last local cluster's bridge (a create makes its
+    bridge and this segment in one step under the network lock, as terminate calls this)."""
+    if PUBLIC_BRIDGE in links_left and not any(name.startswith("ehbr") for name in links_left):
+        delete_link(PUBLIC_BRIDGE)
+
+
 def public_firewall(public: int) -> str:
     """nftables rules for a node: on eth1 only the overlay's port, from the cluster's range."""
     return f"""table inet ehpc_public {{

@@ -339,7 +339,9 @@ class LocalProvider(LocalDisks, Provider):
             for link in hostnet.tagged_links(cluster):
                 hostnet.delete_link(link)
                 removed.append(f"link {link}")
-            hostfw.release([link["ifname"] for link in hostnet.links()])
+            left = [link["ifname"] for link in hostnet.links()]
+            hostfw.release(left)
+            hostnet.release_public_bridge(left)
         cdir = self.cluster_dir(cluster)
         ns_dir = cdir / "ns"
         if ns_dir.exists():
