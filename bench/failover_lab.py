@@ -1,13 +1,19 @@
-"""Cloud lab: spot capacity lost on one cloud, rebuilt on the next (issue 12, guide chapter 6).
+"""Cloud lab: spot capacity lost on one cloud, rebuilt on others (issue 12, guide chapter 6), as
+storms (issue 26): several nodes taken away in the same second.
 
-The cluster of tests/lab/test_failover.py: head on AWS, `POOL = gce:1:spot, azure:1:spot, aws:1`,
-`FAILOVER = gce, azure, aws`. Two failovers, each once: GCE out of capacity preempts its node,
-which the head agent rebuilds on Azure; then Azure out of capacity too evicts its node, rebuilt
-on AWS. Each is timed from the lab's interruption call to the agent's "replaced" event and split
-as bench/elastic_local.py splits a replacement, plus `refused_s` (the launch the cloud refused,
-to the agent's "launch-failed" event) and `overlay_join_s` (reading the node's own overlay key
-from its console and letting it into the hub), taken out of `other_s`. No job runs: the split
-is the replacement's alone.
+The cluster of tests/lab/test_failover.py: head on AWS, `POOL = gce:1:spot, azure:1:spot,
+aws:2:spot`, `FAILOVER = gce, azure, aws`. Two storms, each once:
+- aws_2_to_gce: AWS out of spot capacity takes both its nodes back; the agent rebuilds both on
+  GCE (the guide's own case);
+- gce_3_azure_1_to_azure: GCE, out of capacity, preempts its three nodes while Azure evicts its
+  one; AWS is still cooling down, GCE refuses, and all four come back on Azure.
+Each is timed from the lab's interruption call to the last "replaced" event (every replacement
+idle in Slurm) and split by the agent's events and the steps it logged on the head: detection
+(to "reclaimed"), take-down (scheduler down + requeue, to "down"), launch (with the clouds'
+refusals: `refused_s`, from the take-down to the last refusal, is part of it), the overlay join
+(each node's own key read from its console, the hub updated), boot (SSH), configure (the nodes
+that stay, the head, the new nodes), the scheduler, the preshared key; `other` is what none
+covers. No job runs: the split is the replacements' alone.
 
 Needs root; starts its own lab (namespace `ehpclab-bench`) and removes it.
 Usage: python bench/failover_lab.py   (from the repository root)
@@ -16,6 +22,7 @@ Writes bench/results/failover_lab.json.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -26,27 +33,52 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from elastic_lab import AGENT_LOG, bench_lab, interrupted, lab_cluster  # noqa: E402
-from elastic_local import replacement_split, steps_after  # noqa: E402
+from elastic_lab import AGENT_LOG, bench_lab, lab_cluster  # noqa: E402
+from elastic_local import steps_after  # noqa: E402
 from results_file import write_results  # noqa: E402
 
-from tests.lab.clouds import LabCli, failover_cli  # noqa: E402
+from tests.lab.clouds import LabCli, failover_cli, machines_of, replaced_in, wait_for  # noqa: E402
 from tests.lab.control import Lab  # noqa: E402
 
 NAME = "lbbfo"
-FAILOVERS = ((f"{NAME}-node1", "gce", "azure"), (f"{NAME}-node2", "azure", "aws"))
+NODES = [f"{NAME}-node{n}" for n in (1, 2, 3, 4)]  # gce, azure, aws, aws
+STORMS = (("aws_2_to_gce", "aws", NODES[2:]), ("gce_3_azure_1_to_azure", "gce", NODES))
+PHASES = {  # the agent's step titles, by the phase they count in
+    "launch_s": ("launching",), "overlay_join_s": ("reading the overlay keys", "letting them"),
+    "boot_s": ("waiting for SSH",), "configure_s": ("updating", "shared directory", "configuring"),
+    "scheduler_s": ("waiting for",), "psk_s": ("giving",),
+}
 
 
-def one_failover(lab: Lab, cli: LabCli, victim: str, cloud: str) -> dict[str, float]:
+def storm(lab: Lab, cli: LabCli, out: str, victims: list[str]) -> dict[str, float]:
     with lab.inside():
-        lab.call("POST", f"/capacity/{cloud}?none")
-    start, at = interrupted(lab, cli, NAME, victim, ends=("replaced",))  # past the refusal
+        lab.call("POST", f"/capacity/{out}?none")
+    ids = [machines_of(lab)[v]["id"] for v in victims]
+    start = time.time()
+    with lab.inside():
+        lab.call("POST", f"/interrupt/{','.join(ids)}")
+
+    def ended() -> list[dict[str, Any]]:
+        events = [e for e in json.loads(cli.checked("cluster", "events", NAME, "--json"))
+                  if e["at"] >= start]
+        done = {n for e in events for n in replaced_in(f"{e['kind']} {e['message']}")}
+        return events if set(victims) <= done else []
+
+    events = wait_for(ended, 900, f"the replacements of {', '.join(victims)}")
+    if any(e["kind"] == "setup-failed" for e in events):
+        raise SystemExit(f"{NAME}: a replacement's set-up failed (`ehpc cluster events {NAME}`)")
+    first = {e["kind"]: e["at"] for e in reversed(events)}
+    last = {e["kind"]: e["at"] for e in events}
     steps = steps_after(cli.checked("ssh", NAME, "--", AGENT_LOG), start)
-    split = replacement_split(start, at, steps)
-    refused = at["launch-failed"] - at["down"]
-    joined = sum(v for k, v in steps.items() if k.startswith(("reading the overlay keys", "letting them")))
-    split["other_s"] = round(split["other_s"] - refused - joined, 2)
-    return {**split, "refused_s": round(refused, 2), "overlay_join_s": round(joined, 2)}
+    split = {"detection_s": first["reclaimed"] - start, "take_down_s": first["down"] - first["reclaimed"],
+             **{phase: sum(v for k, v in steps.items() if k.startswith(titles))
+                for phase, titles in PHASES.items()}}
+    total = last["replaced"] - start
+    split["other_s"] = total - sum(split.values())
+    # Inside launch_s: from the take-down to the last refusal (the clouds that said no).
+    refused = last["launch-failed"] - first["down"]
+    return {**{k: round(v, 2) for k, v in split.items()}, "refused_s": round(refused, 2),
+            "loss_to_all_idle_s": round(total, 2), "nodes": len(victims)}
 
 
 def main() -> int:
@@ -56,12 +88,14 @@ def main() -> int:
     with bench_lab() as lab, tempfile.TemporaryDirectory() as tmp:
         cli = failover_cli(lab, Path(tmp))
         with lab_cluster(cli, NAME, ["cluster", "create", "--name", NAME]):
-            for victim, cloud, to in FAILOVERS:
-                results[f"{cloud}_to_{to}"] = one_failover(lab, cli, victim, cloud)
-                print(cloud, "->", to, results[f"{cloud}_to_{to}"], flush=True)
+            for label, out, victims in STORMS:
+                results[label] = storm(lab, cli, out, victims)
+                print(label, results[label], flush=True)
+                with lab.inside():
+                    lab.call("POST", f"/capacity/{out}")
     print(write_results("failover_lab", {
-        "benchmark": "cloud lab: a spot node lost while its cloud is out of capacity -> its "
-                     "replacement on the next cloud idle in Slurm (head agent on AWS)",
+        "benchmark": "cloud lab: spot nodes lost at once while their cloud is out of capacity -> "
+                     "every replacement idle in Slurm on the next clouds (head agent on AWS)",
         "load_average_at_start": [round(x, 2) for x in load],
         "wall_s": round(time.perf_counter() - started, 1), **results,
     }))

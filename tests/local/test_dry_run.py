@@ -41,6 +41,15 @@ def test_a_taken_name_fails_the_plan(capsys: pytest.CaptureFixture[str], state_d
     (["--gluster", "--glusterfs-replicate", "2"],
      "shared file system: [GLUSTERFS] REPLICATE=2 STRIPE=1 needs 2 compute nodes for bricks; "
      "the cluster has 1"),
+    # Flags that do nothing without another are refused, not dropped.
+    (["--budget-action", "terminate"],
+     "settings: --budget-action does nothing without a budget: set --budget too, or leave it out"),
+    (["--down"], "settings: --autostop-down does nothing without an idle stop: set --autostop "
+                 "too, or leave it out"),
+    (["--scaledown-idle", "30"], "settings: --scaledown-idle does nothing without autoscaling: "
+                                 "set --max-nodes (or a pool's MIN-MAX) too, or leave it out"),
+    (["--failover", "aws"], "settings: --failover names aws, not a pool of the cluster (its "
+                            "pools: local)"),
 ])
 def test_the_dry_run_refuses_what_create_refuses(flags: list[str], refusal: str,
                                                  capsys: pytest.CaptureFixture[str],
