@@ -4,7 +4,9 @@ before anything is made, and no address lookup the user did not expect."""
 from __future__ import annotations
 
 import http.server
+import io
 import shlex
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from elastichpc.cli.guide import ehpc_client, ehpcutils, parse, volumes
 from elastichpc.config import load_settings
 from elastichpc.config.schema import to_mount_point
 from elastichpc.errors import ConfigError, PrerequisiteError
-from elastichpc.orchestration.jobs import check_inputs, staged_paths
+from elastichpc.orchestration.jobs import _tar, check_inputs, staged_paths
 from elastichpc.providers.network import is_local_endpoint, source_cidr
 from elastichpc.schedulers import JobSpec, get_scheduler
 from elastichpc.state import Journal, NodeRow
@@ -247,3 +249,18 @@ def test_a_world_open_fw_source_is_warned_once(what_is_my_ip: list[str],
     err = capsys.readouterr().err
     assert err == ("ehpc: warning: [FIREWALL] FW_SOURCE 0.0.0.0/0 opens SSH (and the FW_PORTs) "
                    "to the whole Internet\n")
+
+
+def test_a_symlinked_script_is_staged_as_what_it_points_to(tmp_path: Path) -> None:
+    """A script (or input) that is a link here goes to the cluster as its content, under the
+    link's name: a link there would point nowhere."""
+    real = tmp_path / "tools" / "align.sh"
+    real.parent.mkdir()
+    real.write_text("#!/bin/sh\necho aligned\n")
+    link = tmp_path / "run.sh"
+    link.symlink_to(real)
+    with tarfile.open(fileobj=io.BytesIO(_tar([link], executables=[link]))) as tar:
+        member = tar.getmember("run.sh")
+        assert member.isfile() and member.mode & 0o111
+        extracted = tar.extractfile(member)
+        assert extracted is not None and extracted.read() == b"#!/bin/sh\necho aligned\n"

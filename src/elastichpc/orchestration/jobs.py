@@ -115,7 +115,8 @@ def _tar(files: Sequence[Path], executables: Collection[Path] = ()) -> bytes:
         info.mode |= 0o755 if info.name in run_bits else 0o644
         return info
 
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    # A symlinked script or input goes as what it points to: the link would point nowhere there.
+    with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:
         for path in files:
             if not path.is_file():
                 raise ConfigError(f"input file {path} does not exist or is not a file")
@@ -532,13 +533,20 @@ def job_logs(
     nodes = sorted({name for info in infos for name in hostnames(info.nodes)} - {context.head})
     if set(nodes) - {n.name for n in context.nodes}:
         context = _with_agents_nodes(context)  # nodes it added since this machine last heard
-    shell = context.shell  # made here: its journal read may not happen in the threads
-    found = in_parallel(lambda node: _read_logs(shell, node, (out_glob, err_glob), user), nodes)
-    logs = [log for part in found for log in part]
+    logs = _node_logs(context, nodes, (out_glob, err_glob), user)
+    if not logs and nodes:  # a node rebuilt since (a new machine, a new host key)?
+        logs = _node_logs(_with_agents_nodes(context), nodes, (out_glob, err_glob), user)
     if not logs and nodes and all(info.finished for info in infos):
         raise EhpcError(f"job {job_id} has finished, but none of its output files ({out_glob}) "
                         f"is on the head or on {', '.join(nodes)}")
     return logs
+
+
+def _node_logs(context: ClusterContext, nodes: list[str], globs: tuple[str, str],
+               user: str | None) -> list[tuple[str, str]]:
+    shell = context.shell  # made here: its journal read may not happen in the threads
+    found = in_parallel(lambda node: _read_logs(shell, node, globs, user), nodes)
+    return [log for part in found for log in part]
 
 
 def _with_agents_nodes(context: ClusterContext) -> ClusterContext:
