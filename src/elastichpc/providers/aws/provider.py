@@ -161,10 +161,19 @@ class AwsProvider(Provider):
 
     def machines(self, cluster: str) -> list[Machine]:
         """Live instances, and spot instances AWS terminated by an interruption (its default
-        behaviour; EC2 lists them for about an hour) as `preempted`, unless the node runs again."""
-        listed = instances.cluster_instances(self.ec2, cluster, [*instances.LIVE_STATES, "terminated"])
+        behaviour) as `preempted` while their spot request lives, unless the node runs again.
+        EC2 lists a terminated instance for about an hour; once its request is closed (AWS
+        closes a one-time request it interrupted) or cancelled (`terminate_nodes`), it is only
+        EC2's memory of a machine that is gone."""
+        listed = instances.cluster_instances(self.ec2, cluster, instances.ANY_STATE)
+        ended = {i["InstanceId"] for i in listed
+                 if i["State"]["Name"] == "terminated" and instances.interrupted(i)}
+        if ended:
+            ended -= {r.instance_id for r in spot.requests(self.ec2, cluster)
+                      if r.state in spot.LIVE_REQUEST_STATES}
         found = [instances.to_machine(i, self.login_user) for i in listed
-                 if i["State"]["Name"] != "terminated" or instances.interrupted(i)]
+                 if i["State"]["Name"] != "terminated"
+                 or (instances.interrupted(i) and i["InstanceId"] not in ended)]
         live = {m.name for m in found if m.state != "preempted"}
         kept = [m for m in found if m.state != "preempted" or m.name not in live]
         return sorted(kept, key=lambda m: (m.role != "head", len(m.name), m.name))
