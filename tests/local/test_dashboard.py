@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -327,8 +327,8 @@ def test_browser_submit_watch_read_cancel(dash: Dashboard, tmp_path: Path) -> No
         for target, form in ((f"/jobs/{other['job_id']}/cancel", {}),
                              ("/submit", {"command": "true"}),
                              (f"/nodes/{dash.name}-node1/drain", {"csrf": "forged"})):
-            assert page.request.post(dash.base + target, form=form).status == 403
-        assert page.request.post(f"{dash.base}/api/jobs/{other['job_id']}/cancel").status == 403
+            assert post(page, dash.base + target, form) == 403
+        assert post(page, f"{dash.base}/api/jobs/{other['job_id']}/cancel") == 403
         assert dash.call("GET", f"/api/jobs/{other['job_id']}")[1][0]["state"] in ("pending", "running")
         dash.call("POST", f"/api/jobs/{other['job_id']}/cancel", data=b"")
 
@@ -364,6 +364,17 @@ def test_dashboard_command_refuses_bad_input(dash: Dashboard) -> None:
     assert proc.stderr.strip() == f"ehpc: error: local port {port} is in use: choose another --port"
 
 
+def post(page: Any, url: str, form: dict[str, str] | None = None) -> int:
+    """A POST by the page itself (the browser resolves .localhost; Playwright's own requests
+    do not): its status."""
+    return int(page.evaluate("""async ([url, form]) => (await fetch(url, {method: "POST",
+        body: form ? new URLSearchParams(form) : null, redirect: "manual"})).status""", [url, form]))
+
+
+def get(page: Any, url: str) -> int:
+    return int(page.evaluate("async url => (await fetch(url)).status", url))
+
+
 def host_of(base: str) -> str:
     return base.split("//", 1)[1].rsplit(":", 1)[0]
 
@@ -377,11 +388,11 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
 
     from playwright.sync_api import expect
 
-    heard: list[str] = []
+    heard: list[tuple[str, str]] = []  # (path, Cookie header): the pages and their favicons
 
     class Listen(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            heard.append(self.headers.get("Cookie") or "")
+            heard.append((self.path, self.headers.get("Cookie") or ""))
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"another server")
@@ -392,10 +403,12 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Listen)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     other = server.server_address[1]
+    first, base, login = open_dashboard(dash.ehpc, dash.name)  # fresh login links: they work once
     second, base2, login2 = open_dashboard(dash.ehpc, dash.name)
+    dash = replace(dash, base=base, login=login)
     try:
         with chromium(dash) as browser:
-            page = browser.new_page()
+            page = browser.new_context().new_page()  # one cookie jar for both dashboards
             page.goto(dash.login)
             assert page.url == dash.base + "/jobs"
             tab = page.context.new_page()
@@ -407,7 +420,8 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
             for url in (f"http://127.0.0.1:{other}/", f"http://localhost:{other}/",
                         f"http://{dash.name}-other.localhost:{other}/"):
                 page.goto(url)
-            assert len(heard) == 3 and not [h for h in heard if "ehpc_session" in h], heard
+            assert [p for p, _ in heard].count("/") == 3, heard
+            assert not [c for _, c in heard if "ehpc_session" in c], heard
             for each, base in ((page, dash.base), (tab, base2)):  # neither logged the other out
                 each.goto(base + "/nodes")
                 assert each.url == base + "/nodes"
@@ -430,6 +444,7 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
             expect(tab.locator("#lost")).to_be_visible(timeout=15_000)
             expect(page.locator("#lost")).to_be_hidden()
     finally:
+        close(first)
         close(second)
         server.shutdown()
 
@@ -460,10 +475,9 @@ def test_viewers_read_only_and_ended_tokens_are_refused(dash: Dashboard) -> None
         page.goto(dash.base + "/nodes")
         assert page.locator("td form").count() == 0
         csrf = page.get_attribute("meta[name=csrf]", "content")
-        assert page.request.get(dash.base + "/submit").status == 403
-        form = {"csrf": csrf or "", "command": "true"}
-        assert page.request.post(dash.base + "/submit", form=form).status == 403
-        assert page.request.post(f"{dash.base}/jobs/{job}/cancel", form={"csrf": csrf or ""}).status == 403
+        assert get(page, dash.base + "/submit") == 403
+        assert post(page, dash.base + "/submit", {"csrf": csrf or "", "command": "true"}) == 403
+        assert post(page, f"{dash.base}/jobs/{job}/cancel", {"csrf": csrf or ""}) == 403
         assert dash.call("GET", f"/api/jobs/{job}")[1][0]["state"] == "running"
         # Revoked: the token and the sessions made with it end at once.
         dash.ehpc.run("dashboard", dash.name, "--revoke", viewer["id"])
@@ -484,7 +498,8 @@ def test_jobs_from_every_path_show_with_their_output(dash: Dashboard) -> None:
     on the dashboard, the web job's through `ehpc job logs`."""
     if dash.name == "dbwsge":
         pytest.skip("by hand here is sbatch (Slurm and PBS, which runs on Slurm)")
-    cli = dash.ehpc.run("job", "submit", dash.name, "--wait", "--", "echo from-cli").stdout.split()[0]
+    cli = json.loads(dash.ehpc.run("job", "submit", dash.name, "--json", "--", "echo from-cli").stdout)[
+        "job_id"]
     api = subprocess.run([sys.executable, "-c", "import sys; from elastichpc import submit_job; "
                           "from elastichpc.schedulers import JobSpec; "
                           f"print(submit_job({dash.name!r}, JobSpec(command=['echo', 'api'])))"],
@@ -493,11 +508,17 @@ def test_jobs_from_every_path_show_with_their_output(dash: Dashboard) -> None:
     hand = said.split()[-1]
     web = dash.call("POST", "/api/jobs", body={"command": "echo from-web"})[1]["job_id"]
 
+    seen: list[Any] = []
+
     def listed() -> dict[str, Any]:
         found = {j["job_id"]: j for j in dash.call("GET", "/api/jobs?hours=1")[1]}
+        seen[:] = [(cli, api, hand, web), found]
         return found if all(found.get(j, {}).get("finished") for j in (cli, api, hand, web)) else {}
 
-    found = wait_for(listed, 120, "every job finished on the dashboard")
+    try:
+        found = wait_for(listed, 120, "every job finished on the dashboard")
+    except AssertionError:
+        raise AssertionError(seen) from None
     assert found[hand]["name"] == "two words" and found[hand]["state"] == "completed", found[hand]
     assert {found[j]["exit_code"] for j in (cli, api, hand, web)} == {0}
     assert [log["text"] for log in dash.call("GET", f"/api/jobs/{cli}/logs")[1]] == ["from-cli\n", ""]
