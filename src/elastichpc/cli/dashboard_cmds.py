@@ -67,6 +67,11 @@ def dashboard_cmd(args: argparse.Namespace) -> int:
     if (args.grants or args.revoke) and args.role:
         raise ConfigError("--role is for the login link or --issue")
     args.role = args.role or "operator"
+    if args.issue:
+        from ..agent.web.grants import check_grant
+
+        args.expires = 30 * 24 if args.expires is None else args.expires
+        check_grant(args.issue, args.role, args.expires)  # before any connection
     if not 0 <= args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a port number")
     return manage_cmd(args) if managing else open_cmd(args)
@@ -78,8 +83,7 @@ def manage_cmd(args: argparse.Namespace) -> int:
 
     context = open_cluster(args.name)
     if args.issue:
-        token, grant = issue_token(context, args.issue, args.role,
-                                   30 * 24 if args.expires is None else args.expires)
+        token, grant = issue_token(context, args.issue, args.role, args.expires)
         if args.json:
             print(json.dumps({**grant, "token": token}))
         else:
