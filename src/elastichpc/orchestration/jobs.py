@@ -458,10 +458,12 @@ def _statuses(context: ClusterContext, job_ids: Sequence[str]) -> dict[str, list
 
 def list_jobs(
     cluster: str, journal: Journal | None = None, settings: Settings | None = None,
-    since: float | None = None,
+    since: float | None = None, every_path: bool = False,
 ) -> list[JobInfo]:
     """The scheduler's queue; with `since` (a time), also the jobs submitted through ehpc since
-    then that have left it, with their end from the scheduler's accounting (one round trip)."""
+    then that have left it, with their end from the scheduler's accounting (one round trip),
+    and with `every_path` the other jobs its accounting has since then (the dashboard's
+    history: jobs submitted by hand or by another client too)."""
     context = open_cluster(cluster, journal, settings)
     result = context.shell.run(context.head, context.scheduler.list_argv())
     live = context.scheduler.parse_list(result.stdout)
@@ -470,8 +472,8 @@ def list_jobs(
     queued = {info.job_id for info in live}
     rows = [row for row in context.journal.jobs(cluster, since) if row.job_id not in queued]
     known = queued | {row.job_id for row in rows}
-    return job_history(context, rows) + [i for i in _accounting(context, since)
-                                         if i.job_id not in known] + live
+    others = [i for i in _accounting(context, since) if i.job_id not in known] if every_path else []
+    return job_history(context, rows) + others + live
 
 
 def _accounting(context: ClusterContext, since: float) -> list[JobInfo]:
