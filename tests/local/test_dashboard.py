@@ -380,9 +380,9 @@ def host_of(base: str) -> str:
 
 
 def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
-    """Another local server never gets the cookie; two dashboards (two tunnels, each its own
-    host name, as two clusters' are) in one browser keep both sessions; the cookie alone, sent
-    from elsewhere, opens nothing; a page whose tunnel ends says it lost the agent."""
+    """Another local server never gets the cookie; two clusters' dashboards in one browser keep
+    both sessions; the cookie alone, sent from elsewhere, opens nothing; a page whose tunnel ends
+    says it lost the agent."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -403,10 +403,12 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Listen)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     other = server.server_address[1]
-    first, base, login = open_dashboard(dash.ehpc, dash.name)  # fresh login links: they work once
-    second, base2, login2 = open_dashboard(dash.ehpc, dash.name)
+    first, base, login = open_dashboard(dash.ehpc, dash.name)  # a fresh login link: it works once
     dash = replace(dash, base=base, login=login)
+    second = None
     try:
+        dash.ehpc.create("dbwtwo", 1)  # a second cluster (Slurm): its own dashboard
+        second, base2, login2 = open_dashboard(dash.ehpc, "dbwtwo")
         with chromium(dash) as browser:
             page = browser.new_context().new_page()  # one cookie jar for both dashboards
             page.goto(dash.login)
@@ -445,8 +447,12 @@ def test_session_cookie_stays_with_its_dashboard(dash: Dashboard) -> None:
             expect(page.locator("#lost")).to_be_hidden()
     finally:
         close(first)
-        close(second)
+        if second:
+            close(second)
         server.shutdown()
+        dash.ehpc.run("cluster", "terminate", "dbwtwo", check=False)
+        state = Path(dash.ehpc.env["EHPC_STATE_DIR"])
+        assert leftovers("dbwtwo", dash.ehpc.local_root, state, []) == []
 
 
 def test_viewers_read_only_and_ended_tokens_are_refused(dash: Dashboard) -> None:
