@@ -50,14 +50,15 @@ def main() -> None:
             ids = [_run([*ehpc, "job", "submit", NAME, "--", "true"], env).strip() for _ in range(10)]
             while json.loads(_run([*ehpc, "job", "list", NAME, "--json"], env)):
                 time.sleep(0.5)
+            token = json.loads(_run([*ehpc, "dashboard", NAME, "--issue", "bench", "--json"], env))["token"]
             start = time.perf_counter()
-            tunnel = subprocess.Popen([*ehpc, "dashboard", NAME, "--no-browser", "--print-token"],
+            tunnel = subprocess.Popen([*ehpc, "dashboard", NAME, "--no-browser"],
                                       env=env, stdout=subprocess.PIPE, text=True)
             assert tunnel.stdout is not None
-            lines = [tunnel.stdout.readline() for _ in range(3)]
+            lines = [tunnel.stdout.readline() for _ in range(2)]
             ready = time.perf_counter() - start
-            base = lines[0].split(": ", 1)[1].strip().removesuffix("/jobs")
-            token = lines[2].split(": ", 1)[1].strip()
+            # the browser's NAME-....localhost name; a script calls 127.0.0.1 at that port
+            base = "http://127.0.0.1:" + lines[0].strip().removesuffix("/jobs").rsplit(":", 1)[1]
             calls = {
                 "GET /api/cluster": lambda: _get(f"{base}/api/cluster", token),
                 "GET /api/nodes": lambda: _get(f"{base}/api/nodes", token),

@@ -84,3 +84,30 @@ def test_node_states() -> None:
 def test_bad_job_specs(spec: JobSpec) -> None:
     with pytest.raises(ConfigError):
         spec.validate()
+
+
+def test_slurm_names_with_spaces_and_no_exit_code_before_the_end() -> None:
+    slurm = get_scheduler("slurm")
+    line = ("JobId=7 JobName=my long job UserId=ehpcuser(1500) GroupId=ehpcuser(1500) "
+            "JobState={} Reason=None ExitCode=0:0 RunTime=00:00:01 NodeList=demo-node1\n")
+    running, = slurm.parse_status("7", line.format("RUNNING"))
+    assert (running.name, running.state, running.exit_code) == ("my long job", "running", None)
+    done, = slurm.parse_status("7", line.format("COMPLETED"))
+    assert (done.name, done.exit_code) == ("my long job", 0)
+    sacct, = slurm.parse_finished("7", "7|a b|RUNNING|0:0|demo-node1|ehpcuser|00:00:03\n")
+    assert (sacct.name, sacct.exit_code) == ("a b", None)
+
+
+def test_slurm_history_keeps_what_ended_since() -> None:
+    import time
+
+    slurm = get_scheduler("slurm")
+    since = time.mktime(time.strptime("2026-12-07T22:00:00", "%Y-%m-%dT%H:%M:%S"))
+    log = ("JobId=3 UserId=ehpcuser(1500) Name=old one JobState=COMPLETED EndTime=2026-12-07T21:59:59 "
+           "NodeList=n1 ExitCode=0:0\n"
+           "JobId=4 UserId=ehpcuser(1500) Name=new one JobState=FAILED EndTime=2026-12-07T22:00:01 "
+           "NodeList=n1 ExitCode=2:0\n")
+    assert [(i.job_id, i.name, i.state, i.exit_code) for i in slurm.parse_history(log, since)] == [
+        ("4", "new one", "failed", 2)]
+    accounted = "5|x|COMPLETED|0:0|n1|u|00:00:01\n6|y|RUNNING|0:0|n1|u|00:00:01\n"
+    assert [i.job_id for i in slurm.parse_history(accounted, since)] == ["5"]

@@ -13,6 +13,10 @@ resize --add N | --remove NODE... [--now] [--request ID]   change the nodes unde
 runs                     JSON: the cluster's runs, the prices seen (priced first) and what the
                          budget's keeper said
 budget USD|off [--action A]   a new budget (JSON: the line that says so)
+web issue | list | revoke ID  the dashboard's grants (issue: the request as JSON on standard
+                         input, hashes only; JSON out, never a hash)
+jobs add | get ID        the journal's record of jobs submitted elsewhere (add: JSON rows on
+                         standard input), or of one job (JSON, null when unknown)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from ..errors import EhpcError
 from ..orchestration.context import ClusterContext
@@ -51,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     budget = sub.add_parser("budget")
     budget.add_argument("amount")
     budget.add_argument("--action", default=None)
+    web = sub.add_parser("web")
+    web.add_argument("action", choices=["issue", "list", "revoke"])
+    web.add_argument("grant", nargs="?", default="")
+    jobs = sub.add_parser("jobs")
+    jobs.add_argument("action", choices=["add", "get"])
+    jobs.add_argument("job_id", nargs="?", default="")
     args = parser.parse_args(argv)
     directory = Path(args.dir)
     try:
@@ -75,6 +86,9 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
         stop(directory)
         print("null")
         return 0
+    if args.command == "web":
+        print(json.dumps(grant_command(directory, args.action, args.grant)))
+        return 0
     context = open_head(directory)
     if args.command == "check":
         check(context, args.client_python)
@@ -83,6 +97,8 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
                            "overlay_key": context.keys.own_overlay_key(n.name),
                            "overlay_psk": context.keys.psk_shared(n.name)}
                           for n in context.journal.nodes(context.name)]))
+    elif args.command == "jobs":
+        print(json.dumps(jobs_command(context, args.action, args.job_id)))
     elif args.command == "events":
         print(json.dumps(context.journal.events(context.name)))
     elif args.command == "runs":
@@ -113,6 +129,30 @@ def _run(args: argparse.Namespace, directory: Path) -> int:
                     context.journal.event(context.name, "resize", done)
         print(json.dumps([asdict(n) for n in context.journal.nodes(context.name)]))
     return 0
+
+
+def grant_command(directory: Path, action: str, grant: str) -> Any:
+    from .web.grants import Grants
+
+    grants = Grants(directory)
+    if action == "issue":
+        try:
+            request = json.loads(sys.stdin.read(64 * 1024))
+        except ValueError:
+            raise EhpcError("the grant request must be JSON") from None
+        return grants.issue(request if isinstance(request, dict) else {})
+    return grants.revoke(grant) if action == "revoke" else grants.listing()
+
+
+def jobs_command(context: ClusterContext, action: str, job_id: str) -> Any:
+    from ..state import JobRow
+
+    if action == "get":
+        row = context.journal.get_job(context.name, job_id)
+        return asdict(row) if row else None
+    rows = [JobRow(**row) for row in json.loads(sys.stdin.read())]
+    context.journal.add_jobs([row for row in rows if row.cluster == context.name])
+    return len(rows)
 
 
 def stop(directory: Path) -> None:

@@ -22,10 +22,17 @@ from ..orchestration.membership import write_cluster_ssh
 from ..providers.local.files import exclusive
 from ..state import Journal, NodeRow
 from ..state.runs import Run
+from . import AGENT_DIR
 
 
 def state_dir(directory: Path) -> Path:
     return directory / "state"
+
+
+def on_head(journal: Journal) -> bool:
+    """Whether this journal is a head agent's own (the agent's code runs the client's job
+    functions too: it must not call itself over SSH)."""
+    return journal.directory.resolve() == state_dir(Path(AGENT_DIR)).resolve()
 
 
 def open_head(directory: Path) -> ClusterContext:

@@ -173,9 +173,12 @@ def _upload(context: ClusterContext, progress: Progress) -> None:
     context.journal.event(context.name, "agent", "head agent installed")
 
 
-def call_agent(context: ClusterContext, argv: list[str], timeout: float | None = None) -> Any:
-    """Run an agent command on the head; its standard output is JSON."""
-    result = context.shell.run(context.head, [LAUNCHER, *argv], check=False, timeout=timeout)
+def call_agent(context: ClusterContext, argv: list[str], timeout: float | None = None,
+               input: str | None = None) -> Any:
+    """Run an agent command on the head (`input` on its standard input); its standard output
+    is JSON."""
+    result = context.shell.run(context.head, [LAUNCHER, *argv], check=False, timeout=timeout,
+                               input=input)
     if result.returncode != 0:
         lines = (result.stderr or "").strip().splitlines()
         detail = lines[-1].removeprefix("ehpc-agent: error: ") if lines else f"exit {result.returncode}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import secrets
 import shlex
@@ -216,7 +217,7 @@ def submit_jobs(
     hold = bool(staged) and not chosen
     submissions = [context.scheduler.submit(spec, root, hold) for spec in specs]
     job_ids, refused, result = _submit_batch(context, submissions, user)
-    context.journal.add_jobs([  # one transaction for the whole batch
+    rows = [
         JobRow(
             cluster, job_id, context.scheduler.name, owner or user, spec.name,
             {"stdout": submission.stdout, "stderr": submission.stderr, "array": spec.array,
@@ -224,7 +225,9 @@ def submit_jobs(
             time.time(),
         )
         for job_id, spec, submission in zip(job_ids, specs, submissions, strict=False)
-    ])
+    ]
+    context.journal.add_jobs(rows)  # one transaction for the whole batch
+    _tell_agent(context, rows)
     if len(job_ids) < len(specs):
         if hold:
             _cancel_quietly(context, job_ids)
@@ -237,6 +240,32 @@ def submit_jobs(
     if hold:
         _stage_and_release(context, staged, scripts, root, job_ids, user)
     return job_ids
+
+
+def _tell_agent(context: ClusterContext, rows: list[JobRow]) -> None:
+    """The head agent's journal learns the jobs submitted here, so that its dashboard shows
+    their output as it shows the web form's."""
+    from ..agent.head import on_head
+    from ..agent.install import call_agent, has_agent
+
+    if rows and has_agent(context) and not on_head(context.journal):
+        with contextlib.suppress(EhpcError):  # submitted all the same: only the dashboard's logs miss
+            call_agent(context, ["jobs", "add"], input=json.dumps([asdict(r) for r in rows]))
+
+
+def _agents_job(context: ClusterContext, job_id: str) -> JobRow | None:
+    """The head agent's record of a job submitted there (the web form), kept here from then on."""
+    from ..agent.head import on_head
+    from ..agent.install import call_agent, has_agent
+
+    if not has_agent(context) or on_head(context.journal):
+        return None
+    found = call_agent(context, ["jobs", "get", job_id])
+    if not found:
+        return None
+    row = JobRow(**found)
+    context.journal.add_jobs([row])
+    return row
 
 
 def _submit_batch(
@@ -430,10 +459,12 @@ def _statuses(context: ClusterContext, job_ids: Sequence[str]) -> dict[str, list
 
 def list_jobs(
     cluster: str, journal: Journal | None = None, settings: Settings | None = None,
-    since: float | None = None,
+    since: float | None = None, every_path: bool = False,
 ) -> list[JobInfo]:
     """The scheduler's queue; with `since` (a time), also the jobs submitted through ehpc since
-    then that have left it, with their end from the scheduler's accounting (one round trip)."""
+    then that have left it, with their end from the scheduler's accounting (one round trip),
+    and with `every_path` the other jobs its accounting has since then (the dashboard's
+    history: jobs submitted by hand or by another client too)."""
     context = open_cluster(cluster, journal, settings)
     result = context.shell.run(context.head, context.scheduler.list_argv())
     live = context.scheduler.parse_list(result.stdout)
@@ -441,7 +472,19 @@ def list_jobs(
         return live
     queued = {info.job_id for info in live}
     rows = [row for row in context.journal.jobs(cluster, since) if row.job_id not in queued]
-    return job_history(context, rows) + live
+    known = queued | {row.job_id for row in rows}
+    others = [i for i in _accounting(context, since) if i.job_id not in known] if every_path else []
+    return job_history(context, rows) + others + live
+
+
+def _accounting(context: ClusterContext, since: float) -> list[JobInfo]:
+    """The finished jobs the scheduler's accounting has since a time, from every path (sbatch
+    or qsub by hand, another client, the guide's wrappers)."""
+    argv = context.scheduler.history_argv(since)
+    if argv is None:
+        return []
+    result = context.shell.run(context.head, argv, check=False)
+    return context.scheduler.parse_history(result.stdout, since)
 
 
 def job_history(context: ClusterContext, rows: list[JobRow]) -> list[JobInfo]:
@@ -517,7 +560,7 @@ def job_logs(
     context = open_cluster(cluster, journal, settings)
     # `2_9` (or Grid Engine's `2.9`): task 9 of array job 2
     base, _, task = _check_job_id(job_id).replace(".", "_").partition("_")
-    row = context.journal.get_job(cluster, base)
+    row = context.journal.get_job(cluster, base) or _agents_job(context, base)
     if row is None:
         raise EhpcError(f"job {base} was not submitted through ehpc on {cluster}: no log paths")
     if task and not row.info.get("array"):

@@ -133,6 +133,15 @@ class Scheduler(ABC):
     def parse_finished(self, job_id: str, output: str) -> list[JobInfo]:
         return []
 
+    def history_argv(self, since: float) -> list[str] | None:
+        """The scheduler's accounting of the jobs since a time, however they were submitted
+        (None: it keeps none)."""
+        return None
+
+    def parse_history(self, output: str, since: float) -> list[JobInfo]:
+        """The finished jobs of history_argv's output."""
+        return []
+
     @abstractmethod
     def list_argv(self) -> list[str]: ...
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Collection
 
 from ..errors import ConfigError
 from .base import JobInfo, JobSpec, Scheduler, Submission
@@ -60,8 +62,9 @@ def _tasks(text: str) -> list[str]:
     return tasks
 
 
-def _finished(output: str, cancelled: bool) -> list[JobInfo]:
-    """qacct -j: records separated by lines of '=', one per job or array task."""
+def _finished(output: str, cancelled: Collection[str]) -> list[JobInfo]:
+    """qacct -j: records separated by lines of '=', one per job or array task (`cancelled`: the
+    ids qdel was given)."""
     infos = []
     for block in re.split(r"^=+$", output, flags=re.MULTILINE):
         pairs = ([*line.strip().split(None, 1), ""] for line in block.splitlines() if line.strip())
@@ -73,7 +76,7 @@ def _finished(output: str, cancelled: bool) -> list[JobInfo]:
         if code == 0 and failed == "0":
             state = "completed"
         else:  # a cancelled job that was running is killed (failed 100, exit 137)
-            state = "cancelled" if cancelled and failed == "100" else "failed"
+            state = "cancelled" if fields["jobnumber"] in cancelled and failed == "100" else "failed"
         infos.append(JobInfo(
             job_id=fields["jobnumber"],
             task="" if fields.get("taskid", "undefined") == "undefined" else fields["taskid"],
@@ -152,11 +155,22 @@ class GridEngine(Scheduler):
     def parse_status(self, job_id: str, output: str) -> list[JobInfo]:
         live, _, done = output.partition(_ACCOUNTING_MARK)
         cancelled = _CANCELLED_MARK in done
-        infos = {(i.job_id, i.task): i for i in _finished(done, cancelled) if i.job_id == job_id}
+        infos = {(i.job_id, i.task): i for i in _finished(done, {job_id} if cancelled else ())
+                 if i.job_id == job_id}
         infos.update({(i.job_id, i.task): i for i in _live(live) if i.job_id == job_id})
         if cancelled and not infos:  # deleted while pending: Grid Engine keeps no record
             infos[(job_id, "")] = JobInfo(job_id, "", "", "cancelled", "deleted")
         return sorted(infos.values(), key=lambda i: int(i.task or 0))
+
+    def history_argv(self, since: float) -> list[str]:
+        begin = time.strftime("%Y%m%d%H%M", time.localtime(since))
+        script = (f'qacct -b "$1" -j 2>/dev/null; echo {_CANCELLED_MARK}; '
+                  f'cat {CANCELLED} 2>/dev/null; true')
+        return ["bash", "-c", script, "history", begin]
+
+    def parse_history(self, output: str, since: float) -> list[JobInfo]:
+        done, _, cancelled = output.partition(_CANCELLED_MARK)
+        return _finished(done, set(cancelled.split()))
 
     def list_argv(self) -> list[str]:
         return ["qstat", "-u", "*", "-g", "d", "-xml"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from dataclasses import replace
 
-from .base import JobInfo, JobSpec, Scheduler, Submission, exit_status
+from .base import TERMINAL, JobInfo, JobSpec, Scheduler, Submission, exit_status
 
 _STATES = {
     "PENDING": "pending", "CONFIGURING": "pending", "REQUEUED": "pending",
@@ -15,7 +16,9 @@ _STATES = {
     "COMPLETED": "completed",
     "CANCELLED": "cancelled", "PREEMPTED": "cancelled", "REVOKED": "cancelled",
 }
-_FIELD = re.compile(r"(\w+)=(\S*)")
+# Key=value pairs of `scontrol -o` and the job-completion log; a value (a job's name) may hold
+# spaces, so it runs to the next ` Key=`.
+_FIELD = re.compile(r"(\w+)=(.*?)(?= \w+=|$)")
 JOBCOMP = "/var/log/slurm/jobcomp.txt"
 PARTITION = "main"  # the one partition bootstrap/slurm.py writes into slurm.conf
 
@@ -38,11 +41,20 @@ def _info(fields: dict[str, str]) -> JobInfo:
         name=fields.get("JobName", fields.get("Name", "")),
         state=_state(state),
         raw_state=state,
-        exit_code=exit_status(fields.get("ExitCode", "")) if _state(state) != "pending" else None,
+        # Slurm says ExitCode=0:0 before a job ends: no exit code until it has one.
+        exit_code=exit_status(fields.get("ExitCode", "")) if _state(state) in TERMINAL else None,
         nodes=fields.get("NodeList", "").replace("(null)", ""),
         user=fields.get("UserId", "").split("(")[0],
         elapsed=fields.get("RunTime", ""),
     )
+
+
+def _ended_since(end: str, since: float) -> bool:
+    """The job-completion log's EndTime (the head's local time) at or after `since`."""
+    try:
+        return time.mktime(time.strptime(end, "%Y-%m-%dT%H:%M:%S")) >= since
+    except ValueError:
+        return False
 
 
 def _tasks(info: JobInfo) -> list[JobInfo]:
@@ -66,7 +78,9 @@ def _sacct_info(line: str) -> JobInfo:
     job, name, raw, code, nodes, user, elapsed = line.split("|")
     job_id, _, task = job.partition("_")
     raw = raw.split()[0] if raw else ""
-    return JobInfo(job_id, task, name, _state(raw), raw, exit_status(code), nodes, user, elapsed)
+    state = _state(raw)
+    return JobInfo(job_id, task, name, state, raw, exit_status(code) if state in TERMINAL else None,
+                   nodes, user, elapsed)
 
 
 class Slurm(Scheduler):
@@ -120,6 +134,21 @@ class Slurm(Scheduler):
         if "JobId=" in output:
             return [_info(r) for r in _records(output)]
         return [_sacct_info(line) for line in output.splitlines() if line.count("|") == 6]
+
+    def history_argv(self, since: float) -> list[str]:
+        # sacct with accounting, else the job-completion log's last lines (filtered in parse).
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(since))
+        script = (
+            f'out=$(sacct -a -n -P -X -S "$1" --format={_SACCT_FIELDS} 2>/dev/null) '
+            '&& [ -n "$out" ] && { echo "$out"; exit 0; }; '
+            f'tail -n 5000 {JOBCOMP} 2>/dev/null; true'
+        )
+        return ["bash", "-c", script, "history", start]
+
+    def parse_history(self, output: str, since: float) -> list[JobInfo]:
+        if "JobId=" not in output:
+            return [i for i in self.parse_finished("", output) if i.finished]
+        return [_info(r) for r in _records(output) if _ended_since(r.get("EndTime", ""), since)]
 
     def list_argv(self) -> list[str]:
         return ["squeue", "-h", "-r", "-o", "%F|%K|%j|%T|%u|%M|%N"]

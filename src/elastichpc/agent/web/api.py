@@ -306,7 +306,9 @@ def _param(name: str, where: str, schema: dict[str, Any], required: bool = False
 
 _ERROR = _object({"error": _STR})
 _ERRORS = {"400": _ok(_ERROR) | {"description": "bad input"},
-           "401": _ok(_ERROR) | {"description": "no or wrong token"}}
+           "401": _ok(_ERROR) | {"description": "no, wrong, expired or revoked token"},
+           "403": _ok(_ERROR) | {"description": "a viewer's change, or a session call without "
+                                 "its CSRF token"}}
 _JOB_ID = _param("job_id", "path", {"type": "string", "pattern": JOB_ID_RE.pattern})
 _NODE_NAME = _param("node", "path", _STR)
 

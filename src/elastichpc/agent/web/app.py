@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...errors import EhpcError
 from . import PORT, api, pages
-from .auth import COOKIE, Gate, ensure_token
+from .auth import COOKIE, Gate, dashboard_host
 from .cluster import Cluster
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -28,22 +28,28 @@ LOGIN_CSRF = "ehpc_login_csrf"
 
 
 def guarded(gate: Gate, endpoint: Endpoint, is_api: bool) -> Endpoint:
-    """The endpoint behind the gate. API: the bearer token, or the browser's session (a POST
-    then also carries the session's CSRF token in X-CSRF-Token). Pages: the session (a POST's
-    form carries the CSRF token, checked in pages.form_of). Errors of the caller's input: 400."""
+    """The endpoint behind the gate. API: a grant's bearer token, or the browser's session (a
+    POST then also carries the session's CSRF token in X-CSRF-Token). Pages: the session (a
+    POST's form carries the CSRF token, checked in pages.form_of). A POST (submit, cancel,
+    drain) and the submit form want the operator role. Errors of the caller's input: 400."""
 
     async def call(request: Request) -> Response:
-        session = gate.session(request)
-        if is_api and not gate.bearer_ok(request):
-            if session is None:
+        caller = gate.caller(request)
+        if caller is None:
+            if is_api:
                 return JSONResponse({"error": "a valid API token is needed"}, status_code=401)
-            if request.method == "POST" and not gate.csrf_ok(request, request.headers.get("x-csrf-token")):
-                return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
-        if not is_api and session is None:
             if request.method == "GET":
                 return RedirectResponse("/login", status_code=303)
             return PlainTextResponse("log in first", status_code=403)
-        request.state.csrf = session.csrf if session else ""
+        if is_api and caller.csrf and request.method == "POST" and not gate.csrf_ok(
+                request, request.headers.get("x-csrf-token")):
+            return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+        if not caller.operator and (request.method == "POST" or request.url.path == "/submit"):
+            refusal = f"{caller.user} is a {caller.role}: only an operator may change jobs or nodes"
+            if is_api:
+                return JSONResponse({"error": refusal}, status_code=403)
+            return PlainTextResponse(refusal, status_code=403)
+        request.state.caller = caller
         request.state.gate = gate
         try:
             return await endpoint(request)
@@ -58,7 +64,7 @@ def guarded(gate: Gate, endpoint: Endpoint, is_api: bool) -> Endpoint:
 
 
 def build_app(agent_dir: Path) -> Starlette:
-    gate = Gate(agent_dir, ensure_token(agent_dir))
+    gate = Gate.at(agent_dir)
     cluster = Cluster(agent_dir)
 
     def protect(items: list[Route], is_api: bool) -> list[BaseRoute]:
@@ -67,17 +73,18 @@ def build_app(agent_dir: Path) -> Starlette:
 
     async def login(request: Request) -> Response:
         if request.method == "GET" and "code" in request.query_params:
-            return _enter(gate.code_login(request.query_params["code"]))
+            return _enter(gate.code_login(request, request.query_params["code"]))
         if request.method == "POST":
             async with request.form(max_files=0, max_fields=4) as form:
                 expected = request.cookies.get(LOGIN_CSRF, "")
                 if not expected or form.get("csrf") != expected:
                     return PlainTextResponse("missing or wrong CSRF token", status_code=403)
                 token = form.get("token")
-                return _enter(gate.token_login(token if isinstance(token, str) else ""))
+                return _enter(gate.token_login(request, token if isinstance(token, str) else ""))
         check = secrets.token_urlsafe(16)
-        failed = "failed" in request.query_params
-        response = pages.render(request, "login.html", {"csrf": check, "failed": failed})
+        values = {"csrf": check, "failed": "failed" in request.query_params,
+                  "own_host": dashboard_host(request.headers.get("host", ""))}
+        response = pages.render(request, "login.html", values)
         response.set_cookie(LOGIN_CSRF, check, httponly=True, samesite="strict")
         return response
 
@@ -92,7 +99,8 @@ def build_app(agent_dir: Path) -> Starlette:
 
     static = Path(__file__).parent / "static"
     # Only the tunnel's own names (no DNS rebinding); no framing, no script from elsewhere.
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"]),
+    hosts = ["127.0.0.1", "localhost", "*.localhost"]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
                   Middleware(SecurityHeaders)]
     return Starlette(middleware=middleware, routes=[
         *protect(api.routes(cluster), is_api=True),

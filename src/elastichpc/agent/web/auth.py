@@ -1,16 +1,14 @@
-"""Who may call: the API token (bearer), browser sessions made from one-time login codes, and
-the CSRF token of each session.
+"""Who is calling: a grant's API token (bearer), or a browser session made from a grant's
+one-time login code or token, each session with its own CSRF token.
 
-The token is made when the agent first starts (at create) into a root-only file and is never
-logged. A login code is made by the client (`ehpc dashboard`): it writes only the code's SHA-256
-into the codes directory over SSH; the code itself travels in the URL the user opens, once.
+A browser session belongs to the host name it was made at, `NAME-XXXXXXXX.localhost:PORT`
+(`ehpc dashboard` prints it): browsers keep cookies per host name, not per port, so a cookie set
+at 127.0.0.1 would go to every server on 127.0.0.1; a host name of its own (random, so no other
+server can send the browser there and be same-site with it) keeps the cookie to this dashboard.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -18,88 +16,90 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from . import WEB_DIR
+from .grants import Grant, Grants
 
-CODE_TTL = 600.0  # seconds a one-time login code stays valid
 SESSION_TTL = 12 * 3600.0
 COOKIE = "ehpc_session"
 
 
-def web_dir(agent_dir: Path) -> Path:
-    path = agent_dir / WEB_DIR
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+@dataclass
+class Caller:
+    user: str
+    role: str
+    csrf: str = ""  # "" for a bearer token (no cookie: no cross-site request to guard)
 
-
-def codes_dir(agent_dir: Path) -> Path:
-    return web_dir(agent_dir) / "logins"
-
-
-def ensure_token(agent_dir: Path) -> str:
-    """The cluster's API token (made once, 0600)."""
-    path = web_dir(agent_dir) / "token"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    @property
+    def operator(self) -> bool:
+        return self.role == "operator"
 
 
 @dataclass
 class Session:
+    grant: str
+    host: str
     csrf: str
     expires: float
 
 
+def dashboard_host(host: str) -> bool:
+    """A host name of its own under .localhost (with its port): the only kind a session may use."""
+    name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    return name.endswith(".localhost") and len(name) > len(".localhost")
+
+
 @dataclass
 class Gate:
-    agent_dir: Path
-    token: str
+    grants: Grants
     sessions: dict[str, Session] = field(default_factory=dict)
 
-    def bearer_ok(self, request: Request) -> bool:
+    @classmethod
+    def at(cls, agent_dir: Path) -> Gate:
+        grants = Grants(agent_dir)
+        (grants.dir / "token").unlink(missing_ok=True)  # the one shared token of old
+        return cls(grants)
+
+    def caller(self, request: Request) -> Caller | None:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), self.token.encode())
+        if scheme.lower() == "bearer":
+            grant = self.grants.by_token(given.strip())
+            return Caller(grant.user, grant.role) if grant else None
+        session = self.session(request)
+        grant = self.grants.live(session.grant) if session else None
+        if session is None or grant is None:
+            return None
+        return Caller(grant.user, grant.role, session.csrf)
 
     def session(self, request: Request) -> Session | None:
         found = self.sessions.get(request.cookies.get(COOKIE, ""))
-        if found is None or found.expires < time.time():
+        if found is None or found.expires < time.time() or found.host != request.headers.get("host"):
             return None
         return found
 
-    def token_login(self, given: str) -> str | None:
-        """A new session id for the right token, else None."""
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return None
-        return self._new_session()
+    def token_login(self, request: Request, given: str) -> str | None:
+        """A new session id for a live grant's token, else None."""
+        grant = self.grants.by_token(given.strip())
+        return self._new_session(grant, request) if grant else None
 
-    def code_login(self, code: str) -> str | None:
-        """A new session id for a valid one-time code (used up here), else None."""
-        if not code or len(code) > 200:
-            return None
-        path = codes_dir(self.agent_dir) / code_hash(code)
-        try:
-            made = path.stat().st_mtime
-            path.unlink()
-        except FileNotFoundError:
-            return None
-        return self._new_session() if time.time() - made < CODE_TTL else None
+    def code_login(self, request: Request, code: str) -> str | None:
+        """A new session id for a valid one-time code at the host its link names, else None."""
+        grant = self.grants.use_code(code, request.headers.get("host", ""))
+        return self._new_session(grant, request) if grant else None
 
     def logout(self, request: Request) -> None:
         self.sessions.pop(request.cookies.get(COOKIE, ""), None)
 
     def csrf_ok(self, request: Request, given: str | None) -> bool:
         found = self.session(request)
-        return bool(found and given and hmac.compare_digest(given.encode(), found.csrf.encode()))
+        return bool(found and given and secrets.compare_digest(given.encode(), found.csrf.encode()))
 
-    def _new_session(self) -> str:
+    def _new_session(self, grant: Grant, request: Request) -> str | None:
+        host = request.headers.get("host", "")
+        if not dashboard_host(host):
+            return None
         now = time.time()
         for sid in [s for s, v in self.sessions.items() if v.expires < now]:
             del self.sessions[sid]
         sid = secrets.token_urlsafe(32)
-        self.sessions[sid] = Session(secrets.token_urlsafe(24), now + SESSION_TTL)
+        self.sessions[sid] = Session(grant.id, host, secrets.token_urlsafe(24),
+                                     min(now + SESSION_TTL, grant.expires))
         return sid

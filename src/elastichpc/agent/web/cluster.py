@@ -56,7 +56,7 @@ class Cluster:
 
     # Jobs
     def jobs(self, since: float, state: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
-        infos = jobs.list_jobs(self.name, self.journal, self.settings, since=since)
+        infos = jobs.list_jobs(self.name, self.journal, self.settings, since=since, every_path=True)
         submitted = {row.job_id: row.submitted_at for row in self.journal.jobs(self.name, since)}
         prices = cost.node_prices(self.context())  # the journal's prices only: no price API
         found = [{**asdict(i), "finished": i.finished, "submitted_at": submitted.get(i.job_id),

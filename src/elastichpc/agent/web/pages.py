@@ -29,7 +29,9 @@ class Refused(Exception):
 
 
 def render(request: Request, template: str, values: dict[str, Any], status: int = 200) -> Response:
-    values = {"csrf": getattr(request.state, "csrf", ""), "path": request.url.path, **values}
+    caller = getattr(request.state, "caller", None)  # the login page has none
+    values = {"csrf": caller.csrf if caller else "", "caller": caller, "path": request.url.path,
+              **values}
     return HTMLResponse(_ENV.get_template(template).render(values), status_code=status)
 
 

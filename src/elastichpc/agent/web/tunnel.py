@@ -1,5 +1,5 @@
 """The client's way to the dashboard: a local port forward to the head's loopback over SSH with
-the cluster's pinned host key, and a one-time login link.
+the cluster's pinned host key (the login link: access.py).
 
 The forward is its own SSH connection (not the shared control master, whose ControlPersist
 would keep the forward listening after `ehpc dashboard` ends); it ends with the command.
@@ -7,7 +7,6 @@ would keep the forward listening after `ehpc dashboard` ends); it ends with the 
 
 from __future__ import annotations
 
-import secrets
 import socket
 import subprocess
 import time
@@ -16,9 +15,7 @@ import urllib.request
 
 from ...errors import EhpcError
 from ...orchestration.context import ClusterContext
-from .. import AGENT_DIR
-from . import PORT, WEB_DIR
-from .auth import code_hash
+from . import PORT
 
 
 def free_port(port: int = 0) -> int:
@@ -54,15 +51,3 @@ def open_tunnel(context: ClusterContext, local_port: int, timeout: float = 60) -
             raise EhpcError(f"the head agent of {context.name} does not answer on its port {PORT} "
                             "(is the agent running? see `ehpc cluster events`)")
         time.sleep(0.3)
-
-
-def login_code(context: ClusterContext) -> str:
-    """A one-time login code: only its hash is written on the head (root only)."""
-    code = secrets.token_urlsafe(24)
-    context.shell.run(context.head, ["sh", "-c", 'install -d -m 0700 "$1" && : > "$1/$2"', "sh",
-                                     f"{AGENT_DIR}/{WEB_DIR}/logins", code_hash(code)])
-    return code
-
-
-def api_token(context: ClusterContext) -> str:
-    return context.shell.run(context.head, ["cat", f"{AGENT_DIR}/{WEB_DIR}/token"]).stdout.strip()

@@ -1,7 +1,29 @@
 // The dashboard's live parts: the queue polls /api/jobs and the cost panel /api/cost; a job's
-// page follows its server-sent events (status and output). Text always goes in with
-// textContent, never as HTML.
+// page follows its server-sent events (status and output); every page checks it still reaches
+// the head agent. Text always goes in with textContent, never as HTML.
 "use strict";
+
+// The tunnel or the agent gone: say so on the page (what it shows is no longer live) until
+// the agent answers again.
+function reachAgent(reached) {
+  document.getElementById("lost").hidden = reached;
+  document.body.classList.toggle("stale", !reached);
+}
+
+async function probeAgent() {
+  try {
+    const reply = await fetch("/api/cluster", { credentials: "same-origin" });
+    if (reply.status === 401) { location.href = "/login"; return; }
+    reachAgent(reply.ok);
+  } catch (error) {
+    reachAgent(false);
+  }
+}
+
+function watchAgent() {
+  const tick = () => probeAgent().finally(() => setTimeout(tick, 3000));
+  setTimeout(tick, 3000);
+}
 
 function cell(row, text, cls) {
   const td = document.createElement("td");
@@ -179,10 +201,14 @@ function followJob(body) {
       cell(row, t.raw_state);
       return row;
     }));
-    document.getElementById("cancel").disabled = tasks.every((t) => t.finished);
+    const cancel = document.getElementById("cancel");  // only an operator has one
+    if (cancel) cancel.disabled = tasks.every((t) => t.finished);
   });
   source.addEventListener("note", (event) => {
     following.textContent = JSON.parse(event.data).text;
+  });
+  source.addEventListener("error", () => {
+    if (source.readyState !== EventSource.CLOSED) following.textContent = "reconnecting…";
   });
   source.addEventListener("end", () => {
     source.close();
@@ -200,7 +226,17 @@ function submitForm(form) {
   sync();
 }
 
+// The error page's Back: a script of this origin (the CSP blocks javascript: links).
+function backLink(link) {
+  link.addEventListener("click", (event) => {
+    if (history.length > 1) { event.preventDefault(); history.back(); }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  if (document.getElementById("lost")) watchAgent();
+  const back = document.getElementById("back");
+  if (back) backLink(back);
   const queue = document.getElementById("queue");
   if (queue) followQueue(queue);
   const cost = document.getElementById("cost");
