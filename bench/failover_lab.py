@@ -47,7 +47,12 @@ PHASES = {  # the agent's step titles, by the phase they count in
     "launch_s": ("launching",), "overlay_join_s": ("reading the overlay keys", "letting them"),
     "boot_s": ("waiting for SSH",), "configure_s": ("updating", "shared directory", "configuring"),
     "scheduler_s": ("waiting for",), "psk_s": ("giving",),
-}
+}  # (a step counts in the first phase it matches: "waiting for SSH" is boot's)
+
+
+def phase_of(title: str) -> str:
+    return next((phase for phase, titles in PHASES.items() if title.startswith(titles)), "")
+
 
 
 def storm(lab: Lab, cli: LabCli, out: str, victims: list[str]) -> dict[str, float]:
@@ -71,8 +76,7 @@ def storm(lab: Lab, cli: LabCli, out: str, victims: list[str]) -> dict[str, floa
     last = {e["kind"]: e["at"] for e in events}
     steps = steps_after(cli.checked("ssh", NAME, "--", AGENT_LOG), start)
     split = {"detection_s": first["reclaimed"] - start, "take_down_s": first["down"] - first["reclaimed"],
-             **{phase: sum(v for k, v in steps.items() if k.startswith(titles))
-                for phase, titles in PHASES.items()}}
+             **{phase: sum(v for k, v in steps.items() if phase_of(k) == phase) for phase in PHASES}}
     total = last["replaced"] - start
     split["other_s"] = total - sum(split.values())
     # Inside launch_s: from the take-down to the last refusal (the clouds that said no).
