@@ -190,10 +190,10 @@ def refuse_cluster_dir(spec: ClusterSpec, mount_point: str) -> None:
     """A disk mounted at, over or inside a directory the cluster's nodes share (its shared
     directory, the homes, GlusterFS's and NFS's mount points) would hide it on that node."""
     settings = spec.settings
-    shared = {spec.shared_dir: "the cluster's shared directory", "/home": "the users' homes",
-              f"{spec.shared_dir}/home": "the users' homes",
-              settings.get("GLUSTERFS", "MOUNT_POINT"): "GlusterFS's mount point",
-              settings.get("NFS", "MOUNTING_POINT"): "NFS's mount point"}
+    shared = {settings.get("GLUSTERFS", "MOUNT_POINT"): "GlusterFS's mount point",
+              settings.get("NFS", "MOUNTING_POINT"): "NFS's mount point",  # (/home: as below)
+              spec.shared_dir: "the cluster's shared directory", "/home": "the users' homes",
+              f"{spec.shared_dir}/home": "the users' homes"}
     for path, what in shared.items():
         if mount_point == path or path.startswith(mount_point + "/") or mount_point.startswith(path + "/"):
             raise ConfigError(f"--mount-point {mount_point}: {path} is {what}, which a disk mounted "

@@ -172,14 +172,15 @@ class LocalProvider(LocalDisks, Provider):
             nonlocal done
             machine = self._machine_for(spec, network, slots[plan.name], plan)
             marker = cdir / "nodes" / plan.name / "machine.json"
-            complete = marker.exists() and machine.provider_id in existing
-            if complete and nodefs.has_namespaces(ns_dir, plan.name):
-                machine.state = "running"
-            else:
-                self._destroy_node(spec.name, plan.name, machine.provider_id)
-                self._create_node(spec, machine, network, ns_dir, shared)
-                marker.write_text(json.dumps(machine.__dict__))
-            (marker.parent / RECLAIMED).unlink(missing_ok=True)
+            with exclusive(self._node_lock(spec.name, plan.name)):  # a reclaim may be wiping it
+                complete = marker.exists() and machine.provider_id in existing
+                if complete and nodefs.has_namespaces(ns_dir, plan.name):
+                    machine.state = "running"
+                else:
+                    self._destroy_node(spec.name, plan.name, machine.provider_id)
+                    self._create_node(spec, machine, network, ns_dir, shared)
+                    marker.write_text(json.dumps(machine.__dict__))
+                (marker.parent / RECLAIMED).unlink(missing_ok=True)
             cgroups = limits.create(marker.parent, machine.provider_id,
                                     spec.settings.get("LOCAL", "NODE_CPUS"),
                                     spec.settings.get("LOCAL", "NODE_MEMORY"))
@@ -290,6 +291,9 @@ class LocalProvider(LocalDisks, Provider):
             raise ProviderError(f"local site {site or 'default'}: no spot capacity for "
                                 f"{until - time.time():.0f}s more")
 
+    def _node_lock(self, cluster: str, node: str) -> Path:
+        return self.cluster_dir(cluster) / "locks" / f"{node}.lock"
+
     def reclaim(self, cluster: str, node: str, no_capacity_s: float = 0.0) -> None:
         """Take a spot node away as a cloud does: its machine stops existing at once, with no
         shutdown of its daemons; the provider then shows it as preempted. `no_capacity_s`: its
@@ -300,11 +304,14 @@ class LocalProvider(LocalDisks, Provider):
             raise EhpcError(f"cluster {cluster} has no running node {node!r}")
         if not record.get("spot"):
             raise EhpcError(f"{node} is not a spot node: only spot capacity is reclaimed")
-        self._destroy_node(cluster, node, f"ehpc.{cluster}.{node}", grace=0.0)
-        shutil.rmtree(marker.parent)  # its disk is gone: a replacement starts fresh
-        marker.parent.mkdir()
-        marker.write_text(json.dumps(record))
-        (marker.parent / RECLAIMED).write_text(str(time.time()))
+        # The head agent sees the node lost as soon as its processes are gone, and may launch
+        # its replacement while this still wipes the node's files: one of them at a time.
+        with exclusive(self._node_lock(cluster, node)):
+            self._destroy_node(cluster, node, f"ehpc.{cluster}.{node}", grace=0.0)
+            shutil.rmtree(marker.parent)  # its disk is gone: a replacement starts fresh
+            marker.parent.mkdir()
+            marker.write_text(json.dumps(record))
+            (marker.parent / RECLAIMED).write_text(str(time.time()))
         if no_capacity_s > 0:
             self._capacity_mark(cluster, record.get("extra", {}).get("site", "")).write_text(
                 str(time.time() + no_capacity_s))
