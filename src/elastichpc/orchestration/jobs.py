@@ -574,12 +574,14 @@ def job_logs(
     # No shared directory: the files are on the nodes that ran the job.
     infos = [i for i in _statuses(context, [base])[base] if not task or i.task == task]
     nodes = sorted({name for info in infos for name in hostnames(info.nodes)} - {context.head})
-    if set(nodes) - {n.name for n in context.nodes}:
+    synced = bool(set(nodes) - {n.name for n in context.nodes})
+    if synced:
         context = _with_agents_nodes(context)  # nodes it added since this machine last heard
     logs = _node_logs(context, nodes, (out_glob, err_glob), user)
-    if not logs and nodes:  # a node rebuilt since (a new machine, a new host key)?
+    finished = all(info.finished for info in infos)
+    if not logs and nodes and finished and not synced:  # a node rebuilt since (a new host key)?
         logs = _node_logs(_with_agents_nodes(context), nodes, (out_glob, err_glob), user)
-    if not logs and nodes and all(info.finished for info in infos):
+    if not logs and nodes and finished:
         raise EhpcError(f"job {job_id} has finished, but none of its output files ({out_glob}) "
                         f"is on the head or on {', '.join(nodes)}")
     return logs

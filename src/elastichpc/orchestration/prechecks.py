@@ -29,7 +29,7 @@ def check_settings_together(spec: ClusterSpec) -> None:
         if settings.is_set("CLUSTER", key) and settings.get("CLUSTER", key) is not False \
                 and not settings.is_set("CLUSTER", needed):
             raise ConfigError(f"{settings.source('CLUSTER', key)} does nothing without {what}: "
-                              f"set {keydef_flag(needed)} too, or leave it out")
+                              f"set {_flag(needed)} too, or leave it out")
     autoscaled = any(pool.max_nodes for pool in spec.pools)
     if settings.is_set("CLUSTER", "SCALEDOWN_IDLE") and not autoscaled:
         raise ConfigError(f"{settings.source('CLUSTER', 'SCALEDOWN_IDLE')} does nothing without "
@@ -41,7 +41,7 @@ def check_settings_together(spec: ClusterSpec) -> None:
                           f"not a pool of the cluster (its pools: {', '.join(pools)})")
 
 
-def keydef_flag(key: str) -> str:
+def _flag(key: str) -> str:
     found = lookup("CLUSTER", key)
     assert found is not None
     return found.flag

@@ -73,6 +73,14 @@ def _tasks(info: JobInfo) -> list[JobInfo]:
 _SACCT_FIELDS = "JobID,JobName,State,ExitCode,NodeList,User,Elapsed"
 
 
+def _sacct_else(select: str, fallback: str, argument: str) -> list[str]:
+    """sacct's records (`select` naming them by "$1" = `argument`) when the cluster has
+    accounting (slurmdbd), else `fallback` on the job-completion log."""
+    script = (f'out=$(sacct -n -P -X {select} --format={_SACCT_FIELDS} 2>/dev/null) '
+              '&& [ -n "$out" ] && { echo "$out"; exit 0; }; ' + fallback)
+    return ["bash", "-c", script, "sacct", argument]
+
+
 def _sacct_info(line: str) -> JobInfo:
     """One `sacct -P` line: 12_3|name|CANCELLED by 0|0:15|node1|user|00:00:05."""
     job, name, raw, code, nodes, user, elapsed = line.split("|")
@@ -122,13 +130,7 @@ class Slurm(Scheduler):
         return [task for r in _records(output) for task in _tasks(_info(r))]
 
     def finished_argv(self, job_id: str) -> list[str]:
-        # sacct when the cluster has accounting (slurmdbd), else the job-completion log.
-        script = (
-            f'out=$(sacct -n -P -X -j "$1" --format={_SACCT_FIELDS} 2>/dev/null) '
-            '&& [ -n "$out" ] && { echo "$out"; exit 0; }; '
-            f'grep -E "^JobId=$1 |ArrayJobId=$1 " {JOBCOMP}'
-        )
-        return ["bash", "-c", script, "finished", job_id]
+        return _sacct_else('-j "$1"', f'grep -E "^JobId=$1 |ArrayJobId=$1 " {JOBCOMP}', job_id)
 
     def parse_finished(self, job_id: str, output: str) -> list[JobInfo]:
         if "JobId=" in output:
@@ -136,14 +138,9 @@ class Slurm(Scheduler):
         return [_sacct_info(line) for line in output.splitlines() if line.count("|") == 6]
 
     def history_argv(self, since: float) -> list[str]:
-        # sacct with accounting, else the job-completion log's last lines (filtered in parse).
+        # the job-completion log's last lines are filtered in parse_history
         start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(since))
-        script = (
-            f'out=$(sacct -a -n -P -X -S "$1" --format={_SACCT_FIELDS} 2>/dev/null) '
-            '&& [ -n "$out" ] && { echo "$out"; exit 0; }; '
-            f'tail -n 5000 {JOBCOMP} 2>/dev/null; true'
-        )
-        return ["bash", "-c", script, "history", start]
+        return _sacct_else('-a -S "$1"', f"tail -n 5000 {JOBCOMP} 2>/dev/null; true", start)
 
     def parse_history(self, output: str, since: float) -> list[JobInfo]:
         if "JobId=" not in output:
